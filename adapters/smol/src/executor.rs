@@ -1,0 +1,31 @@
+use std::sync::{Arc, OnceLock};
+
+use async_executor::Executor;
+
+/// anyscope's global executor: one worker thread per core, started on first use, running for
+/// the life of the process (as smol's own global executor does).
+pub(crate) fn global() -> Arc<Executor<'static>> {
+    static GLOBAL: OnceLock<Arc<Executor<'static>>> = OnceLock::new();
+    GLOBAL
+        .get_or_init(|| {
+            let ex = Arc::new(Executor::new());
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            for i in 0..threads {
+                let ex = Arc::clone(&ex);
+                std::thread::Builder::new()
+                    .name(format!("anyscope-smol-{i}"))
+                    .spawn(move || {
+                        loop {
+                            // A panic inside a task is caught by the task; one escaping `run` would be
+                            // a bug in the executor, and the worker restarts rather than dying.
+                            let _ = std::panic::catch_unwind(|| {
+                                async_io::block_on(ex.run(std::future::pending::<()>()));
+                            });
+                        }
+                    })
+                    .expect("anyscope-smol: failed to start a worker thread");
+            }
+            ex
+        })
+        .clone()
+}

@@ -1,0 +1,188 @@
+//! The tokio adapter of anyscope: binds spawning, timers and blocking offload to tokio.
+//!
+//! Three ways in:
+//!
+//! - [`run`] builds a multi-thread runtime and runs a future on it (and
+//!   [`run_current_thread`], a current-thread one);
+//! - [`bind`] runs a future on the tokio runtime you already have (`#[tokio::main]`, a
+//!   `Runtime` you built): anyscope does not need to own it;
+//! - after either has been called once, code running on any tokio runtime — even in a task
+//!   spawned with `tokio::spawn` — finds it (through a registered fallback).
+//!
+//! tokio's paused test clock is honoured: anyscope reads time through `tokio::time`.
+//!
+//! # Examples
+//!
+//! ```
+//! let v = anyscope_tokio::run(async {
+//!     anyscope_core::sleep(std::time::Duration::from_millis(1)).await;
+//!     anyscope_core::spawn(async { 21 * 2 }).await.unwrap()
+//! });
+//! assert_eq!(v, 42);
+//! ```
+#![forbid(unsafe_code)]
+
+mod task;
+mod timer;
+
+use std::future::Future;
+use std::time::Instant;
+
+use anyscope_core::runtime::{
+    self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime,
+};
+
+/// anyscope's [`Runtime`] on a tokio runtime.
+#[derive(Clone, Debug)]
+pub struct Tokio {
+    handle: tokio::runtime::Handle,
+}
+
+impl Tokio {
+    /// The adapter for the tokio runtime of `handle`.
+    pub fn from_handle(handle: tokio::runtime::Handle) -> Self {
+        register();
+        Tokio { handle }
+    }
+
+    /// The adapter for the tokio runtime this code runs on.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (as `tokio::runtime::Handle::current` does).
+    pub fn current() -> Self {
+        Tokio::from_handle(tokio::runtime::Handle::current())
+    }
+
+    /// The tokio handle behind the adapter.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+}
+
+impl Runtime for Tokio {
+    fn name(&self) -> &'static str {
+        "tokio"
+    }
+
+    fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask> {
+        Box::new(task::TokioTask::new(self.handle.spawn(task)))
+    }
+
+    fn spawn_blocking(
+        &self,
+        f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>,
+    ) -> Box<dyn RawTask> {
+        Box::new(task::TokioTask::new(self.handle.spawn_blocking(f)))
+    }
+
+    fn now(&self) -> Instant {
+        let _in_context = self.handle.enter();
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn timer(&self, deadline: Instant) -> std::pin::Pin<Box<dyn Timer>> {
+        let _in_context = self.handle.enter();
+        Box::pin(timer::TokioTimer::new(deadline))
+    }
+}
+
+fn find_current() -> Option<Handle> {
+    tokio::runtime::Handle::try_current()
+        .ok()
+        .map(|h| Handle::new(Tokio { handle: h }))
+}
+
+/// Lets core code find the tokio runtime it runs on, even outside anyscope's frames.
+fn register() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| runtime::register_fallback("tokio", find_current));
+}
+
+/// Runs `fut` with the current tokio runtime as anyscope's ambient runtime.
+///
+/// Use it inside `#[tokio::main]` or on a runtime you built. Await
+/// [`wait_detached`](anyscope_core::tracker::wait_detached) before shutting the runtime down if
+/// cleanups may have been detached.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+///
+/// # Cancel safety
+///
+/// Dropping it drops `fut` inside the root frame; its pending cleanups go to a detached task.
+///
+/// # Examples
+///
+/// ```
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let v = anyscope_tokio::bind(async { anyscope_core::spawn(async { 1 }).await.unwrap() }).await;
+///     assert_eq!(v, 1);
+/// }
+/// # main();
+/// ```
+pub fn bind<F: Future>(fut: F) -> WithRuntime<F> {
+    runtime::with_runtime(Handle::new(Tokio::current()), fut)
+}
+
+/// Runs `fut` to completion on a new multi-thread tokio runtime, then waits for detached
+/// cleanups, and returns its output.
+///
+/// # Panics
+///
+/// If the runtime cannot be built; a panic of `fut` is resumed.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(anyscope_tokio::run(async { 5 }), 5);
+/// ```
+pub fn run<F: Future>(fut: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("anyscope-tokio: failed to build a tokio runtime");
+    run_on(&rt, fut)
+}
+
+/// Like [`run`], on a current-thread runtime.
+///
+/// # Panics
+///
+/// If the runtime cannot be built; a panic of `fut` is resumed.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(anyscope_tokio::run_current_thread(async { 5 }), 5);
+/// ```
+pub fn run_current_thread<F: Future>(fut: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("anyscope-tokio: failed to build a tokio runtime");
+    run_on(&rt, fut)
+}
+
+/// Runs `fut` on the runtime `rt` (`block_on`), then waits for detached cleanups.
+///
+/// # Panics
+///
+/// A panic of `fut` is resumed.
+///
+/// # Examples
+///
+/// ```
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// assert_eq!(anyscope_tokio::run_on(&rt, async { 5 }), 5);
+/// ```
+pub fn run_on<F: Future>(rt: &tokio::runtime::Runtime, fut: F) -> F::Output {
+    let handle = Handle::new(Tokio::from_handle(rt.handle().clone()));
+    rt.block_on(async move {
+        let out = runtime::with_runtime(handle, fut).await;
+        anyscope_core::tracker::wait_detached().await;
+        out
+    })
+}

@@ -1,0 +1,317 @@
+//! The shared node of a cancel scope: what handles and other tasks see.
+//!
+//! A scope only gets a `Node` when something outside its own future needs to see it: a
+//! [`CancelScope`](super::CancelScope) handle, a nested scope or a spawned task that links to
+//! it, a task root that must be woken by its parent. Scopes that need none of this (a
+//! `move_on_after` around a body that completes, a `shield`) keep their state in their frame
+//! and never allocate.
+//!
+//! # Invariants
+//!
+//! - `state` holds the flags that are read lock-free: `CANCELLED` (and its cause), `SHIELD`.
+//!   `CANCELLED` is only ever set, never cleared; it is stored with `Release` after the reason is
+//!   written under the lock, and loaded with `Acquire`, so a reader that sees it also sees the
+//!   reason.
+//! - `parent` is set once, when the scope first runs, and never changes.
+//! - Lock order: a node's `inner` lock may be held while taking its *parent's* lock (upward,
+//!   during registration), never the other way round. The wake walk holds one lock at a time and
+//!   drops it before waking or recursing, and no `Arc<Node>` is dropped while a lock is held by
+//!   the walk (a node's `Drop` takes its parent's lock).
+//! - A node is registered in its parent's `children` only when the parent must be able to reach
+//!   it on cancel: a task root (which lives in another task), or a node that has such a
+//!   descendant. Registration happens before the registering task re-checks cancellation, so a
+//!   cancel either sees the child in the walk or the child sees the cancel flag.
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::task::Waker;
+use std::time::Instant;
+
+use super::reason::CancelReason;
+use crate::sync_shim::{AtomicU32, Ordering};
+
+/// The scope has been cancelled (explicitly or by its deadline).
+pub(crate) const CANCELLED: u32 = 1;
+/// The cancellation was caused by the deadline (set together with `CANCELLED`, first cause wins).
+pub(crate) const BY_DEADLINE: u32 = 1 << 1;
+/// The scope is shielded from outer cancellation.
+pub(crate) const SHIELD: u32 = 1 << 2;
+/// The scope caught its own cancellation.
+pub(crate) const CAUGHT: u32 = 1 << 3;
+/// The deadline was moved through a handle; the running future re-arms its timer.
+pub(crate) const DEADLINE_MOVED: u32 = 1 << 4;
+/// The scope has started running.
+pub(crate) const ENTERED: u32 = 1 << 5;
+/// The scope has finished.
+pub(crate) const FINISHED: u32 = 1 << 6;
+
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) state: AtomicU32,
+    parent: OnceLock<Parent>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Parent {
+    node: Arc<Node>,
+    /// The parent lives in another task: this node is a task root.
+    crosses_task: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    waker: Option<Waker>,
+    deadline: Option<Instant>,
+    reason: Option<CancelReason>,
+    children: Vec<Weak<Node>>,
+    free: Vec<usize>,
+    /// Index in the parent's `children`, once registered.
+    slot: Option<usize>,
+}
+
+impl Node {
+    pub(crate) fn new(flags: u32, deadline: Option<Instant>, reason: Option<CancelReason>) -> Self {
+        Node {
+            state: AtomicU32::new(flags),
+            parent: OnceLock::new(),
+            inner: Mutex::new(Inner {
+                deadline,
+                reason,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means a waker panicked while we held it; the data is consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn flags(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Links the node under `parent`. A task root (`crosses_task`) registers itself so that the
+    /// parent's cancellation reaches it. Returns `false` if the node was already linked.
+    pub(crate) fn link(self: &Arc<Self>, parent: Arc<Node>, crosses_task: bool) -> bool {
+        if self
+            .parent
+            .set(Parent {
+                node: parent,
+                crosses_task,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        if crosses_task {
+            self.register_in_parent();
+        }
+        true
+    }
+
+    pub(crate) fn parent(&self) -> Option<&Arc<Node>> {
+        self.parent.get().map(|p| &p.node)
+    }
+
+    pub(crate) fn is_task_root(&self) -> bool {
+        self.parent.get().is_some_and(|p| p.crosses_task)
+    }
+
+    /// Registers `self` in its parent's children, and the parent in its own parent, upward until
+    /// an already registered node. Takes locks child-then-parent only.
+    fn register_in_parent(self: &Arc<Self>) {
+        let mut me = self.lock();
+        if me.slot.is_some() {
+            return;
+        }
+        let Some(parent) = self.parent() else { return };
+        let parent = Arc::clone(parent);
+        let mut p = parent.lock();
+        let weak = Arc::downgrade(self);
+        let slot = match p.free.pop() {
+            Some(i) => {
+                p.children[i] = weak;
+                i
+            }
+            None => {
+                p.children.push(weak);
+                p.children.len() - 1
+            }
+        };
+        me.slot = Some(slot);
+        let parent_registered = p.slot.is_some() || parent.parent().is_none();
+        drop(p);
+        drop(me);
+        if !parent_registered {
+            parent.register_in_parent();
+        }
+    }
+
+    /// Whether this scope is cancelled, or an ancestor is with no shield in between.
+    pub(crate) fn effectively_cancelled(&self) -> bool {
+        let mut node = self;
+        loop {
+            let flags = node.flags();
+            if flags & CANCELLED != 0 {
+                return true;
+            }
+            if flags & SHIELD != 0 {
+                return false;
+            }
+            match node.parent() {
+                Some(p) => node = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// The reason of the nearest cancelled scope at or above this one (up to a shield).
+    pub(crate) fn effective_reason(&self) -> Option<CancelReason> {
+        let mut node = self;
+        let mut inherited = false;
+        loop {
+            let flags = node.flags();
+            if flags & CANCELLED != 0 {
+                let r = node
+                    .lock()
+                    .reason
+                    .clone()
+                    .unwrap_or(CancelReason::Explicit(None));
+                return Some(if inherited {
+                    CancelReason::Parent(Box::new(r))
+                } else {
+                    r
+                });
+            }
+            if flags & SHIELD != 0 {
+                return None;
+            }
+            inherited = true;
+            node = node.parent()?;
+        }
+    }
+
+    /// The earliest deadline at or above this node, up to and including the nearest shield.
+    pub(crate) fn effective_deadline(&self) -> Option<Instant> {
+        let mut node = self;
+        let mut best: Option<Instant> = None;
+        loop {
+            if let Some(d) = node.lock().deadline {
+                best = Some(best.map_or(d, |b| b.min(d)));
+            }
+            if node.flags() & SHIELD != 0 {
+                return best;
+            }
+            match node.parent() {
+                Some(p) => node = p,
+                None => return best,
+            }
+        }
+    }
+
+    pub(crate) fn reason(&self) -> Option<CancelReason> {
+        self.lock().reason.clone()
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.lock().deadline
+    }
+
+    /// Cancels the scope. The first cancellation's reason is kept; later calls do nothing.
+    pub(crate) fn cancel(&self, reason: CancelReason) {
+        let by_deadline = matches!(reason, CancelReason::Deadline);
+        let waker = {
+            let mut inner = self.lock();
+            if self.flags() & CANCELLED != 0 {
+                return;
+            }
+            inner.reason = Some(reason);
+            let bits = if by_deadline {
+                CANCELLED | BY_DEADLINE
+            } else {
+                CANCELLED
+            };
+            self.state.fetch_or(bits, Ordering::Release);
+            inner.waker.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        self.wake_descendant_tasks();
+    }
+
+    /// Sets or clears the shield. Clearing it wakes the scope and the tasks below it, so that a
+    /// pending outer cancellation is delivered.
+    pub(crate) fn set_shield(&self, on: bool) {
+        if on {
+            self.state.fetch_or(SHIELD, Ordering::AcqRel);
+        } else if self.state.fetch_and(!SHIELD, Ordering::AcqRel) & SHIELD != 0 {
+            self.wake();
+            self.wake_descendant_tasks();
+        }
+    }
+
+    pub(crate) fn set_deadline(&self, deadline: Option<Instant>) {
+        let waker = {
+            let mut inner = self.lock();
+            inner.deadline = deadline;
+            self.state.fetch_or(DEADLINE_MOVED, Ordering::Release);
+            inner.waker.clone()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Stores the waker of the future that runs this scope (or task root).
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        let mut inner = self.lock();
+        match &inner.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => inner.waker = Some(waker.clone()),
+        }
+    }
+
+    pub(crate) fn wake(&self) {
+        let waker = self.lock().waker.clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes every task root below this node that is not behind a shield. Each task is woken
+    /// once: same-task nodes on the way are walked through, not woken.
+    fn wake_descendant_tasks(&self) {
+        let children: Vec<Arc<Node>> = {
+            let inner = self.lock();
+            inner.children.iter().filter_map(Weak::upgrade).collect()
+        };
+        for child in children {
+            if child.flags() & SHIELD != 0 {
+                continue;
+            }
+            if child.is_task_root() {
+                child.wake();
+            }
+            child.wake_descendant_tasks();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let slot = self
+            .inner
+            .get_mut()
+            .map(|i| i.slot)
+            .unwrap_or_else(|e| e.into_inner().slot);
+        if let (Some(slot), Some(parent)) = (slot, self.parent.get()) {
+            let mut p = parent.node.lock();
+            if let Some(entry) = p.children.get_mut(slot) {
+                *entry = Weak::new();
+                p.free.push(slot);
+            }
+        }
+    }
+}

@@ -1,0 +1,386 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use pin_project_lite::pin_project;
+
+use super::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, Node, SHIELD};
+use super::{CancelReason, Cancelled};
+use crate::frame::{FrameState, Framed, Outcome};
+use crate::sync_shim::Ordering;
+
+/// A cancel scope: runs a body that can be cancelled, by a call or a deadline, and catches that
+/// cancellation.
+///
+/// This is Trio's `CancelScope` (AnyIO's `CancelScope`), delivered the Rust way: the scope is a
+/// combinator over its body, so misnesting is impossible, and cancellation is delivered by
+/// *dropping* the body at its next suspension point. [`run`](CancelScope::run) returns `None`
+/// when the scope caught its own cancellation.
+///
+/// `CancelScope` is also its own handle: clone it (`Clone + Send + Sync`) to cancel it, read or
+/// move its deadline, or toggle its shield from another task.
+///
+/// # Semantics
+///
+/// - A scope is *effectively cancelled* when it, or an enclosing scope up to the nearest shield,
+///   is cancelled. Scopes nest across tasks: a task spawned by anyscope hangs under the scope that
+///   spawned it.
+/// - Delivery: at the body's next suspension point outside an active shield, the body is dropped
+///   (its async cleanups run, shielded, before the scope completes). Every anyscope awaitable is
+///   a checkpoint: inside an effectively cancelled scope it does not complete.
+/// - The *outermost* effectively cancelled scope catches; inner scopes are dropped with the body.
+/// - [`cancel_called`](CancelScope::cancel_called) says the scope was cancelled (by a call or its
+///   deadline); [`cancelled_caught`](CancelScope::cancelled_caught) says the scope itself caught
+///   that cancellation and dropped its body. A body that completes without reaching a checkpoint
+///   after the cancel leaves `cancel_called` true and `cancelled_caught` false; a scope cancelled
+///   only through an enclosing scope has neither.
+/// - A body that never suspends cannot be cancelled: there is no point where it could be
+///   dropped. Long CPU-bound loops should call [`checkpoint`](crate::checkpoint).
+///
+/// # When not to use it
+///
+/// For a plain timeout use [`move_on_after`](crate::move_on_after) or
+/// [`fail_after`](crate::fail_after): they allocate nothing unless the body suspends. Use a
+/// `CancelScope` when something else must cancel the body, or read its flags afterwards.
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::{sleep, CancelScope};
+/// use std::time::Duration;
+///
+/// let scope = CancelScope::new();
+/// let handle = scope.clone();
+/// anyscope_core::spawn(async move {
+///     sleep(Duration::from_millis(10)).await;
+///     handle.cancel_with("no longer needed");
+/// });
+/// let out = scope.run(sleep(Duration::from_secs(3600))).await;
+/// assert_eq!(out, None);
+/// assert!(scope.cancelled_caught());
+/// assert_eq!(scope.cancel_reason().unwrap().message(), Some("no longer needed"));
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct CancelScope {
+    node: Arc<Node>,
+}
+
+impl CancelScope {
+    /// A scope with no deadline and no shield.
+    pub fn new() -> Self {
+        CancelScope {
+            node: Arc::new(Node::new(0, None, None)),
+        }
+    }
+
+    /// A scope cancelled at `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::{current_time, sleep, CancelScope};
+    /// use std::time::Duration;
+    /// let scope = CancelScope::with_deadline(current_time() + Duration::from_millis(5));
+    /// assert_eq!(scope.run(sleep(Duration::from_secs(60))).await, None);
+    /// assert!(scope.cancel_reason().unwrap().is_deadline());
+    /// # });
+    /// ```
+    pub fn with_deadline(deadline: Instant) -> Self {
+        CancelScope {
+            node: Arc::new(Node::new(DEADLINE_MOVED, Some(deadline), None)),
+        }
+    }
+
+    /// A shielded scope: cancellation of enclosing scopes does not reach its body. It can still
+    /// be cancelled itself, and given a deadline to bound, say, a cleanup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::{move_on_after, sleep, CancelScope};
+    /// use std::time::Duration;
+    /// let out = move_on_after(Duration::from_millis(1), async {
+    ///     // Finishes although the outer deadline passes while it sleeps.
+    ///     CancelScope::shielded().run(sleep(Duration::from_millis(20))).await
+    /// })
+    /// .await;
+    /// assert_eq!(out, Some(Some(())));
+    /// # });
+    /// ```
+    pub fn shielded() -> Self {
+        CancelScope {
+            node: Arc::new(Node::new(SHIELD, None, None)),
+        }
+    }
+
+    /// Runs `body` in this scope. Resolves to `Some(value)`, or `None` if the scope caught its
+    /// own cancellation.
+    ///
+    /// # Panics
+    ///
+    /// A scope runs once: the second call panics. If `body` panics, the scope first drops it and
+    /// runs the cleanups it adopted, then resumes the panic.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the body inside the scope's frame; the cleanups the body left
+    /// are handed to the enclosing frame (or a detached task), order kept. Nothing is lost.
+    pub fn run<F: Future>(&self, body: F) -> Run<F> {
+        Run {
+            inner: self.framed(body),
+        }
+    }
+
+    /// Like [`run`](CancelScope::run), with the reason of a caught cancellation.
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](CancelScope::run).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`run`](CancelScope::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::{checkpoint, CancelScope};
+    /// let scope = CancelScope::new();
+    /// scope.cancel();
+    /// assert!(scope.try_run(checkpoint()).await.is_err());
+    /// # });
+    /// ```
+    pub fn try_run<F: Future>(&self, body: F) -> TryRun<F> {
+        TryRun {
+            inner: self.framed(body),
+        }
+    }
+
+    fn framed<F: Future>(&self, body: F) -> Framed<F> {
+        let prev = self.node.state.fetch_or(ENTERED, Ordering::AcqRel);
+        assert!(
+            prev & ENTERED == 0,
+            "anyscope: a CancelScope can run only one body"
+        );
+        let state = FrameState {
+            node: Some(Arc::clone(&self.node)),
+            ..FrameState::default()
+        };
+        Framed::new(state, None, body)
+    }
+
+    /// Cancels the scope. Idempotent; harmless after the scope finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// scope.cancel();
+    /// scope.cancel();
+    /// assert!(scope.cancel_called());
+    /// ```
+    pub fn cancel(&self) {
+        self.node.cancel(CancelReason::Explicit(None));
+    }
+
+    /// Cancels the scope with a message that the caught [`CancelReason`] carries. If the scope
+    /// was already cancelled, the first reason stays.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// scope.cancel_with("user pressed stop");
+    /// assert_eq!(scope.cancel_reason().unwrap().message(), Some("user pressed stop"));
+    /// ```
+    pub fn cancel_with(&self, reason: impl Into<Arc<str>>) {
+        self.node
+            .cancel(CancelReason::Explicit(Some(reason.into())));
+    }
+
+    /// Whether the scope was cancelled, by a call or by its deadline.
+    ///
+    /// True even when the body finished before it could be delivered. Not set by the
+    /// cancellation of an enclosing scope.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// assert!(!scope.cancel_called());
+    /// ```
+    pub fn cancel_called(&self) -> bool {
+        self.node.flags() & CANCELLED != 0
+    }
+
+    /// Whether the scope caught its own cancellation: the body was dropped and `run` returned
+    /// `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// let scope = anyscope_core::CancelScope::new();
+    /// scope.cancel();
+    /// // No checkpoint in the body: it completes, the cancellation is never delivered.
+    /// assert_eq!(scope.run(async { 1 }).await, Some(1));
+    /// assert!(scope.cancel_called() && !scope.cancelled_caught());
+    /// # });
+    /// ```
+    pub fn cancelled_caught(&self) -> bool {
+        self.node.flags() & CAUGHT != 0
+    }
+
+    /// Why the scope was cancelled, if it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// assert_eq!(scope.cancel_reason(), None);
+    /// ```
+    pub fn cancel_reason(&self) -> Option<CancelReason> {
+        self.node.reason()
+    }
+
+    /// The scope's deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// assert_eq!(scope.deadline(), None);
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.deadline()
+    }
+
+    /// Moves the deadline, earlier or later, or removes it with `None`. Takes effect at once,
+    /// from any task: a running scope re-arms its timer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::{current_time, sleep, CancelScope};
+    /// use std::time::Duration;
+    /// let scope = CancelScope::with_deadline(current_time() + Duration::from_secs(3600));
+    /// scope.set_deadline(Some(current_time() + Duration::from_millis(1)));
+    /// assert_eq!(scope.run(sleep(Duration::from_secs(60))).await, None);
+    /// # });
+    /// ```
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        self.node.set_deadline(deadline);
+    }
+
+    /// Whether the scope is shielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(anyscope_core::CancelScope::shielded().shield());
+    /// ```
+    pub fn shield(&self) -> bool {
+        self.node.flags() & SHIELD != 0
+    }
+
+    /// Turns the shield on or off. Turned on while the body runs, it blocks an outer cancellation
+    /// not yet delivered; turned off, a pending outer cancellation is delivered at the body's next
+    /// suspension point. From another task, the change takes effect when the scope is next polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// scope.set_shield(true);
+    /// assert!(scope.shield());
+    /// ```
+    pub fn set_shield(&self, shield: bool) {
+        self.node.set_shield(shield);
+    }
+}
+
+impl Default for CancelScope {
+    fn default() -> Self {
+        CancelScope::new()
+    }
+}
+
+impl fmt::Debug for CancelScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelScope")
+            .field("cancel_called", &self.cancel_called())
+            .field("cancelled_caught", &self.cancelled_caught())
+            .field("shield", &self.shield())
+            .field("deadline", &self.deadline())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The future of [`CancelScope::run`].
+    ///
+    /// # Cancel safety
+    ///
+    /// See [`CancelScope::run`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Run<F: Future> {
+        #[pin]
+        inner: Framed<F>,
+    }
+}
+
+impl<F: Future> Future for Run<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(|o| match o {
+            Outcome::Done(v) => Some(v),
+            Outcome::Caught(_) => None,
+        })
+    }
+}
+
+pin_project! {
+    /// The future of [`CancelScope::try_run`].
+    ///
+    /// # Cancel safety
+    ///
+    /// See [`CancelScope::run`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TryRun<F: Future> {
+        #[pin]
+        inner: Framed<F>,
+    }
+}
+
+impl<F: Future> Future for TryRun<F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(|o| match o {
+            Outcome::Done(v) => Ok(v),
+            Outcome::Caught(reason) => Err(Cancelled::new(reason)),
+        })
+    }
+}
+
+impl<F: Future> fmt::Debug for Run<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> fmt::Debug for TryRun<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryRun").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,261 @@
+//! Frames: how anyscope knows where it is.
+//!
+//! Every anyscope combinator that owns a body — a cancel scope, the root of a task anyscope
+//! spawned, the root future of `run` — is a *frame*. While a frame polls its body, its state is
+//! the innermost entry of a per-thread stack; library awaitables ask that stack whether they are
+//! cancelled, guards dropped during the poll hand their async cleanup to the innermost frame, and
+//! core functions find the ambient runtime there.
+//!
+//! The state is *moved* onto the stack for the duration of the poll and moved back after, by a
+//! guard that also runs during unwinding. Entering a frame therefore costs two moves of a small
+//! struct and no allocation, no reference count and no lock. Nodes of the scope tree
+//! ([`Node`]) are created lazily, only when something outside the frame's own future needs to
+//! see the scope.
+
+mod framed;
+mod state;
+
+pub(crate) use framed::{Framed, Outcome, drain};
+pub(crate) use state::{CLEANING, Cleanup, FrameState, TASK_ROOT, Via};
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cancel::CancelReason;
+use crate::cancel::node::Node;
+use crate::runtime::Handle;
+
+thread_local! {
+    static FRAMES: RefCell<Vec<FrameState>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `state` as the innermost frame of this thread.
+///
+/// `f` may poll or drop user code: no borrow of the stack is held while it runs.
+///
+/// During thread teardown, when the stack is gone, `f` runs without a frame (only drops happen
+/// then, and they degrade as documented: a cleanup finds no frame and is detached or lost).
+pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
+    let pushed = FRAMES
+        .try_with(|s| s.borrow_mut().push(std::mem::take(state)))
+        .is_ok();
+    let guard = Entered { state, pushed };
+    let r = f();
+    drop(guard);
+    r
+}
+
+struct Entered<'a> {
+    state: &'a mut FrameState,
+    pushed: bool,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        // Runs on unwinding too, so the stack never keeps a frame whose poll has ended.
+        if !self.pushed {
+            return;
+        }
+        let popped = FRAMES.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        if let Some(state) = popped {
+            *self.state = state;
+        }
+    }
+}
+
+/// Runs `f` on this thread's frame stack. Returns `None` when the stack cannot be reached (the
+/// thread is being torn down) or is borrowed (never the case outside this module's helpers).
+/// `f` must not run user code.
+fn with_stack<R>(f: impl FnOnce(&mut Vec<FrameState>) -> R) -> Option<R> {
+    FRAMES
+        .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
+}
+
+/// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
+/// not complete (it returns `Pending`, and the scope that catches drops it right after).
+pub(crate) fn cancelled_here() -> bool {
+    with_stack(|s| cancelled_in(s)).unwrap_or(false)
+}
+
+/// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
+/// cancelled.
+fn cancelled_in(stack: &[FrameState]) -> bool {
+    for frame in stack.iter().rev() {
+        if frame.own_cancelled() {
+            return true;
+        }
+        if frame.is_shield() || frame.is_task_root() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether an enclosing frame of the current one (the stack's frames, the current one being
+/// off the stack) will catch a cancellation: used so that the outermost cancelled scope catches.
+pub(crate) fn enclosing_cancelled() -> bool {
+    with_stack(|s| cancelled_in(s)).unwrap_or(false)
+}
+
+/// The reason the innermost frame is cancelled, if it is.
+pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
+    with_stack(|s| {
+        for frame in s.iter().rev() {
+            if frame.own_cancelled() {
+                return frame.reason();
+            }
+            if frame.is_shield() || frame.is_task_root() {
+                return None;
+            }
+        }
+        None
+    })
+    .flatten()
+}
+
+/// The ambient runtime: the nearest frame that carries one.
+pub(crate) fn runtime() -> Option<Handle> {
+    with_stack(|s| s.iter().rev().find_map(|f| f.runtime.clone())).flatten()
+}
+
+/// The node of the innermost frame, created (with its ancestors' nodes) if needed. `None` when
+/// no frame is active.
+pub(crate) fn current_node() -> Option<Arc<Node>> {
+    with_stack(|s| {
+        let top = s.len().checked_sub(1)?;
+        Some(ensure_node(s, top))
+    })
+    .flatten()
+}
+
+/// Gives the frame at `i` a node linked to its parent's (created too, recursively), and returns it.
+fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
+    if let Some(node) = &stack[i].node {
+        return Arc::clone(node);
+    }
+    let (parent, crosses_task) = if stack[i].is_task_root() {
+        (stack[i].remote_parent.clone(), true)
+    } else if i > 0 {
+        (Some(ensure_node(stack, i - 1)), false)
+    } else {
+        (None, false)
+    };
+    let node = Arc::new(stack[i].to_node());
+    if let Some(parent) = parent {
+        node.link(parent, crosses_task);
+    }
+    stack[i].node = Some(Arc::clone(&node));
+    node
+}
+
+/// Links a scope's existing node under the innermost frame.
+pub(crate) fn link_under_current(node: &Arc<Node>) {
+    if let Some(parent) = current_node() {
+        node.link(parent, false);
+    }
+}
+
+/// The earliest deadline that applies here, up to the nearest shield.
+pub(crate) fn effective_deadline() -> Option<Instant> {
+    with_stack(|s| {
+        let mut best: Option<Instant> = None;
+        let mut min = |d: Option<Instant>| {
+            if let Some(d) = d {
+                best = Some(best.map_or(d, |b| b.min(d)));
+            }
+        };
+        for frame in s.iter().rev() {
+            min(frame.deadline());
+            if frame.is_shield() {
+                break;
+            }
+            if frame.is_task_root() {
+                min(frame
+                    .remote_parent
+                    .as_ref()
+                    .and_then(|p| p.effective_deadline()));
+                break;
+            }
+        }
+        best
+    })
+    .flatten()
+}
+
+/// Counts a shielded region that became active inside the frames of the stack, down to the
+/// task root: they defer delivery while it is active.
+pub(crate) fn shield_enter() {
+    with_stack(|s| count_shield(s, true));
+}
+
+/// Ends a shielded region counted by [`shield_enter`].
+pub(crate) fn shield_exit() {
+    with_stack(|s| count_shield(s, false));
+}
+
+fn count_shield(stack: &mut [FrameState], on: bool) {
+    for frame in stack.iter_mut().rev() {
+        if on {
+            frame.shield_active += 1;
+        } else {
+            frame.shield_active = frame.shield_active.saturating_sub(1);
+        }
+        if frame.is_task_root() {
+            break;
+        }
+    }
+}
+
+/// Hands `cleanup` to the innermost frame. Gives it back when there is none.
+pub(crate) fn adopt(cleanup: Cleanup) -> Result<(), Cleanup> {
+    let mut cleanup = Some(cleanup);
+    with_stack(|s| {
+        if let Some(top) = s.last_mut() {
+            top.cleanups.push_back(cleanup.take().expect("taken once"));
+        }
+    });
+    match cleanup {
+        None => Ok(()),
+        Some(c) => Err(c),
+    }
+}
+
+/// Takes the next cleanup of the innermost frame, to poll it with no borrow held.
+pub(crate) fn next_cleanup() -> Option<Cleanup> {
+    with_stack(|s| s.last_mut().and_then(|f| f.cleanups.pop_front())).flatten()
+}
+
+/// Puts back a cleanup taken by [`next_cleanup`] that is still pending, at the head.
+pub(crate) fn return_cleanup(cleanup: Cleanup) -> Result<(), Cleanup> {
+    let mut cleanup = Some(cleanup);
+    with_stack(|s| {
+        if let Some(top) = s.last_mut() {
+            top.cleanups.push_front(cleanup.take().expect("taken once"));
+        }
+    });
+    match cleanup {
+        None => Ok(()),
+        Some(c) => Err(c),
+    }
+}
+
+/// Asks the ambient runtime to poll the current task again soon (the default when there is
+/// none: wake at once).
+pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
+    let done = with_stack(|s| match s.iter().rev().find_map(|f| f.runtime.as_ref()) {
+        Some(rt) => {
+            rt.yield_now(cx);
+            true
+        }
+        None => false,
+    });
+    if done != Some(true) {
+        match crate::runtime::lookup() {
+            Some(rt) => rt.yield_now(cx),
+            None => cx.waker().wake_by_ref(),
+        }
+    }
+}

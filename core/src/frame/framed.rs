@@ -1,0 +1,331 @@
+//! The one state machine behind every frame: cancel scopes, task roots and runtime roots.
+//!
+//! A poll of a [`Framed`] future:
+//!
+//! 1. on the first poll, links the scope's node (if it has one) under the enclosing frame and
+//!    resolves the deadline (one clock read, only for scopes with a deadline);
+//! 2. if the scope was cancelled while the body was suspended (and no shield inside is active,
+//!    and no enclosing scope of the same task will catch it), *delivers*: drops the body inside
+//!    its own frame, so that guards dropped with it hand their cleanups to this frame;
+//! 3. otherwise polls the body inside the frame, catching a panic;
+//! 4. when the body is pending: counts its shield, polls the deadline timer (created only now,
+//!    so a body that completes on its first poll never touches a timer), stores the waker in the
+//!    node, and delivers if the scope is now cancelled;
+//! 5. polls the adopted cleanups, one after another in adoption order, shielded;
+//! 6. completes once the body has ended and no cleanup is pending: with the body's value, the
+//!    caught cancellation, or by resuming the body's panic.
+//!
+//! Dropped from outside, it first drops its body inside its own frame, then hands its pending
+//! cleanups, order kept, to the innermost active frame — or, with none, to one detached task.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use super::{CLEANING, Via};
+use crate::cancel::CancelReason;
+use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, FINISHED, SHIELD};
+use crate::frame::{self, FrameState};
+use crate::runtime::{self, Handle, Timer};
+use crate::tracker;
+
+/// How a frame's body ended, when it did not panic.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
+    /// The body completed with a value.
+    Done(T),
+    /// The frame caught its own cancellation and dropped the body.
+    Caught(CancelReason),
+}
+
+pin_project! {
+    /// A body run inside a frame. See the module docs.
+    pub(crate) struct Framed<F: Future> {
+        state: FrameState,
+        // A deadline relative to the first poll (`move_on_after`), resolved then.
+        after: Option<Duration>,
+        // The deadline the timer should fire at, and the one it is armed for.
+        target: Option<Instant>,
+        armed: Option<Instant>,
+        timer: Option<Pin<Box<dyn Timer>>>,
+        rt: Option<Handle>,
+        started: bool,
+        shield_counted: bool,
+        outcome: Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
+        #[pin]
+        body: Option<F>,
+    }
+
+    impl<F: Future> PinnedDrop for Framed<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.body.is_some() {
+                let mut body = this.body.as_mut();
+                frame::enter(this.state, || body.set(None));
+            }
+            if *this.shield_counted {
+                frame::shield_exit();
+            }
+            if let Some(node) = &this.state.node {
+                node.state.fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
+            }
+            let rt = this.state.runtime.take().or_else(|| this.rt.take());
+            hand_off(std::mem::take(&mut this.state.cleanups), rt);
+        }
+    }
+}
+
+impl<F: Future> Framed<F> {
+    pub(crate) fn new(state: FrameState, after: Option<Duration>, body: F) -> Self {
+        Framed {
+            state,
+            after,
+            target: None,
+            armed: None,
+            timer: None,
+            rt: None,
+            started: false,
+            shield_counted: false,
+            outcome: None,
+            body: Some(body),
+        }
+    }
+
+    /// The scope's deadline, as resolved on the first poll.
+    pub(crate) fn deadline(self: Pin<&mut Self>) -> Option<Instant> {
+        self.project().state.deadline()
+    }
+}
+
+impl<F: Future> Future for Framed<F> {
+    type Output = Outcome<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let first = !*this.started;
+        if first {
+            *this.started = true;
+            start(this.state, this.after, this.target, this.rt);
+        }
+        if let Some(body) = this.body.as_mut().as_pin_mut() {
+            let state = &mut *this.state;
+            if !first && should_deliver(state) {
+                deliver(state, this.body.as_mut(), this.outcome);
+            } else {
+                let res = frame::enter(state, || catch_unwind(AssertUnwindSafe(|| body.poll(cx))));
+                match res {
+                    Ok(Poll::Ready(value)) => {
+                        *this.outcome = Some(Ok(Outcome::Done(value)));
+                        let mut body = this.body.as_mut();
+                        frame::enter(state, || body.set(None));
+                    }
+                    Err(panic) => {
+                        *this.outcome = Some(Err(panic));
+                        let mut body = this.body.as_mut();
+                        frame::enter(state, || body.set(None));
+                    }
+                    Ok(Poll::Pending) => {
+                        let shielded = state.scope_flags() & SHIELD != 0;
+                        if shielded != *this.shield_counted {
+                            *this.shield_counted = shielded;
+                            if shielded {
+                                frame::shield_enter();
+                            } else {
+                                frame::shield_exit();
+                            }
+                        }
+                        if !state.own_cancelled()
+                            && poll_deadline(
+                                state,
+                                this.target,
+                                this.armed,
+                                this.timer,
+                                this.rt,
+                                cx,
+                            )
+                        {
+                            state.cancel(CancelReason::Deadline);
+                        }
+                        register(state, cx);
+                        if should_deliver(state) {
+                            deliver(state, this.body.as_mut(), this.outcome);
+                        }
+                    }
+                }
+            }
+            if this.body.is_none() && *this.shield_counted {
+                *this.shield_counted = false;
+                frame::shield_exit();
+            }
+        }
+        if !this.state.cleanups.is_empty() && drain(this.state, cx, Via::Adopted).is_pending() {
+            return Poll::Pending;
+        }
+        if this.body.is_some() {
+            return Poll::Pending;
+        }
+        *this.timer = None;
+        if let Some(node) = &this.state.node {
+            node.state
+                .fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
+        }
+        match this.outcome.take() {
+            Some(Ok(outcome)) => Poll::Ready(outcome),
+            Some(Err(panic)) => resume_unwind(panic),
+            None => panic!("anyscope: a frame was polled after it completed"),
+        }
+    }
+}
+
+/// First poll: link the node under the enclosing frame, resolve the deadline.
+fn start(
+    state: &mut FrameState,
+    after: &mut Option<Duration>,
+    target: &mut Option<Instant>,
+    rt: &mut Option<Handle>,
+) {
+    if let Some(node) = &state.node {
+        if !state.is_task_root() {
+            frame::link_under_current(node);
+        }
+        node.state
+            .fetch_or(ENTERED, crate::sync_shim::Ordering::AcqRel);
+        node.state
+            .fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+    }
+    if let Some(d) = after.take() {
+        let now = rt.get_or_insert_with(runtime::current).now();
+        // A deadline too far to represent is no deadline.
+        state.deadline = now.checked_add(d);
+        *target = state.deadline;
+        return;
+    }
+    *target = state.deadline();
+    if let Some(deadline) = *target {
+        if rt.get_or_insert_with(runtime::current).now() >= deadline {
+            state.cancel(CancelReason::Deadline);
+        }
+    }
+}
+
+/// Whether the frame, off the stack, must deliver its cancellation now.
+fn should_deliver(state: &FrameState) -> bool {
+    if !state.own_cancelled() || state.shield_active > 0 {
+        return false;
+    }
+    // The outermost cancelled scope of the task catches; a shield catches for itself.
+    state.is_task_root() || state.is_shield() || !frame::enclosing_cancelled()
+}
+
+/// Drops the body inside the frame and records the caught cancellation.
+fn deliver<F: Future>(
+    state: &mut FrameState,
+    mut body: Pin<&mut Option<F>>,
+    outcome: &mut Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
+) {
+    let reason = state.reason().unwrap_or(CancelReason::Explicit(None));
+    frame::enter(state, || body.set(None));
+    if let Some(node) = &state.node {
+        node.state
+            .fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);
+    }
+    *outcome = Some(Ok(Outcome::Caught(reason)));
+}
+
+/// Makes sure whoever cancels this frame can wake it: a task root with a parent gets a node
+/// registered under it, and a node stores the waker.
+fn register(state: &mut FrameState, cx: &Context<'_>) {
+    if state.node.is_none() && state.is_task_root() {
+        if let Some(parent) = state.remote_parent.clone() {
+            let node = std::sync::Arc::new(state.to_node());
+            node.link(parent, true);
+            state.node = Some(node);
+        }
+    }
+    if let Some(node) = &state.node {
+        node.set_waker(cx.waker());
+    }
+}
+
+/// Arms the deadline timer on the deadline currently wanted, and polls it.
+fn poll_deadline(
+    state: &FrameState,
+    target: &mut Option<Instant>,
+    armed: &mut Option<Instant>,
+    timer: &mut Option<Pin<Box<dyn Timer>>>,
+    rt: &mut Option<Handle>,
+    cx: &mut Context<'_>,
+) -> bool {
+    if let Some(node) = &state.node {
+        if node.flags() & DEADLINE_MOVED != 0 {
+            node.state
+                .fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+            *target = node.deadline();
+        }
+    }
+    let Some(deadline) = *target else {
+        *timer = None;
+        *armed = None;
+        return false;
+    };
+    match timer {
+        None => *timer = Some(rt.get_or_insert_with(runtime::current).timer(deadline)),
+        Some(t) if *armed != Some(deadline) => t.as_mut().reset(deadline),
+        Some(_) => {}
+    }
+    *armed = Some(deadline);
+    match timer {
+        Some(t) => t.as_mut().poll_expired(cx).is_ready(),
+        None => false,
+    }
+}
+
+/// Polls the frame's adopted cleanups in order, inside the frame, shielded. Cleanups adopted
+/// while this runs are appended and polled in turn.
+pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>, via: Via) -> Poll<()> {
+    let was_cleaning = state.flags & CLEANING != 0;
+    state.flags |= CLEANING;
+    let r = frame::enter(state, || {
+        loop {
+            let Some(mut cleanup) = frame::next_cleanup() else {
+                return Poll::Ready(());
+            };
+            if cleanup.poll(cx, via).is_pending() {
+                // Our frame is on the stack: putting it back cannot fail. If it ever did, the
+                // cleanup's drop records it as lost rather than hiding it.
+                let _ = frame::return_cleanup(cleanup);
+                return Poll::Pending;
+            }
+        }
+    });
+    if !was_cleaning {
+        state.flags &= !CLEANING;
+    }
+    r
+}
+
+/// Hands pending cleanups to the innermost active frame, or to one detached task, or records
+/// them as lost.
+pub(crate) fn hand_off(mut queue: std::collections::VecDeque<super::Cleanup>, rt: Option<Handle>) {
+    if queue.is_empty() {
+        return;
+    }
+    while let Some(c) = queue.pop_front() {
+        if let Err(c) = frame::adopt(c) {
+            queue.push_front(c);
+            break;
+        }
+    }
+    if queue.is_empty() {
+        return;
+    }
+    match rt.or_else(runtime::lookup) {
+        Some(rt) => tracker::spawn_detached_cleanups(&rt, queue),
+        None => drop(queue), // each unfinished cleanup records itself as lost
+    }
+}

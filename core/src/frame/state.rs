@@ -1,0 +1,191 @@
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::cancel::CancelReason;
+use crate::cancel::node::{BY_DEADLINE, CANCELLED, ENTERED, Node, SHIELD};
+use crate::runtime::{BoxFuture, Handle};
+use crate::tracker;
+
+/// The frame is the root of a task: shield counts stop here and its parent, if any, lives in
+/// another task (`remote_parent`).
+pub(crate) const TASK_ROOT: u32 = 1 << 16;
+/// The frame is polling its adopted cleanups: a shield for everything polled inside.
+pub(crate) const CLEANING: u32 = 1 << 17;
+/// The flags that a node holds once the frame has one.
+const SCOPE_BITS: u32 = CANCELLED | BY_DEADLINE | SHIELD;
+
+/// The state of one frame. Lives in the frame's future between polls and on the thread's frame
+/// stack during them.
+///
+/// While `node` is `None`, the scope flags (`CANCELLED`, `BY_DEADLINE`, `SHIELD`) and the
+/// deadline live here; once a node exists they live in the node, which handles and other tasks
+/// can see.
+#[derive(Default)]
+pub(crate) struct FrameState {
+    pub(crate) node: Option<Arc<Node>>,
+    /// For a task root: the node of the scope that spawned the task.
+    pub(crate) remote_parent: Option<Arc<Node>>,
+    pub(crate) flags: u32,
+    /// Shielded regions active inside this frame (same task): delivery waits for them.
+    pub(crate) shield_active: u32,
+    pub(crate) deadline: Option<Instant>,
+    /// Adopted cleanups, in the order they were handed over.
+    pub(crate) cleanups: VecDeque<Cleanup>,
+    pub(crate) runtime: Option<Handle>,
+}
+
+impl FrameState {
+    pub(crate) fn scope_flags(&self) -> u32 {
+        match &self.node {
+            Some(node) => node.flags(),
+            None => self.flags & SCOPE_BITS,
+        }
+    }
+
+    pub(crate) fn is_task_root(&self) -> bool {
+        self.flags & TASK_ROOT != 0
+    }
+
+    /// A shield for what is polled inside: a shielded scope, or a frame polling its cleanups.
+    pub(crate) fn is_shield(&self) -> bool {
+        self.flags & CLEANING != 0 || self.scope_flags() & SHIELD != 0
+    }
+
+    fn parent_link(&self) -> Option<&Arc<Node>> {
+        match &self.node {
+            Some(node) => node.parent().filter(|_| node.is_task_root()),
+            None => self.remote_parent.as_ref(),
+        }
+    }
+
+    /// Whether this frame catches a cancellation: its own scope was cancelled, or — for a task
+    /// root — the scope that spawned the task is effectively cancelled.
+    pub(crate) fn own_cancelled(&self) -> bool {
+        if self.scope_flags() & CANCELLED != 0 {
+            return true;
+        }
+        self.is_task_root()
+            && self
+                .parent_link()
+                .is_some_and(|p| p.effectively_cancelled())
+    }
+
+    /// Why this frame is cancelled, if it is.
+    pub(crate) fn reason(&self) -> Option<CancelReason> {
+        let flags = self.scope_flags();
+        if flags & CANCELLED != 0 {
+            return match &self.node {
+                Some(node) => node.reason(),
+                None => Some(CancelReason::Deadline),
+            };
+        }
+        if self.is_task_root() {
+            let inherited = self.parent_link()?.effective_reason()?;
+            return Some(CancelReason::Parent(Box::new(inherited)));
+        }
+        None
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match &self.node {
+            Some(node) => node.deadline(),
+            None => self.deadline,
+        }
+    }
+
+    /// Marks the scope cancelled.
+    pub(crate) fn cancel(&mut self, reason: CancelReason) {
+        match &self.node {
+            Some(node) => node.cancel(reason),
+            None => {
+                if self.flags & CANCELLED == 0 {
+                    let by_deadline = if matches!(reason, CancelReason::Deadline) {
+                        BY_DEADLINE
+                    } else {
+                        0
+                    };
+                    self.flags |= CANCELLED | by_deadline;
+                }
+            }
+        }
+    }
+
+    /// A node holding this frame's scope state, for [`super::ensure_node`].
+    pub(crate) fn to_node(&self) -> Node {
+        let flags = self.flags & SCOPE_BITS;
+        let reason = (flags & CANCELLED != 0).then_some(CancelReason::Deadline);
+        Node::new(flags | ENTERED, self.deadline, reason)
+    }
+}
+
+impl fmt::Debug for FrameState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameState")
+            .field("flags", &self.flags)
+            .field("shield_active", &self.shield_active)
+            .field("deadline", &self.deadline)
+            .field("cleanups", &self.cleanups.len())
+            .field("has_node", &self.node.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an adopted cleanup ended up being run, for the tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// Polled by the frame that adopted it.
+    Adopted,
+    /// Run by a detached task on the ambient runtime.
+    Detached,
+}
+
+/// An async cleanup handed to a frame: a boxed future, and the resource kind it closes (for the
+/// tracker). Dropped before it completed, it is counted as lost.
+pub(crate) struct Cleanup {
+    fut: Option<BoxFuture<()>>,
+    kind: Option<&'static str>,
+}
+
+impl Cleanup {
+    pub(crate) fn new(kind: Option<&'static str>, fut: BoxFuture<()>) -> Self {
+        Cleanup {
+            fut: Some(fut),
+            kind,
+        }
+    }
+
+    /// Polls the cleanup. A panic inside it is caught, reported to the tracker, and ends it.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, via: Via) -> Poll<()> {
+        let Some(fut) = self.fut.as_mut() else {
+            return Poll::Ready(());
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(())) => tracker::closed(self.kind, via),
+            Err(payload) => tracker::cleanup_panicked(self.kind, &*payload),
+        }
+        self.fut = None;
+        Poll::Ready(())
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if self.fut.is_some() {
+            tracker::lost(self.kind);
+        }
+    }
+}
+
+impl fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cleanup")
+            .field("kind", &self.kind)
+            .field("done", &self.fut.is_none())
+            .finish()
+    }
+}

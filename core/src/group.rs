@@ -1,0 +1,1 @@
+//! Task groups (issue 5: being built).

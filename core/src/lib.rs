@@ -1,0 +1,60 @@
+//! anyscope-core: structured async resource management on any runtime.
+//!
+//! The runtime-neutral core of [anyscope](https://docs.rs/anyscope): cancel scopes with
+//! deadlines and shields, resources with guaranteed async cleanup, exit stacks, task groups,
+//! synchronization primitives, memory streams and a connection pool — the Rust counterpart of
+//! Python's AnyIO and Trio. It is written against the `futures` traits only; everything that
+//! needs a runtime goes through the one [`Runtime`](runtime::Runtime) trait that the
+//! `anyscope-tokio` and `anyscope-smol` adapters implement.
+//!
+//! Library authors depend on this crate alone; applications pick a runtime through the
+//! `anyscope` facade's features.
+//!
+//! # How it works
+//!
+//! Every combinator that owns a body (a cancel scope, a spawned task, a task group) is a *frame*.
+//! While it polls its body its state is the innermost entry of a per-thread stack (see
+//! `frame.rs`): awaitables ask it whether they are cancelled, guards dropped during the poll hand
+//! their async close to it, and core functions find the ambient runtime there. Cancellation is
+//! delivered by dropping the body at a suspension point, inside the frame, so that the cleanups
+//! the body leaves behind are run by the frame — shielded, in order — before it completes.
+//!
+//! # Examples
+//!
+//! ```
+//! # anyscope_tokio::run(async {
+//! use anyscope_core::{move_on_after, shield, sleep};
+//! use std::time::Duration;
+//!
+//! let out = move_on_after(Duration::from_millis(10), async {
+//!     shield(sleep(Duration::from_millis(20))).await; // finishes despite the deadline
+//!     sleep(Duration::from_secs(60)).await; // the deadline is delivered here
+//! })
+//! .await;
+//! assert_eq!(out, None);
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod cancel;
+mod frame;
+pub mod group;
+pub mod runtime;
+pub mod stream;
+pub mod sync;
+mod sync_shim;
+pub mod tracker;
+
+mod blocking;
+mod task;
+mod time;
+
+pub use blocking::{RunBlocking, run_blocking};
+pub use cancel::{
+    CancelReason, CancelScope, Cancelled, Elapsed, cancel_shielded_checkpoint, checkpoint,
+    checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled,
+    move_on_after, move_on_at, shield,
+};
+pub use runtime::{JoinError, JoinHandle};
+pub use task::spawn;
+pub use time::{Sleep, current_time, sleep, sleep_until};

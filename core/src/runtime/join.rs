@@ -1,0 +1,171 @@
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::RawTask;
+
+/// Why a task did not produce its output.
+///
+/// A task either was cancelled (aborted through its handle, or cancelled by a scope it runs
+/// under) or panicked. The two are told apart with [`is_cancelled`](JoinError::is_cancelled) and
+/// [`is_panic`](JoinError::is_panic); a panic's payload is returned by
+/// [`into_panic`](JoinError::into_panic) so the owner can resume it.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// A join error for a cancelled task. For adapters.
+    pub fn cancelled() -> Self {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// A join error for a task that panicked with `payload`. For adapters.
+    pub fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError {
+            repr: Repr::Panicked(payload),
+        }
+    }
+
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panicked(_))
+    }
+
+    /// The panic's payload, to pass to [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task did not panic; see [`try_into_panic`](JoinError::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancelled task's error")
+    }
+
+    /// The panic's payload, or the error itself if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panicked(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+/// The message of a panic payload, when it is a string.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panicked(p) => write!(f, "JoinError::Panicked({:?})", panic_message(&**p)),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panicked(p) => write!(f, "task panicked: {}", panic_message(&**p)),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The output a task frame gives when a cancel scope caught the task's cancellation.
+pub(crate) struct CancelledMarker;
+
+/// An owned handle to a task spawned by anyscope: await it for the task's result.
+///
+/// Dropping the handle **detaches** the task: it keeps running to completion, and its cleanups
+/// still run. [`abort`](JoinHandle::abort) cancels it.
+///
+/// # Cancel safety
+///
+/// Awaiting a `JoinHandle` is cancel-safe: dropping the `.await` loses nothing, the task keeps
+/// running (detached, unless the handle itself is kept and awaited again).
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// let handle = anyscope_core::spawn(async { 6 * 7 });
+/// assert_eq!(handle.await.unwrap(), 42);
+/// # });
+/// ```
+#[must_use = "dropping a JoinHandle detaches the task; use `let _ =` to make that explicit"]
+pub struct JoinHandle<T> {
+    raw: Box<dyn RawTask>,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static> JoinHandle<T> {
+    pub(crate) fn new(raw: Box<dyn RawTask>) -> Self {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancels the task. Awaiting the handle then gives [`JoinError::is_cancelled`] unless the
+    /// task had already finished.
+    pub fn abort(&mut self) {
+        self.raw.abort();
+    }
+
+    /// Whether the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+}
+
+impl<T: Send + 'static> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = match self.raw.poll_join(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(out) => out,
+        };
+        Poll::Ready(out.and_then(|any| match any.downcast::<T>() {
+            Ok(value) => Ok(*value),
+            Err(any) if any.is::<CancelledMarker>() => Err(JoinError::cancelled()),
+            Err(_) => Err(JoinError::panicked(Box::new(
+                "anyscope: a runtime adapter returned a task output of the wrong type",
+            ))),
+        }))
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("raw", &self.raw)
+            .finish()
+    }
+}

@@ -1,0 +1,1 @@
+//! Memory object streams (issue 6: being built).

@@ -1,0 +1,1 @@
+//! Synchronization primitives with AnyIO's cancel-safety guarantees (issue 6: being built).

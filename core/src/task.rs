@@ -1,0 +1,79 @@
+//! Spawning tasks that carry the ambient runtime and hang in the scope tree.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
+use crate::runtime::{self, CancelledMarker, JoinHandle, TaskOutput};
+
+/// Spawns `fut` as a task on the ambient runtime.
+///
+/// The task carries the runtime (core functions work inside it) and is a child of the current
+/// cancel scope: cancelling that scope cancels the task at its next suspension point, and the
+/// handle then reports [`JoinError::is_cancelled`](crate::runtime::JoinError::is_cancelled).
+/// Cleanups adopted by the task run before it completes. Dropping the handle detaches the task.
+///
+/// For tasks that must not outlive their parent, use a task group instead.
+///
+/// # Panics
+///
+/// If no runtime is available (see [`NoRuntime`](crate::runtime::NoRuntime)).
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// let h = anyscope_core::spawn(async { "done" });
+/// assert_eq!(h.await.unwrap(), "done");
+/// # });
+/// ```
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = runtime::current();
+    let state = FrameState {
+        flags: TASK_ROOT,
+        remote_parent: frame::current_node(),
+        runtime: Some(rt.clone()),
+        ..FrameState::default()
+    };
+    let task = TaskRoot {
+        inner: Framed::new(state, None, fut),
+    };
+    JoinHandle::new(rt.spawn(Box::pin(task)))
+}
+
+pin_project! {
+    /// The root frame of a spawned task.
+    pub(crate) struct TaskRoot<F: Future> {
+        #[pin]
+        inner: Framed<F>,
+    }
+}
+
+impl<F> Future for TaskRoot<F>
+where
+    F: Future,
+    F::Output: Send + 'static,
+{
+    type Output = TaskOutput;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
+        self.project().inner.poll(cx).map(|o| match o {
+            Outcome::Done(v) => Box::new(v) as TaskOutput,
+            Outcome::Caught(_) => Box::new(CancelledMarker) as TaskOutput,
+        })
+    }
+}
+
+impl<F: Future> fmt::Debug for TaskRoot<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRoot").finish_non_exhaustive()
+    }
+}
