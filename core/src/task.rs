@@ -8,7 +8,10 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
-use crate::runtime::{self, CancelledMarker, JoinHandle, TaskOutput};
+use std::sync::Arc;
+
+use crate::cancel::node::Node;
+use crate::runtime::{self, CancelledMarker, Handle, JoinHandle, TaskOutput};
 
 /// Spawns `fut` as a task on the ambient runtime.
 ///

@@ -164,6 +164,11 @@ impl CancelScope {
         }
     }
 
+    /// The scope's node in the scope tree (task groups spawn their children under it).
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
     fn framed<F: Future>(&self, body: F) -> Framed<F> {
         let prev = self.node.state.fetch_or(ENTERED, Ordering::AcqRel);
         assert!(
