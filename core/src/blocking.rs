@@ -39,11 +39,7 @@ where
     T: Send + 'static,
 {
     let job: Box<dyn FnOnce() -> runtime::TaskOutput + Send> = Box::new(move || Box::new(f()));
-    RunBlocking {
-        job: Some(job),
-        task: None,
-        _t: PhantomData,
-    }
+    RunBlocking { job: Some(job), task: None, _t: PhantomData }
 }
 
 /// The future of [`run_blocking`].
@@ -68,17 +64,13 @@ impl<T: Send + 'static> Future for RunBlocking<T> {
         if let Some(job) = self.job.take() {
             self.task = Some(runtime::current().spawn_blocking(job));
         }
-        let Some(task) = self.task.as_mut() else {
-            panic!("anyscope: RunBlocking polled after completion")
-        };
+        let Some(task) = self.task.as_mut() else { panic!("anyscope: RunBlocking polled after completion") };
         let out = std::task::ready!(task.poll_join(cx));
         self.task = None;
         match out {
             Ok(any) => match any.downcast::<T>() {
                 Ok(v) => Poll::Ready(*v),
-                Err(_) => panic!(
-                    "anyscope: a runtime adapter returned a blocking result of the wrong type"
-                ),
+                Err(_) => panic!("anyscope: a runtime adapter returned a blocking result of the wrong type"),
             },
             Err(e) => match e.try_into_panic() {
                 Ok(payload) => std::panic::resume_unwind(payload),
@@ -90,8 +82,6 @@ impl<T: Send + 'static> Future for RunBlocking<T> {
 
 impl<T> fmt::Debug for RunBlocking<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunBlocking")
-            .field("started", &self.task.is_some())
-            .finish()
+        f.debug_struct("RunBlocking").field("started", &self.task.is_some()).finish()
     }
 }

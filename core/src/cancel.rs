@@ -19,8 +19,8 @@ mod scope;
 mod timeout;
 
 pub use checkpoint::{
-    CancelShieldedCheckpoint, Checkpoint, CheckpointIfCancelled, cancel_shielded_checkpoint,
-    checkpoint, checkpoint_if_cancelled, current_effective_deadline, is_cancelled,
+    CancelShieldedCheckpoint, Checkpoint, CheckpointIfCancelled, cancel_shielded_checkpoint, checkpoint,
+    checkpoint_if_cancelled, current_effective_deadline, is_cancelled,
 };
 pub use reason::{CancelReason, Cancelled, Elapsed};
 pub use scope::{CancelScope, Run, TryRun};

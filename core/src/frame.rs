@@ -37,9 +37,7 @@ thread_local! {
 /// During thread teardown, when the stack is gone, `f` runs without a frame (only drops happen
 /// then, and they degrade as documented: a cleanup finds no frame and is detached or lost).
 pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
-    let pushed = FRAMES
-        .try_with(|s| s.borrow_mut().push(std::mem::take(state)))
-        .is_ok();
+    let pushed = FRAMES.try_with(|s| s.borrow_mut().push(std::mem::take(state))).is_ok();
     let guard = Entered { state, pushed };
     let r = f();
     drop(guard);
@@ -68,10 +66,7 @@ impl Drop for Entered<'_> {
 /// thread is being torn down) or is borrowed (never the case outside this module's helpers).
 /// `f` must not run user code.
 fn with_stack<R>(f: impl FnOnce(&mut Vec<FrameState>) -> R) -> Option<R> {
-    FRAMES
-        .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
-        .ok()
-        .flatten()
+    FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s))).ok().flatten()
 }
 
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
@@ -173,10 +168,7 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
                 break;
             }
             if frame.is_task_root() {
-                min(frame
-                    .remote_parent
-                    .as_ref()
-                    .and_then(|p| p.effective_deadline()));
+                min(frame.remote_parent.as_ref().and_then(|p| p.effective_deadline()));
                 break;
             }
         }

@@ -52,8 +52,8 @@ mod time;
 pub use blocking::{RunBlocking, run_blocking};
 pub use cancel::{
     CancelReason, CancelScope, Cancelled, Elapsed, cancel_shielded_checkpoint, checkpoint,
-    checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled,
-    move_on_after, move_on_at, shield,
+    checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled, move_on_after,
+    move_on_at, shield,
 };
 pub use runtime::{JoinError, JoinHandle};
 pub use task::spawn;

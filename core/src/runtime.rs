@@ -16,9 +16,7 @@ mod current;
 mod join;
 
 pub use contract::{BoxFuture, RawTask, Runtime, TaskOutput, Timer};
-pub use current::{
-    Handle, NoRuntime, WithRuntime, current, register_fallback, try_current, with_runtime,
-};
+pub use current::{Handle, NoRuntime, WithRuntime, current, register_fallback, try_current, with_runtime};
 pub use join::{JoinError, JoinHandle};
 
 pub(crate) use current::lookup;

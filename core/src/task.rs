@@ -39,16 +39,22 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let rt = runtime::current();
+    spawn_under(&runtime::current(), frame::current_node(), fut)
+}
+
+/// Spawns `fut` on `rt` as a task whose root frame hangs under `parent` in the scope tree.
+pub(crate) fn spawn_under<F>(rt: &Handle, parent: Option<Arc<Node>>, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let state = FrameState {
         flags: TASK_ROOT,
-        remote_parent: frame::current_node(),
+        remote_parent: parent,
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    let task = TaskRoot {
-        inner: Framed::new(state, None, fut),
-    };
+    let task = TaskRoot { inner: Framed::new(state, None, fut) };
     JoinHandle::new(rt.spawn(Box::pin(task)))
 }
 

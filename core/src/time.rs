@@ -50,11 +50,7 @@ pub fn current_time() -> Instant {
 pub fn sleep(duration: Duration) -> Sleep {
     let rt = runtime::current();
     let deadline = rt.now().checked_add(duration);
-    Sleep {
-        rt,
-        deadline,
-        timer: None,
-    }
+    Sleep { rt, deadline, timer: None }
 }
 
 /// Sleeps until `deadline`. A checkpoint: inside a cancelled scope it does not complete.
@@ -76,11 +72,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        rt: runtime::current(),
-        deadline: Some(deadline),
-        timer: None,
-    }
+    Sleep { rt: runtime::current(), deadline: Some(deadline), timer: None }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
@@ -121,8 +113,6 @@ impl Future for Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish_non_exhaustive()
     }
 }

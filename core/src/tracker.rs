@@ -49,9 +49,8 @@ pub struct KindStats {
 impl KindStats {
     /// Resources opened and not yet closed or lost.
     pub fn open(&self) -> u64 {
-        self.opened.saturating_sub(
-            self.closed_explicitly + self.closed_adopted + self.closed_detached + self.lost,
-        )
+        self.opened
+            .saturating_sub(self.closed_explicitly + self.closed_adopted + self.closed_detached + self.lost)
     }
 
     /// Resources closed one way or another.
@@ -86,11 +85,7 @@ fn update(kind: &'static str, f: impl FnOnce(&mut KindStats)) {
 /// ```
 pub fn kind(kind: &str) -> KindStats {
     let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner());
-    kinds
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, s)| *s)
-        .unwrap_or_default()
+    kinds.iter().find(|(k, _)| *k == kind).map(|(_, s)| *s).unwrap_or_default()
 }
 
 /// A snapshot of every kind's counters, and the number of detached cleanup tasks running.
@@ -103,10 +98,7 @@ pub fn kind(kind: &str) -> KindStats {
 /// ```
 pub fn snapshot() -> Snapshot {
     let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Snapshot {
-        kinds,
-        detached_running: DETACHED.load(Ordering::Acquire),
-    }
+    Snapshot { kinds, detached_running: DETACHED.load(Ordering::Acquire) }
 }
 
 /// What [`snapshot`] returns.
@@ -159,11 +151,7 @@ impl fmt::Display for Snapshot {
                 s.cleanup_panicked
             )?;
         }
-        write!(
-            f,
-            "detached cleanup tasks running: {}",
-            self.detached_running
-        )
+        write!(f, "detached cleanup tasks running: {}", self.detached_running)
     }
 }
 
@@ -237,10 +225,7 @@ pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: VecDeque<Cleanup>) {
         cleanups: queue,
         ..FrameState::default()
     };
-    let task = DetachedCleanups {
-        state,
-        _running: Running,
-    };
+    let task = DetachedCleanups { state, _running: Running };
     drop(rt.spawn(Box::pin(task)));
 }
 

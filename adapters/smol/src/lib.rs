@@ -28,9 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyscope_core::runtime::{
-    self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime,
-};
+use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
 use async_executor::Executor;
 use futures_lite::FutureExt;
 
@@ -44,9 +42,7 @@ impl Smol {
     /// The adapter for anyscope's global executor, started on first use with one worker thread
     /// per core.
     pub fn global() -> Self {
-        Smol {
-            ex: executor::global(),
-        }
+        Smol { ex: executor::global() }
     }
 
     /// The adapter for your executor. You drive it (`ex.run(..)` on threads of your own).
@@ -66,15 +62,10 @@ impl Runtime for Smol {
     }
 
     fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask> {
-        Box::new(task::SmolTask::new(
-            self.ex.spawn(AssertUnwindSafe(task).catch_unwind()),
-        ))
+        Box::new(task::SmolTask::new(self.ex.spawn(AssertUnwindSafe(task).catch_unwind())))
     }
 
-    fn spawn_blocking(
-        &self,
-        f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>,
-    ) -> Box<dyn RawTask> {
+    fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
         let job = blocking::unblock(move || std::panic::catch_unwind(AssertUnwindSafe(f)));
         Box::new(task::SmolTask::new(job))
     }

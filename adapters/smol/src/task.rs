@@ -23,9 +23,7 @@ enum State {
 
 impl SmolTask {
     pub(crate) fn new(task: Task<Output>) -> Self {
-        SmolTask {
-            state: State::Running(task),
-        }
+        SmolTask { state: State::Running(task) }
     }
 }
 

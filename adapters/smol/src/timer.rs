@@ -16,10 +16,7 @@ pub(crate) struct SmolTimer {
 
 impl SmolTimer {
     pub(crate) fn new(deadline: Instant) -> Self {
-        SmolTimer {
-            timer: IoTimer::at(deadline),
-            fired: false,
-        }
+        SmolTimer { timer: IoTimer::at(deadline), fired: false }
     }
 }
 

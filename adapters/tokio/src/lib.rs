@@ -28,9 +28,7 @@ mod timer;
 use std::future::Future;
 use std::time::Instant;
 
-use anyscope_core::runtime::{
-    self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime,
-};
+use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
 
 /// anyscope's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -69,10 +67,7 @@ impl Runtime for Tokio {
         Box::new(task::TokioTask::new(self.handle.spawn(task)))
     }
 
-    fn spawn_blocking(
-        &self,
-        f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>,
-    ) -> Box<dyn RawTask> {
+    fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
         Box::new(task::TokioTask::new(self.handle.spawn_blocking(f)))
     }
 
@@ -88,9 +83,7 @@ impl Runtime for Tokio {
 }
 
 fn find_current() -> Option<Handle> {
-    tokio::runtime::Handle::try_current()
-        .ok()
-        .map(|h| Handle::new(Tokio { handle: h }))
+    tokio::runtime::Handle::try_current().ok().map(|h| Handle::new(Tokio { handle: h }))
 }
 
 /// Lets core code find the tokio runtime it runs on, even outside anyscope's frames.

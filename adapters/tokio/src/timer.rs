@@ -18,9 +18,7 @@ pin_project! {
 
 impl TokioTimer {
     pub(crate) fn new(deadline: Instant) -> Self {
-        TokioTimer {
-            sleep: tokio::time::sleep_until(deadline.into()),
-        }
+        TokioTimer { sleep: tokio::time::sleep_until(deadline.into()) }
     }
 }
 

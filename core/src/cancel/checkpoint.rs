@@ -147,11 +147,7 @@ impl Future for CheckpointIfCancelled {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if frame::cancelled_here() {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
+        if frame::cancelled_here() { Poll::Pending } else { Poll::Ready(()) }
     }
 }
 

@@ -74,11 +74,7 @@ impl Node {
         Node {
             state: AtomicU32::new(flags),
             parent: OnceLock::new(),
-            inner: Mutex::new(Inner {
-                deadline,
-                reason,
-                ..Inner::default()
-            }),
+            inner: Mutex::new(Inner { deadline, reason, ..Inner::default() }),
         }
     }
 
@@ -94,14 +90,7 @@ impl Node {
     /// Links the node under `parent`. A task root (`crosses_task`) registers itself so that the
     /// parent's cancellation reaches it. Returns `false` if the node was already linked.
     pub(crate) fn link(self: &Arc<Self>, parent: Arc<Node>, crosses_task: bool) -> bool {
-        if self
-            .parent
-            .set(Parent {
-                node: parent,
-                crosses_task,
-            })
-            .is_err()
-        {
+        if self.parent.set(Parent { node: parent, crosses_task }).is_err() {
             return false;
         }
         if crosses_task {
@@ -173,16 +162,8 @@ impl Node {
         loop {
             let flags = node.flags();
             if flags & CANCELLED != 0 {
-                let r = node
-                    .lock()
-                    .reason
-                    .clone()
-                    .unwrap_or(CancelReason::Explicit(None));
-                return Some(if inherited {
-                    CancelReason::Parent(Box::new(r))
-                } else {
-                    r
-                });
+                let r = node.lock().reason.clone().unwrap_or(CancelReason::Explicit(None));
+                return Some(if inherited { CancelReason::Parent(Box::new(r)) } else { r });
             }
             if flags & SHIELD != 0 {
                 return None;
@@ -227,11 +208,7 @@ impl Node {
                 return;
             }
             inner.reason = Some(reason);
-            let bits = if by_deadline {
-                CANCELLED | BY_DEADLINE
-            } else {
-                CANCELLED
-            };
+            let bits = if by_deadline { CANCELLED | BY_DEADLINE } else { CANCELLED };
             self.state.fetch_or(bits, Ordering::Release);
             inner.waker.clone()
         };
@@ -301,11 +278,7 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let slot = self
-            .inner
-            .get_mut()
-            .map(|i| i.slot)
-            .unwrap_or_else(|e| e.into_inner().slot);
+        let slot = self.inner.get_mut().map(|i| i.slot).unwrap_or_else(|e| e.into_inner().slot);
         if let (Some(slot), Some(parent)) = (slot, self.parent.get()) {
             let mut p = parent.node.lock();
             if let Some(entry) = p.children.get_mut(slot) {

@@ -73,9 +73,7 @@ pub struct CancelScope {
 impl CancelScope {
     /// A scope with no deadline and no shield.
     pub fn new() -> Self {
-        CancelScope {
-            node: Arc::new(Node::new(0, None, None)),
-        }
+        CancelScope { node: Arc::new(Node::new(0, None, None)) }
     }
 
     /// A scope cancelled at `deadline`.
@@ -92,9 +90,7 @@ impl CancelScope {
     /// # });
     /// ```
     pub fn with_deadline(deadline: Instant) -> Self {
-        CancelScope {
-            node: Arc::new(Node::new(DEADLINE_MOVED, Some(deadline), None)),
-        }
+        CancelScope { node: Arc::new(Node::new(DEADLINE_MOVED, Some(deadline), None)) }
     }
 
     /// A shielded scope: cancellation of enclosing scopes does not reach its body. It can still
@@ -115,9 +111,7 @@ impl CancelScope {
     /// # });
     /// ```
     pub fn shielded() -> Self {
-        CancelScope {
-            node: Arc::new(Node::new(SHIELD, None, None)),
-        }
+        CancelScope { node: Arc::new(Node::new(SHIELD, None, None)) }
     }
 
     /// Runs `body` in this scope. Resolves to `Some(value)`, or `None` if the scope caught its
@@ -133,9 +127,7 @@ impl CancelScope {
     /// Dropping the future drops the body inside the scope's frame; the cleanups the body left
     /// are handed to the enclosing frame (or a detached task), order kept. Nothing is lost.
     pub fn run<F: Future>(&self, body: F) -> Run<F> {
-        Run {
-            inner: self.framed(body),
-        }
+        Run { inner: self.framed(body) }
     }
 
     /// Like [`run`](CancelScope::run), with the reason of a caught cancellation.
@@ -159,9 +151,7 @@ impl CancelScope {
     /// # });
     /// ```
     pub fn try_run<F: Future>(&self, body: F) -> TryRun<F> {
-        TryRun {
-            inner: self.framed(body),
-        }
+        TryRun { inner: self.framed(body) }
     }
 
     /// The scope's node in the scope tree (task groups spawn their children under it).
@@ -171,14 +161,8 @@ impl CancelScope {
 
     fn framed<F: Future>(&self, body: F) -> Framed<F> {
         let prev = self.node.state.fetch_or(ENTERED, Ordering::AcqRel);
-        assert!(
-            prev & ENTERED == 0,
-            "anyscope: a CancelScope can run only one body"
-        );
-        let state = FrameState {
-            node: Some(Arc::clone(&self.node)),
-            ..FrameState::default()
-        };
+        assert!(prev & ENTERED == 0, "anyscope: a CancelScope can run only one body");
+        let state = FrameState { node: Some(Arc::clone(&self.node)), ..FrameState::default() };
         Framed::new(state, None, body)
     }
 
@@ -207,8 +191,7 @@ impl CancelScope {
     /// assert_eq!(scope.cancel_reason().unwrap().message(), Some("user pressed stop"));
     /// ```
     pub fn cancel_with(&self, reason: impl Into<Arc<str>>) {
-        self.node
-            .cancel(CancelReason::Explicit(Some(reason.into())));
+        self.node.cancel(CancelReason::Explicit(Some(reason.into())));
     }
 
     /// Whether the scope was cancelled, by a call or by its deadline.

@@ -11,14 +11,7 @@ use super::node::SHIELD;
 use crate::frame::{FrameState, Framed, Outcome};
 
 fn deadline_scope<F: Future>(after: Option<Duration>, at: Option<Instant>, body: F) -> Framed<F> {
-    Framed::new(
-        FrameState {
-            deadline: at,
-            ..FrameState::default()
-        },
-        after,
-        body,
-    )
+    Framed::new(FrameState { deadline: at, ..FrameState::default() }, after, body)
 }
 
 /// Runs `body`, giving up on it after `duration`: `Some(value)`, or `None` if the deadline passed
@@ -47,9 +40,7 @@ fn deadline_scope<F: Future>(after: Option<Duration>, at: Option<Instant>, body:
 /// # });
 /// ```
 pub fn move_on_after<F: Future>(duration: Duration, body: F) -> MoveOn<F> {
-    MoveOn {
-        inner: deadline_scope(Some(duration), None, body),
-    }
+    MoveOn { inner: deadline_scope(Some(duration), None, body) }
 }
 
 /// Runs `body`, giving up on it at `deadline`. See [`move_on_after`].
@@ -72,9 +63,7 @@ pub fn move_on_after<F: Future>(duration: Duration, body: F) -> MoveOn<F> {
 /// # });
 /// ```
 pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> MoveOn<F> {
-    MoveOn {
-        inner: deadline_scope(None, Some(deadline), body),
-    }
+    MoveOn { inner: deadline_scope(None, Some(deadline), body) }
 }
 
 /// Runs `body` with a timeout: `Ok(value)`, or `Err(Elapsed)` if the deadline passed first.
@@ -101,9 +90,7 @@ pub fn move_on_at<F: Future>(deadline: Instant, body: F) -> MoveOn<F> {
 /// # });
 /// ```
 pub fn fail_after<F: Future>(duration: Duration, body: F) -> FailAt<F> {
-    FailAt {
-        inner: deadline_scope(Some(duration), None, body),
-    }
+    FailAt { inner: deadline_scope(Some(duration), None, body) }
 }
 
 /// Runs `body` with a deadline. See [`fail_after`].
@@ -126,9 +113,7 @@ pub fn fail_after<F: Future>(duration: Duration, body: F) -> FailAt<F> {
 /// # });
 /// ```
 pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAt<F> {
-    FailAt {
-        inner: deadline_scope(None, Some(deadline), body),
-    }
+    FailAt { inner: deadline_scope(None, Some(deadline), body) }
 }
 
 /// Runs `body` shielded from the cancellation of enclosing scopes: it runs to completion, and
@@ -161,16 +146,7 @@ pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAt<F> {
 /// # });
 /// ```
 pub fn shield<F: Future>(body: F) -> Shield<F> {
-    Shield {
-        inner: Framed::new(
-            FrameState {
-                flags: SHIELD,
-                ..FrameState::default()
-            },
-            None,
-            body,
-        ),
-    }
+    Shield { inner: Framed::new(FrameState { flags: SHIELD, ..FrameState::default() }, None, body) }
 }
 
 pin_project! {
@@ -219,9 +195,7 @@ impl<F: Future> Future for FailAt<F> {
         Poll::Ready(match out {
             Outcome::Done(v) => Ok(v),
             // Nothing but its own deadline can cancel a `fail_after` scope: it has no handle.
-            Outcome::Caught(_) => Err(Elapsed::new(
-                this.inner.deadline().unwrap_or_else(Instant::now),
-            )),
+            Outcome::Caught(_) => Err(Elapsed::new(this.inner.deadline().unwrap_or_else(Instant::now))),
         })
     }
 }

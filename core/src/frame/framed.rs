@@ -140,14 +140,7 @@ impl<F: Future> Future for Framed<F> {
                             }
                         }
                         if !state.own_cancelled()
-                            && poll_deadline(
-                                state,
-                                this.target,
-                                this.armed,
-                                this.timer,
-                                this.rt,
-                                cx,
-                            )
+                            && poll_deadline(state, this.target, this.armed, this.timer, this.rt, cx)
                         {
                             state.cancel(CancelReason::Deadline);
                         }
@@ -171,8 +164,7 @@ impl<F: Future> Future for Framed<F> {
         }
         *this.timer = None;
         if let Some(node) = &this.state.node {
-            node.state
-                .fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
+            node.state.fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
         }
         match this.outcome.take() {
             Some(Ok(outcome)) => Poll::Ready(outcome),
@@ -193,10 +185,8 @@ fn start(
         if !state.is_task_root() {
             frame::link_under_current(node);
         }
-        node.state
-            .fetch_or(ENTERED, crate::sync_shim::Ordering::AcqRel);
-        node.state
-            .fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+        node.state.fetch_or(ENTERED, crate::sync_shim::Ordering::AcqRel);
+        node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
     }
     if let Some(d) = after.take() {
         let now = rt.get_or_insert_with(runtime::current).now();
@@ -231,8 +221,7 @@ fn deliver<F: Future>(
     let reason = state.reason().unwrap_or(CancelReason::Explicit(None));
     frame::enter(state, || body.set(None));
     if let Some(node) = &state.node {
-        node.state
-            .fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);
+        node.state.fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);
     }
     *outcome = Some(Ok(Outcome::Caught(reason)));
 }
@@ -263,8 +252,7 @@ fn poll_deadline(
 ) -> bool {
     if let Some(node) = &state.node {
         if node.flags() & DEADLINE_MOVED != 0 {
-            node.state
-                .fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+            node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
             *target = node.deadline();
         }
     }

@@ -68,10 +68,7 @@ impl FrameState {
         if self.scope_flags() & CANCELLED != 0 {
             return true;
         }
-        self.is_task_root()
-            && self
-                .parent_link()
-                .is_some_and(|p| p.effectively_cancelled())
+        self.is_task_root() && self.parent_link().is_some_and(|p| p.effectively_cancelled())
     }
 
     /// Why this frame is cancelled, if it is.
@@ -103,11 +100,7 @@ impl FrameState {
             Some(node) => node.cancel(reason),
             None => {
                 if self.flags & CANCELLED == 0 {
-                    let by_deadline = if matches!(reason, CancelReason::Deadline) {
-                        BY_DEADLINE
-                    } else {
-                        0
-                    };
+                    let by_deadline = if matches!(reason, CancelReason::Deadline) { BY_DEADLINE } else { 0 };
                     self.flags |= CANCELLED | by_deadline;
                 }
             }
@@ -152,10 +145,7 @@ pub(crate) struct Cleanup {
 
 impl Cleanup {
     pub(crate) fn new(kind: Option<&'static str>, fut: BoxFuture<()>) -> Self {
-        Cleanup {
-            fut: Some(fut),
-            kind,
-        }
+        Cleanup { fut: Some(fut), kind }
     }
 
     /// Polls the cleanup. A panic inside it is caught, reported to the tracker, and ends it.
@@ -183,9 +173,6 @@ impl Drop for Cleanup {
 
 impl fmt::Debug for Cleanup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cleanup")
-            .field("kind", &self.kind)
-            .field("done", &self.fut.is_none())
-            .finish()
+        f.debug_struct("Cleanup").field("kind", &self.kind).field("done", &self.fut.is_none()).finish()
     }
 }

@@ -57,10 +57,7 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask>;
 
     /// Runs `f` on a thread where blocking is allowed.
-    fn spawn_blocking(
-        &self,
-        f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>,
-    ) -> Box<dyn RawTask>;
+    fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask>;
 
     /// The runtime's current time.
     fn now(&self) -> Instant;

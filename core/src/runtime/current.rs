@@ -154,14 +154,8 @@ pub fn current() -> Handle {
 /// # });
 /// ```
 pub fn with_runtime<F: Future>(rt: Handle, fut: F) -> WithRuntime<F> {
-    let state = FrameState {
-        flags: TASK_ROOT,
-        runtime: Some(rt),
-        ..FrameState::default()
-    };
-    WithRuntime {
-        inner: Framed::new(state, None, fut),
-    }
+    let state = FrameState { flags: TASK_ROOT, runtime: Some(rt), ..FrameState::default() };
+    WithRuntime { inner: Framed::new(state, None, fut) }
 }
 
 pin_project! {

@@ -25,16 +25,12 @@ enum Repr {
 impl JoinError {
     /// A join error for a cancelled task. For adapters.
     pub fn cancelled() -> Self {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
+        JoinError { repr: Repr::Cancelled }
     }
 
     /// A join error for a task that panicked with `payload`. For adapters.
     pub fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
-        JoinError {
-            repr: Repr::Panicked(payload),
-        }
+        JoinError { repr: Repr::Panicked(payload) }
     }
 
     /// Whether the task was cancelled.
@@ -53,8 +49,7 @@ impl JoinError {
     ///
     /// Panics if the task did not panic; see [`try_into_panic`](JoinError::try_into_panic).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .expect("JoinError::into_panic called on a cancelled task's error")
+        self.try_into_panic().expect("JoinError::into_panic called on a cancelled task's error")
     }
 
     /// The panic's payload, or the error itself if the task was cancelled.
@@ -126,10 +121,7 @@ pub struct JoinHandle<T> {
 
 impl<T: Send + 'static> JoinHandle<T> {
     pub(crate) fn new(raw: Box<dyn RawTask>) -> Self {
-        JoinHandle {
-            raw,
-            _output: PhantomData,
-        }
+        JoinHandle { raw, _output: PhantomData }
     }
 
     /// Cancels the task. Awaiting the handle then gives [`JoinError::is_cancelled`] unless the
@@ -164,8 +156,6 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("raw", &self.raw)
-            .finish()
+        f.debug_struct("JoinHandle").field("raw", &self.raw).finish()
     }
 }
