@@ -15,8 +15,10 @@
 mod framed;
 mod state;
 
-pub(crate) use framed::{Framed, Outcome, drain};
-pub(crate) use state::{CLEANING, Cleanup, FrameState, TASK_ROOT, Via};
+pub(crate) use framed::{Framed, Outcome, drain, hand_off};
+pub(crate) use state::{
+    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, TASK_ROOT, Via,
+};
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -77,8 +79,14 @@ pub(crate) fn cancelled_here() -> bool {
 
 /// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
 /// cancelled.
+///
+/// A frame polling its adopted cleanups (`CLEANING`) shields them from everything, its own
+/// cancellation included: that cancellation is usually why they run.
 fn cancelled_in(stack: &[FrameState]) -> bool {
     for frame in stack.iter().rev() {
+        if frame.flags & CLEANING != 0 {
+            return false;
+        }
         if frame.own_cancelled() {
             return true;
         }
@@ -99,6 +107,9 @@ pub(crate) fn enclosing_cancelled() -> bool {
 pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
     with_stack(|s| {
         for frame in s.iter().rev() {
+            if frame.flags & CLEANING != 0 {
+                return None;
+            }
             if frame.own_cancelled() {
                 return frame.reason();
             }
@@ -153,7 +164,8 @@ pub(crate) fn link_under_current(node: &Arc<Node>) {
     }
 }
 
-/// The earliest deadline that applies here, up to the nearest shield.
+/// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a
+/// frame (`CLEANING`) are bounded by no deadline of that frame or its enclosing ones.
 pub(crate) fn effective_deadline() -> Option<Instant> {
     with_stack(|s| {
         let mut best: Option<Instant> = None;
@@ -163,6 +175,9 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
             }
         };
         for frame in s.iter().rev() {
+            if frame.flags & CLEANING != 0 {
+                break;
+            }
             min(frame.deadline());
             if frame.is_shield() {
                 break;
@@ -249,5 +264,32 @@ pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
             Some(rt) => rt.yield_now(cx),
             None => cx.waker().wake_by_ref(),
         }
+    }
+}
+
+/// Why the innermost frame is dropping what is being dropped now, if it is dropping a body.
+pub(crate) fn drop_cause() -> Option<crate::resource::DropCause> {
+    use crate::resource::DropCause;
+    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    if flags & DROP_PANICKED != 0 || std::thread::panicking() {
+        Some(DropCause::Panicked)
+    } else if flags & DROP_CANCELLED != 0 {
+        Some(DropCause::Cancelled)
+    } else {
+        None
+    }
+}
+
+/// How a cleanup polled now is being run: by a detached task, or by the frame that adopted it.
+pub(crate) fn via() -> Via {
+    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    if flags & DETACHED != 0 { Via::Detached } else { Via::Adopted }
+}
+
+/// Hands `cleanup` to the innermost frame, or to a detached task on the ambient runtime, or —
+/// with neither — records it as lost. Never panics, never blocks.
+pub(crate) fn dispose(cleanup: Cleanup) {
+    if let Err(cleanup) = adopt(cleanup) {
+        hand_off(std::collections::VecDeque::from([cleanup]), None);
     }
 }

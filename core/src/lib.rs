@@ -37,8 +37,10 @@
 #![forbid(unsafe_code)]
 
 pub mod cancel;
+pub mod exit_stack;
 mod frame;
 pub mod group;
+pub mod resource;
 pub mod runtime;
 pub mod stream;
 pub mod sync;
@@ -47,7 +49,10 @@ pub mod tracker;
 
 mod blocking;
 mod task;
+#[cfg(test)]
+mod testing;
 mod time;
+mod util;
 
 pub use blocking::{RunBlocking, run_blocking};
 pub use cancel::{
@@ -55,6 +60,8 @@ pub use cancel::{
     checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled, move_on_after,
     move_on_at, shield,
 };
+pub use exit_stack::ExitStack;
+pub use resource::{AsyncClose, Scoped, using};
 pub use runtime::{JoinError, JoinHandle};
 pub use task::spawn;
 pub use time::{Sleep, current_time, sleep, sleep_until};

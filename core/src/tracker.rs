@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use event_listener::Event;
 
-use crate::frame::{CLEANING, Cleanup, FrameState, TASK_ROOT, Via};
+use crate::frame::{CLEANING, Cleanup, DETACHED, FrameState, TASK_ROOT, Via};
 use crate::runtime::{Handle, TaskOutput};
 use crate::sync_shim::{AtomicUsize, Ordering};
 
@@ -38,8 +38,11 @@ pub struct KindStats {
     pub closed_adopted: u64,
     /// Dropped outside any frame and closed by a detached task.
     pub closed_detached: u64,
-    /// Dropped with no runtime to close them, or whose close was dropped unfinished.
+    /// Dropped with no runtime to close them, or whose close was dropped unfinished (the
+    /// runtime shut down under it).
     pub lost: u64,
+    /// Closes cut off on purpose: by the deadline of a shielded scope that bounds its cleanups.
+    pub abandoned: u64,
     /// Closes that returned an error (the resource counts as closed).
     pub close_failed: u64,
     /// Cleanups that panicked (the resource counts as closed).
@@ -49,8 +52,9 @@ pub struct KindStats {
 impl KindStats {
     /// Resources opened and not yet closed or lost.
     pub fn open(&self) -> u64 {
-        self.opened
-            .saturating_sub(self.closed_explicitly + self.closed_adopted + self.closed_detached + self.lost)
+        self.opened.saturating_sub(
+            self.closed_explicitly + self.closed_adopted + self.closed_detached + self.lost + self.abandoned,
+        )
     }
 
     /// Resources closed one way or another.
@@ -60,7 +64,7 @@ impl KindStats {
 }
 
 static KINDS: Mutex<Vec<(&'static str, KindStats)>> = Mutex::new(Vec::new());
-static DETACHED: AtomicUsize = AtomicUsize::new(0);
+static DETACHED_RUNNING: AtomicUsize = AtomicUsize::new(0);
 static DETACHED_DONE: Event = Event::new();
 
 fn update(kind: &'static str, f: impl FnOnce(&mut KindStats)) {
@@ -98,7 +102,11 @@ pub fn kind(kind: &str) -> KindStats {
 /// ```
 pub fn snapshot() -> Snapshot {
     let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Snapshot { kinds, detached_running: DETACHED.load(Ordering::Acquire) }
+    Snapshot {
+        kinds,
+        detached_running: DETACHED_RUNNING.load(Ordering::Acquire),
+        cleanups_lost: CLEANUPS_LOST.load(Ordering::Acquire),
+    }
 }
 
 /// What [`snapshot`] returns.
@@ -106,6 +114,7 @@ pub fn snapshot() -> Snapshot {
 pub struct Snapshot {
     kinds: Vec<(&'static str, KindStats)>,
     detached_running: usize,
+    cleanups_lost: usize,
 }
 
 impl Snapshot {
@@ -122,6 +131,12 @@ impl Snapshot {
     /// Resources lost, over all kinds.
     pub fn lost(&self) -> u64 {
         self.kinds.iter().map(|(_, s)| s.lost).sum()
+    }
+
+    /// Cleanup futures (of any kind, tracked or not) dropped before they finished, since the
+    /// process started.
+    pub fn cleanups_lost(&self) -> usize {
+        self.cleanups_lost
     }
 
     /// Detached cleanup tasks still running.
@@ -151,43 +166,83 @@ impl fmt::Display for Snapshot {
                 s.cleanup_panicked
             )?;
         }
-        write!(f, "detached cleanup tasks running: {}", self.detached_running)
+        write!(
+            f,
+            "detached cleanup tasks running: {}, cleanups lost: {}",
+            self.detached_running, self.cleanups_lost
+        )
     }
 }
 
-pub(crate) fn opened(kind: &'static str) {
-    update(kind, |s| s.opened += 1);
+/// One tracked resource: counted as opened when created, and exactly once as closed (one way
+/// or another) or, if dropped before that, as lost.
+#[derive(Debug)]
+pub(crate) struct Token {
+    kind: &'static str,
+    done: bool,
 }
 
-pub(crate) fn closed_explicitly(kind: &'static str) {
-    update(kind, |s| s.closed_explicitly += 1);
-}
+impl Token {
+    pub(crate) fn open(kind: &'static str) -> Self {
+        update(kind, |s| s.opened += 1);
+        Token { kind, done: false }
+    }
 
-pub(crate) fn closed(kind: Option<&'static str>, via: Via) {
-    if let Some(kind) = kind {
-        update(kind, |s| match via {
+    pub(crate) fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Counts the resource as closed by its owner.
+    pub(crate) fn closed_explicitly(mut self) {
+        self.done = true;
+        update(self.kind, |s| s.closed_explicitly += 1);
+    }
+
+    /// Counts the resource as closed by the cleanup machinery (`via` says which).
+    pub(crate) fn closed_via(mut self, via: Via) {
+        self.done = true;
+        update(self.kind, |s| match via {
             Via::Adopted => s.closed_adopted += 1,
             Via::Detached => s.closed_detached += 1,
         });
     }
+
+    /// Counts a failed close (the resource still counts as closed, by `finish`).
+    pub(crate) fn close_failed(&self, error: &dyn fmt::Display) {
+        update(self.kind, |s| s.close_failed += 1);
+        eprintln!("anyscope: closing a `{}` after its owner had gone failed: {error}", self.kind);
+    }
 }
 
-pub(crate) fn lost(kind: Option<&'static str>) {
-    let kind = kind.unwrap_or("anyscope::cleanup");
-    update(kind, |s| s.lost += 1);
-    eprintln!("anyscope: a cleanup of `{kind}` was lost: no runtime could run it");
+impl Drop for Token {
+    fn drop(&mut self) {
+        if !self.done {
+            if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
+                update(self.kind, |s| s.abandoned += 1);
+            } else {
+                update(self.kind, |s| s.lost += 1);
+                eprintln!("anyscope: a `{}` was lost: no runtime could close it", self.kind);
+            }
+        }
+    }
 }
 
-pub(crate) fn close_failed(kind: &'static str, error: &dyn fmt::Display) {
-    update(kind, |s| s.close_failed += 1);
-    eprintln!("anyscope: closing a `{kind}` after its owner had gone failed: {error}");
+static CLEANUPS_LOST: AtomicUsize = AtomicUsize::new(0);
+
+/// A cleanup future was dropped before it finished (no runtime could run it, or the runtime
+/// shut down under it).
+pub(crate) fn cleanup_lost(kind: &'static str) {
+    if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
+        return; // abandoned on purpose by a bounding scope; counted per resource
+    }
+    CLEANUPS_LOST.fetch_add(1, Ordering::AcqRel);
+    eprintln!("anyscope: a cleanup ({kind}) was dropped unfinished: no runtime could run it to its end");
 }
 
-pub(crate) fn cleanup_panicked(kind: Option<&'static str>, payload: &(dyn std::any::Any + Send)) {
-    let kind = kind.unwrap_or("anyscope::cleanup");
+pub(crate) fn cleanup_panicked(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
     update(kind, |s| s.cleanup_panicked += 1);
     let msg = crate::runtime::panic_message(payload);
-    eprintln!("anyscope: a cleanup of `{kind}` panicked: {msg}; the other cleanups still run");
+    eprintln!("anyscope: a cleanup ({kind}) panicked: {msg}; the other cleanups still run");
 }
 
 /// Waits until no detached cleanup task is running. `run` awaits this before it returns.
@@ -205,11 +260,11 @@ pub(crate) fn cleanup_panicked(kind: Option<&'static str>, payload: &(dyn std::a
 /// ```
 pub async fn wait_detached() {
     loop {
-        if DETACHED.load(Ordering::Acquire) == 0 {
+        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
             return;
         }
         let listener = DETACHED_DONE.listen();
-        if DETACHED.load(Ordering::Acquire) == 0 {
+        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
             return;
         }
         listener.await;
@@ -218,9 +273,9 @@ pub async fn wait_detached() {
 
 /// Runs `queue` in order on one detached task.
 pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: VecDeque<Cleanup>) {
-    DETACHED.fetch_add(1, Ordering::AcqRel);
+    DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
     let state = FrameState {
-        flags: TASK_ROOT | CLEANING,
+        flags: TASK_ROOT | CLEANING | DETACHED,
         runtime: Some(rt.clone()),
         cleanups: queue,
         ..FrameState::default()
@@ -233,7 +288,7 @@ struct Running;
 
 impl Drop for Running {
     fn drop(&mut self) {
-        DETACHED.fetch_sub(1, Ordering::AcqRel);
+        DETACHED_RUNNING.fetch_sub(1, Ordering::AcqRel);
         DETACHED_DONE.notify(usize::MAX);
     }
 }
@@ -247,7 +302,7 @@ impl Future for DetachedCleanups {
     type Output = TaskOutput;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
-        match crate::frame::drain(&mut self.state, cx, Via::Detached) {
+        match crate::frame::drain(&mut self.state, cx) {
             Poll::Ready(()) => Poll::Ready(Box::new(())),
             Poll::Pending => Poll::Pending,
         }

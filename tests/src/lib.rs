@@ -21,6 +21,7 @@
 //! Areas: `runtime`, `cancel`, `resource`, `exit_stack`, `task_group`, `sync`, `stream`, `pool`.
 
 pub mod cases;
+pub mod fixtures;
 pub mod support;
 
 /// Instantiates the whole suite for one runner: a module per area, a `#[test]` per case.

@@ -1,6 +1,28 @@
+use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
 use async_executor::Executor;
+
+thread_local! {
+    /// Whether this thread drives anyscope's global executor (a worker, or inside `run`).
+    static DRIVES_GLOBAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread drives anyscope's global executor.
+pub(crate) fn on_global_thread() -> bool {
+    DRIVES_GLOBAL.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Marks the current thread as driving the global executor until the guard is dropped.
+pub(crate) fn mark_driving() -> impl Drop {
+    struct Unmark(bool);
+    impl Drop for Unmark {
+        fn drop(&mut self) {
+            let _ = DRIVES_GLOBAL.try_with(|d| d.set(self.0));
+        }
+    }
+    Unmark(DRIVES_GLOBAL.with(|d| d.replace(true)))
+}
 
 /// anyscope's global executor: one worker thread per core, started on first use, running for
 /// the life of the process (as smol's own global executor does).

@@ -42,6 +42,8 @@ impl Smol {
     /// The adapter for anyscope's global executor, started on first use with one worker thread
     /// per core.
     pub fn global() -> Self {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| runtime::register_fallback("smol", find_current));
         Smol { ex: executor::global() }
     }
 
@@ -77,6 +79,12 @@ impl Runtime for Smol {
     fn timer(&self, deadline: Instant) -> Pin<Box<dyn Timer>> {
         Box::pin(timer::SmolTimer::new(deadline))
     }
+}
+
+/// On the threads that drive anyscope's global executor, code outside any anyscope frame (a
+/// `Drop`, a raw task) still finds the runtime.
+fn find_current() -> Option<Handle> {
+    executor::on_global_thread().then(|| Handle::new(Smol { ex: executor::global() }))
 }
 
 /// Runs `fut` with anyscope's global executor as the ambient runtime, inside whatever drives
@@ -133,6 +141,7 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 pub fn run<F: Future>(fut: F) -> F::Output {
     let rt = Smol::global();
     let ex = Arc::clone(&rt.ex);
+    let _driving = executor::mark_driving();
     async_io::block_on(ex.run(async move {
         let out = runtime::with_runtime(Handle::new(rt), fut).await;
         anyscope_core::tracker::wait_detached().await;

@@ -8,9 +8,10 @@
 //!    and no enclosing scope of the same task will catch it), *delivers*: drops the body inside
 //!    its own frame, so that guards dropped with it hand their cleanups to this frame;
 //! 3. otherwise polls the body inside the frame, catching a panic;
-//! 4. when the body is pending: counts its shield, polls the deadline timer (created only now,
-//!    so a body that completes on its first poll never touches a timer), stores the waker in the
-//!    node, and delivers if the scope is now cancelled;
+//! 4. when the body is pending: stores the waker in the node (first, so that a handle's change
+//!    to a flag read below wakes it if the read misses it), counts its shield, polls the deadline
+//!    timer (created only now, so a body that completes on its first poll never touches a
+//!    timer), and delivers if the scope is now cancelled;
 //! 5. polls the adopted cleanups, one after another in adoption order, shielded;
 //! 6. completes once the body has ended and no cleanup is pending: with the body's value, the
 //!    caught cancellation, or by resuming the body's panic.
@@ -27,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, Via};
+use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED};
 use crate::cancel::CancelReason;
-use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, FINISHED, SHIELD};
+use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState};
 use crate::runtime::{self, Handle, Timer};
 use crate::tracker;
@@ -65,14 +66,18 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             if this.body.is_some() {
-                let mut body = this.body.as_mut();
-                frame::enter(this.state, || body.set(None));
+                // Dropped from outside: a cancellation, unless a panic is unwinding.
+                let cause = match frame::drop_cause() {
+                    Some(crate::resource::DropCause::Panicked) => DROP_PANICKED,
+                    _ => DROP_CANCELLED,
+                };
+                drop_body(this.state, this.body.as_mut(), cause);
             }
             if *this.shield_counted {
                 frame::shield_exit();
             }
             if let Some(node) = &this.state.node {
-                node.state.fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
+                node.finish();
             }
             let rt = this.state.runtime.take().or_else(|| this.rt.take());
             hand_off(std::mem::take(&mut this.state.cleanups), rt);
@@ -126,10 +131,13 @@ impl<F: Future> Future for Framed<F> {
                     }
                     Err(panic) => {
                         *this.outcome = Some(Err(panic));
-                        let mut body = this.body.as_mut();
-                        frame::enter(state, || body.set(None));
+                        drop_body(state, this.body.as_mut(), DROP_PANICKED);
                     }
                     Ok(Poll::Pending) => {
+                        // Store the waker before reading the shield, deadline and cancel flags:
+                        // a handle changes a flag, then wakes through the stored waker (both
+                        // under the node's lock), so a change we miss here still wakes us.
+                        register(state, cx);
                         let shielded = state.scope_flags() & SHIELD != 0;
                         if shielded != *this.shield_counted {
                             *this.shield_counted = shielded;
@@ -144,7 +152,6 @@ impl<F: Future> Future for Framed<F> {
                         {
                             state.cancel(CancelReason::Deadline);
                         }
-                        register(state, cx);
                         if should_deliver(state) {
                             deliver(state, this.body.as_mut(), this.outcome);
                         }
@@ -156,15 +163,28 @@ impl<F: Future> Future for Framed<F> {
                 frame::shield_exit();
             }
         }
-        if !this.state.cleanups.is_empty() && drain(this.state, cx, Via::Adopted).is_pending() {
-            return Poll::Pending;
+        if !this.state.cleanups.is_empty() {
+            let state = &mut *this.state;
+            let bounding = state.scope_flags() & SHIELD != 0;
+            if bounding && this.body.is_none() && !state.own_cancelled()
+                && poll_deadline(state, this.target, this.armed, this.timer, this.rt, cx)
+            {
+                state.cancel(CancelReason::Deadline);
+            }
+            if bounding && state.own_cancelled() {
+                // A shielded scope that is cancelled itself (its deadline passed) bounds the
+                // cleanups it adopted: the rest of them is abandoned.
+                abandon(state);
+            } else if drain(state, cx).is_pending() {
+                return Poll::Pending;
+            }
         }
         if this.body.is_some() {
             return Poll::Pending;
         }
         *this.timer = None;
         if let Some(node) = &this.state.node {
-            node.state.fetch_or(FINISHED, crate::sync_shim::Ordering::Release);
+            node.finish();
         }
         match this.outcome.take() {
             Some(Ok(outcome)) => Poll::Ready(outcome),
@@ -212,18 +232,38 @@ fn should_deliver(state: &FrameState) -> bool {
     state.is_task_root() || state.is_shield() || !frame::enclosing_cancelled()
 }
 
+/// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the
+/// body's panic to resume.
+type OutcomeSlot<T> = Option<Result<Outcome<T>, Box<dyn Any + Send>>>;
+
 /// Drops the body inside the frame and records the caught cancellation.
 fn deliver<F: Future>(
     state: &mut FrameState,
-    mut body: Pin<&mut Option<F>>,
-    outcome: &mut Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
+    body: Pin<&mut Option<F>>,
+    outcome: &mut OutcomeSlot<F::Output>,
 ) {
     let reason = state.reason().unwrap_or(CancelReason::Explicit(None));
-    frame::enter(state, || body.set(None));
+    drop_body(state, body, DROP_CANCELLED);
     if let Some(node) = &state.node {
         node.state.fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);
     }
     *outcome = Some(Ok(Outcome::Caught(reason)));
+}
+
+/// Drops the frame's pending cleanups, inside the frame, as a cancellation: the resources they
+/// were closing count as abandoned in the tracker.
+fn abandon(state: &mut FrameState) {
+    let cleanups = std::mem::take(&mut state.cleanups);
+    state.flags |= DROP_CANCELLED;
+    frame::enter(state, || drop(cleanups));
+    state.flags &= !DROP_CANCELLED;
+}
+
+/// Drops the body inside the frame, with `cause` telling guards why (see `frame::drop_cause`).
+fn drop_body<F>(state: &mut FrameState, mut body: Pin<&mut Option<F>>, cause: u32) {
+    state.flags |= cause;
+    frame::enter(state, || body.set(None));
+    state.flags &= !cause;
 }
 
 /// Makes sure whoever cancels this frame can wake it: a task root with a parent gets a node
@@ -275,7 +315,7 @@ fn poll_deadline(
 
 /// Polls the frame's adopted cleanups in order, inside the frame, shielded. Cleanups adopted
 /// while this runs are appended and polled in turn.
-pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>, via: Via) -> Poll<()> {
+pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>) -> Poll<()> {
     let was_cleaning = state.flags & CLEANING != 0;
     state.flags |= CLEANING;
     let r = frame::enter(state, || {
@@ -283,7 +323,7 @@ pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>, via: Via) -> P
             let Some(mut cleanup) = frame::next_cleanup() else {
                 return Poll::Ready(());
             };
-            if cleanup.poll(cx, via).is_pending() {
+            if cleanup.poll(cx).is_pending() {
                 // Our frame is on the stack: putting it back cannot fail. If it ever did, the
                 // cleanup's drop records it as lost rather than hiding it.
                 let _ = frame::return_cleanup(cleanup);

@@ -15,6 +15,12 @@ use crate::tracker;
 pub(crate) const TASK_ROOT: u32 = 1 << 16;
 /// The frame is polling its adopted cleanups: a shield for everything polled inside.
 pub(crate) const CLEANING: u32 = 1 << 17;
+/// The frame is a detached cleanup task: what it closes counts as closed detached.
+pub(crate) const DETACHED: u32 = 1 << 18;
+/// The frame is dropping its body because of a cancellation.
+pub(crate) const DROP_CANCELLED: u32 = 1 << 19;
+/// The frame is dropping its body because the body panicked.
+pub(crate) const DROP_PANICKED: u32 = 1 << 20;
 /// The flags that a node holds once the frame has one.
 const SCOPE_BITS: u32 = CANCELLED | BY_DEADLINE | SHIELD;
 
@@ -94,10 +100,11 @@ impl FrameState {
         }
     }
 
-    /// Marks the scope cancelled.
+    /// Marks the scope cancelled. Called from the frame's own poll only (its deadline passed):
+    /// the task is running, so the node does not wake it, only the tasks below.
     pub(crate) fn cancel(&mut self, reason: CancelReason) {
         match &self.node {
-            Some(node) => node.cancel(reason),
+            Some(node) => node.cancel_from_own_poll(reason),
             None => {
                 if self.flags & CANCELLED == 0 {
                     let by_deadline = if matches!(reason, CancelReason::Deadline) { BY_DEADLINE } else { 0 };
@@ -136,26 +143,24 @@ pub(crate) enum Via {
     Detached,
 }
 
-/// An async cleanup handed to a frame: a boxed future, and the resource kind it closes (for the
-/// tracker). Dropped before it completed, it is counted as lost.
+/// An async cleanup handed to a frame: a boxed future, and a name for reports. The resources
+/// it closes count themselves in the tracker; dropped before it completed, it is reported.
 pub(crate) struct Cleanup {
     fut: Option<BoxFuture<()>>,
-    kind: Option<&'static str>,
+    kind: &'static str,
 }
 
 impl Cleanup {
-    pub(crate) fn new(kind: Option<&'static str>, fut: BoxFuture<()>) -> Self {
+    pub(crate) fn new(kind: &'static str, fut: BoxFuture<()>) -> Self {
         Cleanup { fut: Some(fut), kind }
     }
 
     /// Polls the cleanup. A panic inside it is caught, reported to the tracker, and ends it.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, via: Via) -> Poll<()> {
-        let Some(fut) = self.fut.as_mut() else {
-            return Poll::Ready(());
-        };
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(fut) = self.fut.as_mut() else { return Poll::Ready(()) };
         match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(())) => tracker::closed(self.kind, via),
+            Ok(Poll::Ready(())) => {}
             Err(payload) => tracker::cleanup_panicked(self.kind, &*payload),
         }
         self.fut = None;
@@ -166,7 +171,7 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if self.fut.is_some() {
-            tracker::lost(self.kind);
+            tracker::cleanup_lost(self.kind);
         }
     }
 }

@@ -1,10 +1,400 @@
-//! Area `resource`.
+//! Area `resource`: scoped resources and structured async drop.
+
+use std::future::{pending, poll_fn};
+use std::time::Duration;
+
+use anyscope_core::resource::{Exit, ResourceError, UsingError, resource};
+use anyscope_core::runtime::{self, TaskOutput};
+use anyscope_core::{CancelScope, Scoped, move_on_after, sleep, spawn, tracker, using};
+
+use crate::fixtures::{CloseError, TestRes, assert_clean, closes, unique_kind};
+use crate::support::Log;
 
 /// The list of this area's cases.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __cases_resource {
     ($runner:expr) => {
-        $crate::__area!($runner; resource;);
+        $crate::__area!($runner; resource;
+            deadline_closes_three_in_reverse_each_awaited,
+            panic_closes_all_then_reaches_caller,
+            error_return_closes_all,
+            close_error_after_body_error_keeps_both,
+            early_drop_closes_while_body_continues,
+            dropped_outside_frame_closed_detached,
+            dropped_without_runtime_is_lost_not_panic,
+            transaction_commits_on_ok,
+            transaction_rolls_back_on_error,
+            transaction_rolls_back_on_cancel,
+            transaction_rolls_back_on_panic,
+            failed_setup_opens_nothing,
+            using_returns_value_and_closes,
+            explicit_close_counts_explicit,
+            close_panic_reported_others_still_run,
+            outer_cancel_waits_for_inner_cleanup,
+            shielded_deadline_bounds_slow_close,
+            close_cut_by_cancel_is_finished_by_frame,
+        );
     };
+}
+
+/// `move_on_after` around a body that opened three resources and blocks returns only after all
+/// three closes ran, in reverse order of opening, each awaited (the closes sleep).
+pub async fn deadline_closes_three_in_reverse_each_awaited() {
+    let kind = unique_kind("resource::three");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_millis(20), async move {
+        let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(5)));
+        let _b = Scoped::new(TestRes::open(kind, "b", &l).slow(Duration::from_millis(5)));
+        let _c = Scoped::new(TestRes::open(kind, "c", &l).slow(Duration::from_millis(5)));
+        sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    assert_eq!(out, None);
+    // Returned only after every close finished.
+    assert_eq!(closes(&log), ["closed c", "closed b", "closed a"]);
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.opened, stats.closed_adopted), (3, 3));
+    assert_clean(kind).await;
+}
+
+/// A body that panics after opening three resources: the closes run, in reverse, before the
+/// panic reaches the caller.
+pub async fn panic_closes_all_then_reaches_caller() {
+    let kind = unique_kind("resource::panic");
+    let log = Log::new();
+    let l = log.clone();
+    let task = spawn(async move {
+        move_on_after(Duration::from_secs(60), async move {
+            let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
+            let _b = Scoped::new(TestRes::open(kind, "b", &l));
+            let _c = Scoped::new(TestRes::open(kind, "c", &l).slow(Duration::from_millis(2)));
+            sleep(Duration::from_millis(1)).await;
+            panic!("body failed");
+        })
+        .await
+    });
+    let err = task.await.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(closes(&log), ["closed c", "closed b", "closed a"]);
+    assert_clean(kind).await;
+}
+
+/// A body that returns an error after opening resources: its guards are closed (adopted) before
+/// the scope returns the error.
+pub async fn error_return_closes_all() {
+    let kind = unique_kind("resource::error");
+    let log = Log::new();
+    let l = log.clone();
+    let out: Option<Result<(), &str>> = CancelScope::new()
+        .run(async move {
+            let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
+            let _b = Scoped::new(TestRes::open(kind, "b", &l).slow(Duration::from_millis(2)));
+            sleep(Duration::from_millis(1)).await;
+            Err("query failed")
+        })
+        .await;
+    assert_eq!(out, Some(Err("query failed")));
+    assert_eq!(closes(&log), ["closed b", "closed a"]);
+    assert_clean(kind).await;
+}
+
+/// A close that fails after a body that failed: both errors are visible, the body's first.
+pub async fn close_error_after_body_error_keeps_both() {
+    let kind = unique_kind("resource::both");
+    let log = Log::new();
+    let res = TestRes::open(kind, "db", &log).failing();
+    let err = using(res, async |_r: &mut TestRes| Err::<(), _>(CloseError("body".into()))).await.unwrap_err();
+    assert!(matches!(err, UsingError::Both { .. }));
+    assert_eq!(err.body_error(), Some(&CloseError("body".into())));
+    assert_eq!(err.close_error(), Some(&CloseError("db".into())));
+    let text = err.to_string();
+    assert!(text.find("body").unwrap() < text.find("close of db").unwrap(), "{text}");
+    assert_clean(kind).await;
+}
+
+/// A guard dropped early in a body is closed while the body continues, and before the scope ends.
+pub async fn early_drop_closes_while_body_continues() {
+    let kind = unique_kind("resource::early");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_secs(60), async move {
+        let a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(5)));
+        drop(a);
+        l.push("body continues");
+        // Long enough for the close to finish meanwhile; order, not time, is asserted.
+        for _ in 0..200 {
+            if l.events().contains(&"closed a".to_string()) {
+                break;
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
+        l.push("body ends");
+        7
+    })
+    .await;
+    assert_eq!(out, Some(7));
+    let events = log.events();
+    let pos = |e: &str| events.iter().position(|x| x == e).unwrap();
+    assert!(pos("body continues") < pos("closed a"));
+    assert!(pos("closed a") < pos("body ends"));
+    assert_clean(kind).await;
+}
+
+/// A guard dropped outside any frame (in a raw runtime task) is closed by a detached task, which
+/// the tracker shows and `wait_detached` (what `run` awaits) waits for.
+pub async fn dropped_outside_frame_closed_detached() {
+    let kind = unique_kind("resource::detached");
+    let log = Log::new();
+    let guard = Scoped::new(TestRes::open(kind, "a", &log).slow(Duration::from_millis(5)));
+    let rt = runtime::current();
+    let mut raw = rt.spawn(Box::pin(async move {
+        drop(guard); // no anyscope frame here
+        Box::new(()) as TaskOutput
+    }));
+    poll_fn(|cx| raw.poll_join(cx)).await.unwrap();
+    tracker::wait_detached().await;
+    assert_eq!(closes(&log), ["closed a"]);
+    assert_eq!(tracker::kind(kind).closed_detached, 1);
+    assert_clean(kind).await;
+}
+
+/// A guard dropped where there is no runtime at all: no panic, recorded as lost.
+pub async fn dropped_without_runtime_is_lost_not_panic() {
+    let kind = unique_kind("resource::lost");
+    let log = Log::new();
+    let guard = Scoped::new(TestRes::open(kind, "a", &log));
+    std::thread::spawn(move || drop(guard)).join().expect("dropping a guard never panics");
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.opened, stats.lost, stats.open()), (1, 1, 0));
+    assert!(closes(&log).is_empty());
+}
+
+fn transaction(
+    log: Log,
+    kind: &'static str,
+) -> anyscope_core::resource::Resource<
+    impl std::future::Future<Output = Result<Vec<String>, CloseError>>,
+    impl FnOnce(
+        Vec<String>,
+        Exit,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), CloseError>> + Send>>
+    + Send
+    + 'static,
+> {
+    let (l1, l2) = (log.clone(), log.clone());
+    resource(
+        async move {
+            l1.push("BEGIN");
+            Ok(Vec::new())
+        },
+        move |tx: Vec<String>,
+              exit: Exit|
+              -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> {
+            Box::pin(async move {
+                sleep(Duration::from_millis(2)).await; // an awaited teardown
+                l2.push(if exit == Exit::Ok {
+                    format!("COMMIT {}", tx.len())
+                } else {
+                    format!("ROLLBACK {exit:?}")
+                });
+                Ok(())
+            })
+        },
+    )
+    .with_kind(kind)
+}
+
+/// The transaction commits when the body succeeds.
+pub async fn transaction_commits_on_ok() {
+    let kind = unique_kind("resource::tx_ok");
+    let log = Log::new();
+    let n = transaction(log.clone(), kind)
+        .run(async |tx: &mut Vec<String>| {
+            tx.push("UPDATE a".into());
+            tx.push("UPDATE b".into());
+            Ok::<_, CloseError>(tx.len())
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(log.events(), ["BEGIN", "COMMIT 2"]);
+    assert_clean(kind).await;
+}
+
+/// The transaction rolls back when the body fails, and the body's error comes back.
+pub async fn transaction_rolls_back_on_error() {
+    let kind = unique_kind("resource::tx_err");
+    let log = Log::new();
+    let err = transaction(log.clone(), kind)
+        .run(async |_tx: &mut Vec<String>| Err::<(), _>(CloseError("constraint".into())))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResourceError::Body(CloseError(ref m)) if m == "constraint"));
+    assert_eq!(log.events(), ["BEGIN", "ROLLBACK Error"]);
+    assert_clean(kind).await;
+}
+
+/// The transaction rolls back when the body is cancelled, before the cancelled scope returns.
+pub async fn transaction_rolls_back_on_cancel() {
+    let kind = unique_kind("resource::tx_cancel");
+    let log = Log::new();
+    let tx = transaction(log.clone(), kind);
+    let out = move_on_after(Duration::from_millis(10), async move {
+        tx.run(async |_tx: &mut Vec<String>| {
+            sleep(Duration::from_secs(3600)).await;
+            Ok::<_, CloseError>(())
+        })
+        .await
+    })
+    .await;
+    assert!(out.is_none());
+    assert_eq!(log.events(), ["BEGIN", "ROLLBACK Cancelled"]);
+    assert_clean(kind).await;
+}
+
+/// The transaction rolls back when the body panics; the panic still reaches the caller.
+pub async fn transaction_rolls_back_on_panic() {
+    let kind = unique_kind("resource::tx_panic");
+    let log = Log::new();
+    let tx = transaction(log.clone(), kind);
+    let task = spawn(async move {
+        tx.run(async |_tx: &mut Vec<String>| -> Result<(), CloseError> {
+            sleep(Duration::from_millis(1)).await;
+            panic!("bug in the body")
+        })
+        .await
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(log.events(), ["BEGIN", "ROLLBACK Panicked"]);
+    assert_clean(kind).await;
+}
+
+/// A setup that fails opens nothing, runs no body and tears nothing down.
+pub async fn failed_setup_opens_nothing() {
+    let kind = unique_kind("resource::setup");
+    let log = Log::new();
+    let l = log.clone();
+    let res = resource(
+        async { Err::<u32, _>(CloseError("connect".into())) },
+        move |_v: u32, _e: Exit| async move {
+            l.push("teardown");
+            Ok::<_, CloseError>(())
+        },
+    )
+    .with_kind(kind);
+    let l = log.clone();
+    let err = res
+        .run(async move |_v: &mut u32| {
+            l.push("body");
+            Ok::<_, CloseError>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResourceError::Setup(_)));
+    assert!(log.events().is_empty());
+    assert_eq!(tracker::kind(kind).opened, 0);
+}
+
+/// `using` returns the body's value and closes the resource after.
+pub async fn using_returns_value_and_closes() {
+    let kind = unique_kind("resource::using");
+    let log = Log::new();
+    let l = log.clone();
+    let v = using(TestRes::open(kind, "conn", &log), async move |r: &mut TestRes| {
+        l.push(format!("use {}", r.name));
+        Ok::<_, CloseError>(5)
+    })
+    .await
+    .unwrap();
+    assert_eq!(v, 5);
+    assert_eq!(log.events(), ["open conn", "use conn", "closing conn", "closed conn"]);
+    assert_eq!(tracker::kind(kind).closed_explicitly, 1);
+    assert_clean(kind).await;
+}
+
+/// An explicit close returns the close's result and counts as explicit.
+pub async fn explicit_close_counts_explicit() {
+    let kind = unique_kind("resource::explicit");
+    let log = Log::new();
+    let ok = Scoped::new(TestRes::open(kind, "a", &log).slow(Duration::from_millis(1)));
+    assert_eq!(ok.close().await, Ok(()));
+    let bad = Scoped::new(TestRes::open(kind, "b", &log).failing());
+    assert_eq!(bad.close().await, Err(CloseError("b".into())));
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.opened, stats.closed_explicitly, stats.closed_adopted), (2, 2, 0));
+    assert_clean(kind).await;
+}
+
+/// A panic inside one adopted close is reported and the other closes still run.
+pub async fn close_panic_reported_others_still_run() {
+    let kind = unique_kind("resource::close_panic");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_millis(5), async move {
+        let _a = Scoped::new(TestRes::open(kind, "a", &l));
+        let _b = Scoped::new(TestRes::open(kind, "b", &l).panicking());
+        let _c = Scoped::new(TestRes::open(kind, "c", &l));
+        pending::<()>().await;
+    })
+    .await;
+    assert_eq!(out, None);
+    assert_eq!(closes(&log), ["closed c", "closed a"]);
+    let stats = tracker::kind(kind);
+    assert_eq!(stats.cleanup_panicked, 1);
+    assert_eq!(stats.closed_adopted, 2);
+}
+
+/// An outer cancellation that arrives while an inner scope runs its adopted cleanups waits for
+/// them: the outer scope returns only after the slow close finished.
+pub async fn outer_cancel_waits_for_inner_cleanup() {
+    let kind = unique_kind("resource::outer_waits");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_millis(20), async move {
+        let l2 = l.clone();
+        move_on_after(Duration::from_millis(1), async move {
+            let _r = Scoped::new(TestRes::open(kind, "r", &l2).slow(Duration::from_millis(80)));
+            pending::<()>().await;
+        })
+        .await;
+        l.push("inner returned");
+        pending::<()>().await;
+    })
+    .await;
+    assert_eq!(out, None);
+    assert_eq!(closes(&log), ["closed r"]);
+    let stats = tracker::kind(kind);
+    assert_eq!(stats.closed_adopted, 1);
+    assert_clean(kind).await;
+}
+
+/// A shielded scope with a deadline bounds a close that would hang: the deadline abandons it,
+/// and the tracker counts it as abandoned, not lost.
+pub async fn shielded_deadline_bounds_slow_close() {
+    let kind = unique_kind("resource::bounded");
+    let log = Log::new();
+    let guard = Scoped::new(TestRes::open(kind, "stuck", &log).slow(Duration::from_secs(3600)));
+    let bound = CancelScope::shielded();
+    bound.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(20)));
+    let out = bound.run(guard.close()).await;
+    assert!(out.is_none());
+    assert!(bound.cancelled_caught());
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.abandoned, stats.lost, stats.open()), (1, 0, 0));
+    assert!(closes(&log).is_empty());
+}
+
+/// An explicit close cut off by a cancellation is handed to the frame that cut it off, which
+/// finishes it before returning.
+pub async fn close_cut_by_cancel_is_finished_by_frame() {
+    let kind = unique_kind("resource::cut_close");
+    let log = Log::new();
+    let guard = Scoped::new(TestRes::open(kind, "a", &log).slow(Duration::from_millis(40)));
+    let out = move_on_after(Duration::from_millis(5), guard.close()).await;
+    assert!(out.is_none());
+    assert_eq!(closes(&log), ["closed a"]);
+    assert_eq!(tracker::kind(kind).closed_adopted, 1);
+    assert_clean(kind).await;
 }

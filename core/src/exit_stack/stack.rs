@@ -1,0 +1,365 @@
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+
+use super::{BoxError, ExitError};
+use crate::frame::{self, Cleanup};
+use crate::resource::{AsyncClose, Completing, DropCause, drop_cause};
+use crate::runtime::{BoxFuture, panic_message};
+use crate::tracker::Token;
+use crate::util::CatchUnwind;
+
+/// A dynamic set of resources and async callbacks, closed last-in first-out: Python's
+/// `AsyncExitStack`.
+///
+/// - [`enter`](ExitStack::enter) a resource: the stack owns it and will close it; use it through
+///   the returned [`Entered`] handle while entering more.
+/// - [`push_callback`](ExitStack::push_callback) an async callback;
+///   [`push_exit`](ExitStack::push_exit) one that sees how the body ended and may suppress its
+///   error.
+/// - [`close`](ExitStack::close) (or [`close_with_error`](ExitStack::close_with_error)) runs them
+///   all, LIFO, even when some fail, and reports every failure in order.
+/// - [`pop_all`](ExitStack::pop_all) moves every pending cleanup to a new stack.
+/// - Dropped unclosed, the whole remaining stack is adopted by the innermost frame as ONE cleanup,
+///   so the order holds; callbacks then see [`ExitOutcome::Cancelled`] (or `Panicked`).
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::{AsyncClose, ExitStack};
+/// use std::sync::{Arc, Mutex};
+///
+/// struct Conn(u32, Arc<Mutex<Vec<u32>>>);
+/// impl AsyncClose for Conn {
+///     type Error = std::convert::Infallible;
+///     async fn close(self) -> Result<(), Self::Error> {
+///         self.1.lock().unwrap().push(self.0);
+///         Ok(())
+///     }
+/// }
+///
+/// let closed = Arc::new(Mutex::new(Vec::new()));
+/// let mut stack = ExitStack::new();
+/// let first = stack.enter(Conn(1, closed.clone()));
+/// // Use what was entered while entering more.
+/// let next = stack.get(first).0 + 1;
+/// stack.enter(Conn(next, closed.clone()));
+/// stack.close().await.unwrap();
+/// assert_eq!(*closed.lock().unwrap(), [2, 1]);
+/// # });
+/// ```
+#[derive(Default)]
+pub struct ExitStack {
+    entries: Vec<Entry>,
+}
+
+/// A handle to a resource entered into an [`ExitStack`]: pass it to [`ExitStack::get`].
+pub struct Entered<R> {
+    index: usize,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Entered<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Entered<R> {}
+
+impl<R> fmt::Debug for Entered<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entered").field("index", &self.index).finish()
+    }
+}
+
+/// How the body ended, as an exit callback sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum ExitOutcome<'a> {
+    /// The body succeeded (or a later-registered callback suppressed its error).
+    Ok,
+    /// The body failed with this error.
+    Error(&'a (dyn Error + Send + Sync + 'static)),
+    /// The stack was dropped unclosed: its owner was cancelled (or simply dropped it).
+    Cancelled,
+    /// The stack was dropped while its owner was panicking.
+    Panicked,
+}
+
+type ExitFn = Box<
+    dyn FnOnce(Option<Box<dyn Any + Send>>, &ExitOutcome<'_>) -> BoxFuture<Result<bool, BoxError>> + Send,
+>;
+
+struct Entry {
+    value: Option<Box<dyn Any + Send>>,
+    exit: ExitFn,
+    token: Option<Token>,
+}
+
+/// The outcome the unwinding carries, owned.
+enum Carried {
+    Ok,
+    Error(BoxError),
+    Cancelled,
+    Panicked,
+}
+
+impl Carried {
+    fn view(&self) -> ExitOutcome<'_> {
+        match self {
+            Carried::Ok => ExitOutcome::Ok,
+            Carried::Error(e) => ExitOutcome::Error(&**e),
+            Carried::Cancelled => ExitOutcome::Cancelled,
+            Carried::Panicked => ExitOutcome::Panicked,
+        }
+    }
+}
+
+impl ExitStack {
+    /// An empty stack.
+    pub fn new() -> Self {
+        ExitStack::default()
+    }
+
+    /// How many cleanups are pending.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no cleanup is pending.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Enters `res`: the stack owns it (counted in the tracker under `res.kind()`) and closes it
+    /// when the stack closes, after everything entered later.
+    pub fn enter<R: AsyncClose>(&mut self, res: R) -> Entered<R> {
+        let token = Token::open(res.kind());
+        let exit: ExitFn = Box::new(|value, _| {
+            let res = value.and_then(|v| v.downcast::<R>().ok());
+            Box::pin(async move {
+                match res {
+                    Some(res) => res.close().await.map(|()| false).map_err(|e| Box::new(e) as BoxError),
+                    None => Ok(false),
+                }
+            })
+        });
+        self.entries.push(Entry { value: Some(Box::new(res)), exit, token: Some(token) });
+        Entered { index: self.entries.len() - 1, _r: PhantomData }
+    }
+
+    /// The resource behind `entered`.
+    ///
+    /// # Panics
+    ///
+    /// If the stack was closed or emptied by [`pop_all`](ExitStack::pop_all) since, or the
+    /// handle comes from another stack. See [`try_get`](ExitStack::try_get).
+    pub fn get<R: AsyncClose>(&self, entered: Entered<R>) -> &R {
+        self.try_get(entered).expect("anyscope: this Entered handle does not belong to this ExitStack (closed, moved by pop_all, or another stack)")
+    }
+
+    /// The resource behind `entered`, mutably.
+    ///
+    /// # Panics
+    ///
+    /// As [`get`](ExitStack::get).
+    pub fn get_mut<R: AsyncClose>(&mut self, entered: Entered<R>) -> &mut R {
+        self.entries
+            .get_mut(entered.index)
+            .and_then(|e| e.value.as_mut())
+            .and_then(|v| v.downcast_mut::<R>())
+            .expect("anyscope: this Entered handle does not belong to this ExitStack (closed, moved by pop_all, or another stack)")
+    }
+
+    /// The resource behind `entered`, or `None` if it is not in this stack.
+    pub fn try_get<R: AsyncClose>(&self, entered: Entered<R>) -> Option<&R> {
+        self.entries.get(entered.index)?.value.as_ref()?.downcast_ref::<R>()
+    }
+
+    /// Pushes an async callback, run when the stack closes (after everything pushed later).
+    pub fn push_callback<F, Fut, E>(&mut self, callback: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let exit: ExitFn = Box::new(move |_, _| {
+            let fut = callback();
+            Box::pin(async move { fut.await.map(|()| false).map_err(Into::into) })
+        });
+        self.entries.push(Entry { value: None, exit, token: None });
+    }
+
+    /// Pushes an exit callback: it sees how the body ended (synchronously, when it is called) and
+    /// returns a future whose `Ok(true)` suppresses the body's error — callbacks that run after it
+    /// then see [`ExitOutcome::Ok`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::exit_stack::{ExitOutcome, ExitStack};
+    /// let mut stack = ExitStack::new();
+    /// stack.push_exit(|outcome: &ExitOutcome<'_>| {
+    ///     let suppress = matches!(outcome, ExitOutcome::Error(e) if e.to_string() == "retryable");
+    ///     async move { Ok::<_, std::io::Error>(suppress) }
+    /// });
+    /// assert!(stack.close_with_error("retryable").await.is_ok());
+    /// # });
+    /// ```
+    pub fn push_exit<F, Fut, E>(&mut self, callback: F)
+    where
+        F: FnOnce(&ExitOutcome<'_>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<bool, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let exit: ExitFn = Box::new(move |_, outcome| {
+            let fut = callback(outcome);
+            Box::pin(async move { fut.await.map_err(Into::into) })
+        });
+        self.entries.push(Entry { value: None, exit, token: None });
+    }
+
+    /// Moves every pending cleanup to a new stack and returns it; this one is left empty, and
+    /// dropping it closes nothing. [`Entered`] handles keep working on the new stack.
+    pub fn pop_all(&mut self) -> ExitStack {
+        ExitStack { entries: std::mem::take(&mut self.entries) }
+    }
+
+    /// Closes everything, LIFO, with the body considered successful.
+    ///
+    /// Every callback runs even when some fail. Closing an empty (or already closed) stack does
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ExitError`] with every failure, in the order they happened.
+    ///
+    /// # Cancel safety
+    ///
+    /// The entries are taken from the stack when `close` is called. The closing is polled
+    /// shielded; if the returned future is dropped anyway, the rest of the closing is handed to
+    /// the innermost frame and still runs, in order, its failures then reported on standard
+    /// error.
+    pub fn close(&mut self) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
+        self.close_carrying(Carried::Ok)
+    }
+
+    /// Closes everything, LIFO, with the body considered failed with `error`: exit callbacks see
+    /// it and may suppress it.
+    ///
+    /// # Errors
+    ///
+    /// [`ExitError`] holding the body's error first (unless suppressed), then every failure of
+    /// the callbacks in order. `Ok(())` when a callback suppressed the body's error and none
+    /// failed.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`close`](ExitStack::close).
+    pub fn close_with_error(
+        &mut self,
+        error: impl Into<BoxError>,
+    ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
+        self.close_carrying(Carried::Error(error.into()))
+    }
+
+    fn close_carrying(
+        &mut self,
+        outcome: Carried,
+    ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
+        let entries = std::mem::take(&mut self.entries);
+        Completing::new("anyscope::ExitStack", unwind(entries, outcome, true), |r, ending| {
+            if let (Err(e), crate::resource::Ending::Orphaned(_)) = (r, ending) {
+                report(e);
+            }
+        })
+    }
+}
+
+/// Runs `entries` LIFO, carrying the outcome, collecting failures.
+async fn unwind(entries: Vec<Entry>, mut outcome: Carried, explicit: bool) -> Result<(), ExitError> {
+    let mut failures: Vec<BoxError> = Vec::new();
+    for entry in entries.into_iter().rev() {
+        let Entry { value, exit, token } = entry;
+        let result = match std::panic::catch_unwind(AssertUnwindSafe(|| exit(value, &outcome.view()))) {
+            Ok(fut) => CatchUnwind::new(fut).await,
+            Err(panic) => Err(panic),
+        };
+        match result {
+            Ok(Ok(suppress)) => {
+                if suppress && matches!(outcome, Carried::Error(_)) {
+                    outcome = Carried::Ok;
+                }
+                if let Some(t) = token {
+                    close_token(t, explicit);
+                }
+            }
+            Ok(Err(e)) => {
+                if let Some(t) = token {
+                    t.close_failed(&e);
+                    close_token(t, explicit);
+                }
+                failures.push(e);
+            }
+            Err(panic) => {
+                let msg = format!("an exit callback panicked: {}", panic_message(&*panic));
+                eprintln!("anyscope: {msg}; the other exit callbacks still run");
+                if let Some(t) = token {
+                    close_token(t, explicit);
+                }
+                failures.push(msg.into());
+            }
+        }
+    }
+    let mut chain: Option<ExitError> = None;
+    if let Carried::Error(body) = outcome {
+        chain = Some(ExitError::chain(None, body, true));
+    }
+    for e in failures {
+        chain = Some(ExitError::chain(chain, e, false));
+    }
+    match chain {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+fn close_token(token: Token, explicit: bool) {
+    if explicit { token.closed_explicitly() } else { token.closed_via(frame::via()) }
+}
+
+fn report(e: &ExitError) {
+    for err in e.errors() {
+        eprintln!("anyscope: an ExitStack closed after its owner had gone reported: {err}");
+    }
+}
+
+impl Drop for ExitStack {
+    fn drop(&mut self) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let outcome = match drop_cause() {
+            Some(DropCause::Panicked) => Carried::Panicked,
+            _ => Carried::Cancelled,
+        };
+        let entries = std::mem::take(&mut self.entries);
+        let rest = async move {
+            if let Err(e) = unwind(entries, outcome, false).await {
+                report(&e);
+            }
+        };
+        frame::dispose(Cleanup::new("anyscope::ExitStack", Box::pin(rest)));
+    }
+}
+
+impl fmt::Debug for ExitStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExitStack").field("pending", &self.entries.len()).finish()
+    }
+}

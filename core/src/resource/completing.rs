@@ -1,0 +1,74 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::frame::{self, Cleanup};
+use crate::runtime::BoxFuture;
+
+/// How a [`Completing`] cleanup ended: awaited by its owner, or finished by the cleanup
+/// machinery after the owner dropped it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The owner awaited it to the end and received its output.
+    Awaited,
+    /// The owner dropped it; a frame or a detached task finished it.
+    Orphaned(crate::frame::Via),
+}
+
+/// A cleanup future that is awaited by its owner, and — if the owner drops it before it
+/// finished — handed to the innermost frame to finish. `done` is told, with the output, which
+/// of the two happened.
+///
+/// It is not shielded itself: a cancellation of an enclosing scope drops it at a suspension
+/// point like any body, and the drop hands the remainder to the frame that dropped it, which
+/// finishes it shielded. So the cleanup runs to its end exactly once — unless the frame that
+/// finishes it is a shielded scope with a deadline that passes: that bounds it (see
+/// `Framed`'s cleanup phase).
+pub(crate) struct Completing<T: Send + 'static> {
+    fut: Option<BoxFuture<T>>,
+    done: Option<Box<dyn FnOnce(&T, Ending) + Send>>,
+    kind: &'static str,
+}
+
+impl<T: Send + 'static> Completing<T> {
+    pub(crate) fn new(
+        kind: &'static str,
+        fut: impl Future<Output = T> + Send + 'static,
+        done: impl FnOnce(&T, Ending) + Send + 'static,
+    ) -> Self {
+        Completing { fut: Some(Box::pin(fut)), done: Some(Box::new(done)), kind }
+    }
+}
+
+impl<T: Send + 'static> Future for Completing<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let fut = self.fut.as_mut().expect("anyscope: a cleanup was polled after it completed");
+        let out = std::task::ready!(fut.as_mut().poll(cx));
+        self.fut = None;
+        if let Some(done) = self.done.take() {
+            done(&out, Ending::Awaited);
+        }
+        Poll::Ready(out)
+    }
+}
+
+impl<T: Send + 'static> Drop for Completing<T> {
+    fn drop(&mut self) {
+        if let (Some(fut), Some(done)) = (self.fut.take(), self.done.take()) {
+            let rest = async move {
+                let out = fut.await;
+                done(&out, Ending::Orphaned(frame::via()));
+            };
+            frame::dispose(Cleanup::new(self.kind, Box::pin(rest)));
+        }
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for Completing<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completing").field("kind", &self.kind).field("done", &self.fut.is_none()).finish()
+    }
+}
