@@ -16,6 +16,8 @@ mod checkpoint;
 pub(crate) mod node;
 mod reason;
 mod scope;
+#[cfg(test)]
+mod tests;
 mod timeout;
 
 pub use checkpoint::{

@@ -61,6 +61,9 @@ pub use cancel::{
     move_on_at, shield,
 };
 pub use exit_stack::ExitStack;
+pub use group::{
+    ChildError, ChildHandle, GroupClosed, GroupError, StartError, TaskGroup, TaskStatus, task_group,
+};
 pub use resource::{AsyncClose, Scoped, using};
 pub use runtime::{JoinError, JoinHandle};
 pub use task::spawn;

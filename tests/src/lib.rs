@@ -22,6 +22,7 @@
 
 pub mod cases;
 pub mod fixtures;
+pub mod injection;
 pub mod support;
 
 /// Instantiates the whole suite for one runner: a module per area, a `#[test]` per case.

@@ -22,3 +22,44 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
 }
+
+/// A shared boolean, for observing from outside that a task reached a point (or never did).
+#[derive(Clone, Debug, Default)]
+pub struct Flag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Flag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Flag::default()
+    }
+
+    /// Sets the flag.
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the flag is set.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Sets a [`Flag`] when dropped: tells that a future (or anything owning it) was dropped.
+#[derive(Debug)]
+pub struct SetOnDrop(pub Flag);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+/// Waits, with short sleeps on the ambient runtime, until `cond` holds; panics with `what` if it
+/// still does not after a generous bound (10 s), so that a broken case fails instead of hanging.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let give_up = anyscope_core::current_time() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(anyscope_core::current_time() < give_up, "gave up waiting until {what}");
+        anyscope_core::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}

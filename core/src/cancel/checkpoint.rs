@@ -76,11 +76,13 @@ pub fn checkpoint_if_cancelled() -> CheckpointIfCancelled {
 }
 
 /// Yields once and is never a delivery point, even inside a cancelled scope (Trio's
-/// `cancel_shielded_checkpoint`).
+/// `cancel_shielded_checkpoint`): while it waits for its turn it counts as an active shield, so
+/// enclosing scopes of the task defer delivery until it has resumed.
 ///
 /// # Cancel safety
 ///
-/// Nothing to lose; it may still be dropped by a scope whose cancellation was pending before.
+/// Nothing to lose. Only a cancel scope can no longer drop it; something else (a `select!`
+/// that picks another branch) still can, and then it simply ends its shielded region.
 ///
 /// # Examples
 ///
@@ -90,7 +92,7 @@ pub fn checkpoint_if_cancelled() -> CheckpointIfCancelled {
 /// # });
 /// ```
 pub fn cancel_shielded_checkpoint() -> CancelShieldedCheckpoint {
-    CancelShieldedCheckpoint { yielded: false }
+    CancelShieldedCheckpoint { yielded: false, shielding: false }
 }
 
 /// The earliest deadline that applies to the current code: the minimum of the deadlines of the
@@ -152,10 +154,18 @@ impl Future for CheckpointIfCancelled {
 }
 
 /// The future of [`cancel_shielded_checkpoint`].
+///
+/// # Cancel safety
+///
+/// See [`cancel_shielded_checkpoint`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct CancelShieldedCheckpoint {
     yielded: bool,
+    /// Counted as an active shield in the frames of the task (`frame::shield_enter`), from the
+    /// yield until it resumes or is dropped, so that no enclosing scope delivers at this
+    /// suspension point.
+    shielding: bool,
 }
 
 impl Future for CancelShieldedCheckpoint {
@@ -163,10 +173,27 @@ impl Future for CancelShieldedCheckpoint {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
+            if std::mem::take(&mut self.shielding) {
+                frame::shield_exit();
+            }
             return Poll::Ready(());
         }
         self.yielded = true;
+        // Polled inside the innermost frame: counting the shield now reaches that frame and every
+        // enclosing one of the task, which check the count when they see our `Pending`.
+        self.shielding = true;
+        frame::shield_enter();
         frame::yield_now(cx);
         Poll::Pending
+    }
+}
+
+impl Drop for CancelShieldedCheckpoint {
+    fn drop(&mut self) {
+        // Dropped from outside (a `select!`) while shielding: end the shielded region. Bodies are
+        // dropped inside their frame, so the stack holds the frames that were counted.
+        if self.shielding {
+            frame::shield_exit();
+        }
     }
 }

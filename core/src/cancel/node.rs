@@ -201,6 +201,16 @@ impl Node {
 
     /// Cancels the scope. The first cancellation's reason is kept; later calls do nothing.
     pub(crate) fn cancel(&self, reason: CancelReason) {
+        self.cancel_and_wake(reason, true);
+    }
+
+    /// Cancels the scope from its own frame's poll (its deadline passed): the task running the
+    /// scope is being polled and delivers right after, so only the tasks below are woken.
+    pub(crate) fn cancel_from_own_poll(&self, reason: CancelReason) {
+        self.cancel_and_wake(reason, false);
+    }
+
+    fn cancel_and_wake(&self, reason: CancelReason, wake_self: bool) {
         let by_deadline = matches!(reason, CancelReason::Deadline);
         let waker = {
             let mut inner = self.lock();
@@ -210,12 +220,23 @@ impl Node {
             inner.reason = Some(reason);
             let bits = if by_deadline { CANCELLED | BY_DEADLINE } else { CANCELLED };
             self.state.fetch_or(bits, Ordering::Release);
-            inner.waker.clone()
+            if wake_self { inner.waker.clone() } else { None }
         };
         if let Some(w) = waker {
             w.wake();
         }
         self.wake_descendant_tasks();
+    }
+
+    /// Marks the scope finished and forgets the waker of the future that ran it, so that calls
+    /// through a handle that outlives the scope wake nothing (and keep no task alive).
+    pub(crate) fn finish(&self) {
+        let waker = {
+            let mut inner = self.lock();
+            self.state.fetch_or(FINISHED, Ordering::Release);
+            inner.waker.take()
+        };
+        drop(waker);
     }
 
     /// Sets or clears the shield. Clearing it wakes the scope and the tasks below it, so that a
@@ -244,6 +265,9 @@ impl Node {
     /// Stores the waker of the future that runs this scope (or task root).
     pub(crate) fn set_waker(&self, waker: &Waker) {
         let mut inner = self.lock();
+        if self.flags() & FINISHED != 0 {
+            return;
+        }
         match &inner.waker {
             Some(w) if w.will_wake(waker) => {}
             _ => inner.waker = Some(waker.clone()),

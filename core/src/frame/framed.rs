@@ -166,7 +166,9 @@ impl<F: Future> Future for Framed<F> {
         if !this.state.cleanups.is_empty() {
             let state = &mut *this.state;
             let bounding = state.scope_flags() & SHIELD != 0;
-            if bounding && this.body.is_none() && !state.own_cancelled()
+            if bounding
+                && this.body.is_none()
+                && !state.own_cancelled()
                 && poll_deadline(state, this.target, this.armed, this.timer, this.rt, cx)
             {
                 state.cancel(CancelReason::Deadline);

@@ -16,6 +16,9 @@ pub(crate) enum Ending {
     Orphaned(crate::frame::Via),
 }
 
+/// What a [`Completing`] calls when it ends, with its output and how it ended.
+type DoneFn<T> = Box<dyn FnOnce(&T, Ending) + Send>;
+
 /// A cleanup future that is awaited by its owner, and — if the owner drops it before it
 /// finished — handed to the innermost frame to finish. `done` is told, with the output, which
 /// of the two happened.
@@ -27,7 +30,7 @@ pub(crate) enum Ending {
 /// `Framed`'s cleanup phase).
 pub(crate) struct Completing<T: Send + 'static> {
     fut: Option<BoxFuture<T>>,
-    done: Option<Box<dyn FnOnce(&T, Ending) + Send>>,
+    done: Option<DoneFn<T>>,
     kind: &'static str,
 }
 

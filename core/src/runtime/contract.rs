@@ -27,8 +27,8 @@ pub type TaskOutput = Box<dyn Any + Send>;
 /// - [`spawn`](Runtime::spawn) starts `task` on the runtime's worker threads and returns a
 ///   [`RawTask`]. Dropping the `RawTask` **detaches** the task: it keeps running.
 ///   [`RawTask::abort`] cancels it (the future is dropped at its next suspension, or before its
-///   first poll), and [`RawTask::poll_join`] then reports [`JoinError::Cancelled`] once the future
-///   has been dropped. A task whose future panicked reports [`JoinError::Panicked`] with the
+///   first poll), and [`RawTask::poll_join`] then reports [`JoinError::is_cancelled`] once the future
+///   has been dropped. A task whose future panicked reports [`JoinError::is_panic`] with the
 ///   payload; the panic must not tear down the runtime.
 /// - [`spawn_blocking`](Runtime::spawn_blocking) runs `f` on a thread where blocking is allowed,
 ///   never on an async worker thread. Its handle has the same shape; `abort` only prevents a call
@@ -78,8 +78,8 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
 pub trait RawTask: Send + fmt::Debug + 'static {
     /// Polls for the task's completion.
     ///
-    /// Returns the task's output, [`JoinError::Cancelled`] if it was aborted (after its future was
-    /// dropped), or [`JoinError::Panicked`] with the panic's payload. Called again after it
+    /// Returns the task's output, [`JoinError::is_cancelled`] if it was aborted (after its future was
+    /// dropped), or [`JoinError::is_panic`] with the panic's payload. Called again after it
     /// returned `Ready`, it may panic.
     fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<TaskOutput, JoinError>>;
 

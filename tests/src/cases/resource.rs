@@ -171,39 +171,29 @@ pub async fn dropped_without_runtime_is_lost_not_panic() {
     assert!(closes(&log).is_empty());
 }
 
-fn transaction(
-    log: Log,
-    kind: &'static str,
-) -> anyscope_core::resource::Resource<
-    impl std::future::Future<Output = Result<Vec<String>, CloseError>>,
-    impl FnOnce(
-        Vec<String>,
-        Exit,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), CloseError>> + Send>>
-    + Send
-    + 'static,
-> {
+type TxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, CloseError>> + Send>>;
+type TxTeardown = Box<dyn FnOnce(Vec<String>, Exit) -> TxFuture<()> + Send>;
+type Tx = anyscope_core::resource::Resource<TxFuture<Vec<String>>, TxTeardown>;
+
+/// A transaction: BEGIN on setup; COMMIT on `Exit::Ok`, ROLLBACK otherwise, after an awaited step.
+fn transaction(log: Log, kind: &'static str) -> Tx {
     let (l1, l2) = (log.clone(), log.clone());
-    resource(
-        async move {
-            l1.push("BEGIN");
-            Ok(Vec::new())
-        },
-        move |tx: Vec<String>,
-              exit: Exit|
-              -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> {
-            Box::pin(async move {
-                sleep(Duration::from_millis(2)).await; // an awaited teardown
-                l2.push(if exit == Exit::Ok {
-                    format!("COMMIT {}", tx.len())
-                } else {
-                    format!("ROLLBACK {exit:?}")
-                });
-                Ok(())
-            })
-        },
-    )
-    .with_kind(kind)
+    let setup: TxFuture<Vec<String>> = Box::pin(async move {
+        l1.push("BEGIN");
+        Ok(Vec::new())
+    });
+    let teardown: TxTeardown = Box::new(move |tx: Vec<String>, exit: Exit| -> TxFuture<()> {
+        Box::pin(async move {
+            sleep(Duration::from_millis(2)).await; // an awaited teardown
+            l2.push(if exit == Exit::Ok {
+                format!("COMMIT {}", tx.len())
+            } else {
+                format!("ROLLBACK {exit:?}")
+            });
+            Ok(())
+        })
+    });
+    resource(setup, teardown).with_kind(kind)
 }
 
 /// The transaction commits when the body succeeds.

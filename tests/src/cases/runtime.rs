@@ -1,6 +1,15 @@
-//! Area `runtime`: the runtime contract as seen through anyscope-core.
+//! Area `runtime`: the runtime contract as seen through anyscope-core — spawning and joining,
+//! panics and aborts, detaching, blocking offload, the clock, and the ambient runtime.
 
-use anyscope_core::spawn;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+
+use anyscope_core::runtime::{self, NoRuntime};
+use anyscope_core::{CancelScope, JoinHandle, current_time, run_blocking, sleep, sleep_until, spawn};
+
+use crate::support::{Flag, Log, SetOnDrop, wait_until};
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -9,12 +18,301 @@ macro_rules! __cases_runtime {
     ($runner:expr) => {
         $crate::__area!($runner; runtime;
             spawn_and_join,
+            many_tasks_join,
+            panic_in_task_is_a_panic_join_error,
+            abort_cancels_the_task,
+            dropped_handle_detaches,
+            run_blocking_runs_off_the_async_thread,
+            run_blocking_does_not_stall_async_tasks,
+            run_blocking_panic_resumes_in_caller,
+            raw_spawn_blocking_joins,
+            sleeps_finish_in_deadline_order,
+            sleep_until_finishes_in_deadline_order,
+            current_time_is_monotonic_and_advances,
+            ambient_runtime_in_spawned_and_nested_tasks,
+            no_runtime_error_says_how_to_fix_it,
+            is_finished_tracks_completion,
+            abort_after_finish_keeps_output,
+            spawn_in_cancelled_scope_is_cancelled,
         );
     };
+}
+
+/// The text of a panic payload, when it is a string.
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("<not a string>")
+    }
 }
 
 /// A spawned task's output comes back through its handle.
 pub async fn spawn_and_join() {
     let h = spawn(async { 40 + 2 });
     assert_eq!(h.await.unwrap(), 42);
+}
+
+/// Many tasks run concurrently, each handle returns its own task's output.
+pub async fn many_tasks_join() {
+    let handles: Vec<_> = (0..32u64)
+        .map(|i| {
+            spawn(async move {
+                sleep(Duration::from_millis(32 - i)).await;
+                i * i
+            })
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for h in handles {
+        outs.push(h.await.unwrap());
+    }
+    assert_eq!(outs, (0..32u64).map(|i| i * i).collect::<Vec<_>>());
+}
+
+/// A panic in a task surfaces as a join error that is a panic, carrying the payload; the runtime
+/// survives it.
+pub async fn panic_in_task_is_a_panic_join_error() {
+    let h: JoinHandle<u32> = spawn(async {
+        sleep(Duration::from_millis(1)).await;
+        panic!("boom in a task")
+    });
+    let err = h.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert!(!err.is_cancelled());
+    assert_eq!(payload_text(&*err.into_panic()), "boom in a task");
+    // The runtime is still usable.
+    assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+}
+
+/// `abort` cancels the task: the join error is a cancellation, the future has been dropped by
+/// the time the join reports it, and the code after its suspension point never runs.
+pub async fn abort_cancels_the_task() {
+    let after = Flag::new();
+    let dropped = Flag::new();
+    let started = Flag::new();
+    let (a, d, s) = (after.clone(), dropped.clone(), started.clone());
+    let mut h = spawn(async move {
+        let _guard = SetOnDrop(d);
+        s.set();
+        sleep(Duration::from_secs(3600)).await;
+        a.set();
+    });
+    wait_until("the task started", || started.is_set()).await;
+    h.abort();
+    let err = h.await.unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    assert!(!err.is_panic());
+    assert!(dropped.is_set(), "the aborted future was not dropped before the join reported it");
+    assert!(!after.is_set());
+}
+
+/// Dropping a handle detaches the task: it still runs to completion.
+pub async fn dropped_handle_detaches() {
+    let done = Flag::new();
+    let d = done.clone();
+    drop(spawn(async move {
+        sleep(Duration::from_millis(20)).await;
+        d.set();
+    }));
+    wait_until("the detached task completed", || done.is_set()).await;
+}
+
+/// `run_blocking` runs its function on a thread other than the calling task's (and, on every
+/// runner, other than the thread that runs the async root).
+pub async fn run_blocking_runs_off_the_async_thread() {
+    let caller = thread::current().id();
+    let inside: ThreadId = run_blocking(|| thread::current().id()).await;
+    assert_ne!(inside, caller);
+    // From a spawned task too.
+    let (task_thread, blocking_thread) = spawn(async {
+        let t = thread::current().id();
+        (t, run_blocking(|| thread::current().id()).await)
+    })
+    .await
+    .unwrap();
+    assert_ne!(task_thread, blocking_thread);
+}
+
+/// A blocking call that waits for an async task does not stall that task: the blocking call is
+/// not on the thread the async tasks need (this would deadlock on a current-thread runtime).
+pub async fn run_blocking_does_not_stall_async_tasks() {
+    let (tx, rx) = mpsc::channel::<u32>();
+    let sender = spawn(async move {
+        sleep(Duration::from_millis(10)).await;
+        tx.send(7).unwrap();
+    });
+    let got = run_blocking(move || rx.recv_timeout(Duration::from_secs(10))).await;
+    assert_eq!(got, Ok(7));
+    sender.await.unwrap();
+}
+
+/// A panic in the blocking function is resumed in the task that awaited it.
+pub async fn run_blocking_panic_resumes_in_caller() {
+    let h = spawn(async {
+        let v: u32 = run_blocking(|| -> u32 { panic!("boom in a blocking call") }).await;
+        v
+    });
+    let err = h.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert_eq!(payload_text(&*err.into_panic()), "boom in a blocking call");
+}
+
+/// The contract's own `spawn_blocking`, used through the ambient runtime handle, runs off the
+/// caller's thread and joins with the function's output.
+pub async fn raw_spawn_blocking_joins() {
+    let caller = thread::current().id();
+    let mut raw = runtime::current().spawn_blocking(Box::new(|| Box::new(thread::current().id())));
+    let out = std::future::poll_fn(|cx| raw.poll_join(cx)).await.unwrap();
+    let inside = *out.downcast::<ThreadId>().unwrap();
+    assert_ne!(inside, caller);
+}
+
+/// Three tasks sleeping different amounts finish in the order of their deadlines, whatever the
+/// order they were spawned in.
+pub async fn sleeps_finish_in_deadline_order() {
+    let log = Log::new();
+    let handles: Vec<_> = [160u64, 20, 80]
+        .into_iter()
+        .map(|ms| {
+            let log = log.clone();
+            spawn(async move {
+                sleep(Duration::from_millis(ms)).await;
+                log.push(ms.to_string());
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(log.events(), ["20", "80", "160"]);
+}
+
+/// `sleep_until` wakes tasks in the order of their deadlines, and not before them.
+pub async fn sleep_until_finishes_in_deadline_order() {
+    let log = Log::new();
+    let start = current_time();
+    let handles: Vec<_> = [80u64, 160, 20]
+        .into_iter()
+        .map(|ms| {
+            let log = log.clone();
+            let deadline = start + Duration::from_millis(ms);
+            spawn(async move {
+                sleep_until(deadline).await;
+                assert!(current_time() >= deadline, "sleep_until woke before its deadline");
+                log.push(ms.to_string());
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(log.events(), ["20", "80", "160"]);
+}
+
+/// `current_time` never goes backwards, and a sleep advances it by at least the slept amount.
+pub async fn current_time_is_monotonic_and_advances() {
+    let mut last = current_time();
+    for _ in 0..1000 {
+        let now = current_time();
+        assert!(now >= last);
+        last = now;
+    }
+    let before = current_time();
+    sleep(Duration::from_millis(30)).await;
+    let after = current_time();
+    assert!(after - before >= Duration::from_millis(30), "slept 30 ms, clock advanced {:?}", after - before);
+    // The same clock inside a task.
+    let in_task = spawn(async { current_time() }).await.unwrap();
+    assert!(in_task >= after);
+}
+
+/// The ambient runtime is visible inside spawned tasks and tasks they spawn: same runtime name
+/// everywhere, and `try_current` succeeds.
+pub async fn ambient_runtime_in_spawned_and_nested_tasks() {
+    let outside = runtime::current().name();
+    assert!(runtime::try_current().is_ok());
+    let (inner, nested) = spawn(async {
+        let inner = runtime::try_current().expect("no runtime in a spawned task").name();
+        let nested = spawn(async {
+            let grandchild = spawn(async { runtime::try_current().map(|rt| rt.name()) }).await.unwrap();
+            (runtime::try_current().map(|rt| rt.name()), grandchild)
+        })
+        .await
+        .unwrap();
+        (inner, nested)
+    })
+    .await
+    .unwrap();
+    assert_eq!(inner, outside);
+    assert_eq!(nested, (Ok(outside), Ok(outside)));
+}
+
+/// Where no runtime is present (a plain thread), `try_current` says so with a message that tells
+/// how to fix it, and core functions that need a runtime panic with that message.
+pub async fn no_runtime_error_says_how_to_fix_it() {
+    let plain = thread::spawn(|| {
+        let err = runtime::try_current().unwrap_err();
+        let panic = catch_unwind(AssertUnwindSafe(|| drop(sleep(Duration::from_millis(1))))).unwrap_err();
+        (err, payload_text(&*panic))
+    });
+    let (err, panic_text) = run_blocking(move || plain.join()).await.unwrap();
+    assert_eq!(err, NoRuntime);
+    let msg = err.to_string();
+    assert!(msg.contains("anyscope::run"), "{msg}");
+    assert_eq!(panic_text, msg);
+}
+
+/// `is_finished` is false while the task waits and becomes true once it completed, before the
+/// handle is awaited.
+pub async fn is_finished_tracks_completion() {
+    let go = Flag::new();
+    let g = go.clone();
+    let h = spawn(async move {
+        while !g.is_set() {
+            sleep(Duration::from_millis(1)).await;
+        }
+        "done"
+    });
+    sleep(Duration::from_millis(5)).await;
+    assert!(!h.is_finished());
+    go.set();
+    wait_until("the task finished", || h.is_finished()).await;
+    assert_eq!(h.await.unwrap(), "done");
+}
+
+/// Aborting a task that already finished does not lose its output.
+pub async fn abort_after_finish_keeps_output() {
+    let mut h = spawn(async { 7 });
+    wait_until("the task finished", || h.is_finished()).await;
+    h.abort();
+    h.abort();
+    assert_eq!(h.await.unwrap(), 7);
+}
+
+/// A task spawned inside a cancelled scope is a child of it: it runs up to its first suspension
+/// point, is cancelled there, and its handle reports a cancellation.
+pub async fn spawn_in_cancelled_scope_is_cancelled() {
+    let scope = CancelScope::new();
+    scope.cancel();
+    let log = Log::new();
+    let l = log.clone();
+    let mut handle = None;
+    // The body has no checkpoint of its own: it completes, with the handle kept outside.
+    let out = scope
+        .run(async {
+            handle = Some(spawn(async move {
+                l.push("started");
+                sleep(Duration::from_millis(1)).await;
+                l.push("after the first suspension");
+            }));
+        })
+        .await;
+    assert_eq!(out, Some(()), "the body completed without a checkpoint");
+    let h = handle.expect("the body spawned the task");
+    let err = h.await.unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    assert_eq!(log.events(), ["started"]);
 }

@@ -1,10 +1,83 @@
-//! Area `task_group`.
+//! Area `task_group`: task groups (AnyIO task groups, Trio nurseries).
+//!
+//! Cases never assert timings: where something must happen while a task is somewhere, the
+//! task says so (a log line, a counter) and the case waits for it with generous bounds; what
+//! is checked is the order of events and what the group returns.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::support::Log;
+
+mod basics;
+mod cancellation;
+mod scale;
+mod start;
+
+pub use basics::*;
+pub use cancellation::*;
+pub use scale::*;
+pub use start::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __cases_task_group {
     ($runner:expr) => {
-        $crate::__area!($runner; task_group;);
+        $crate::__area!($runner; task_group;
+            all_children_awaited,
+            child_error_cancels_body_and_siblings,
+            two_failing_children_give_two_errors,
+            body_error_cancels_children,
+            enclosing_cancel_reaches_nested_groups_without_error,
+            enclosing_cancel_waits_for_child_cleanup,
+            group_failure_waits_for_child_cleanup,
+            child_inner_scope_cancel_does_not_touch_group,
+            start_returns_value,
+            start_error_before_ready_goes_to_caller,
+            start_error_after_ready_goes_to_group,
+            start_child_finishing_without_ready,
+            cancelled_start_cancels_and_awaits_child,
+            child_panic_resumed_after_siblings_cleaned_up,
+            spawn_after_group_ended_is_closed,
+            handle_cancel_leaves_others_running,
+            awaiting_handle_does_not_consume_error,
+            child_spawned_into_cancelled_group_runs_to_first_suspension,
+            children_spawn_siblings,
+            group_cancel_returns_cancelled_without_errors,
+            error_during_enclosing_cancel_is_returned,
+            children_run_concurrently,
+            deadline_around_group_cancels_body_and_tasks,
+            group_entered_in_cancelled_scope_runs_to_first_suspension,
+            resource_around_group_closed_after_every_task,
+            ten_thousand_children,
+            cancel_ten_thousand_sleeping_children,
+        );
     };
+}
+
+pub(crate) const LONG: Duration = Duration::from_secs(3600);
+
+/// Logs `msg` when dropped: the synchronous part of a task's cleanup.
+pub(crate) struct LogOnDrop(pub(crate) Log, pub(crate) &'static str);
+
+impl Drop for LogOnDrop {
+    fn drop(&mut self) {
+        self.0.push(self.1);
+    }
+}
+
+/// Whether `event` was logged.
+pub(crate) fn logged(log: &Log, event: &str) -> bool {
+    log.events().iter().any(|e| e == event)
+}
+
+/// Counts its drops: tells how many tasks were dropped (cancelled or finished).
+pub(crate) struct CountOnDrop(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }

@@ -1,0 +1,299 @@
+//! A task of a group: its task root, how its end is routed, and its handle.
+//!
+//! Each task is one runtime task whose root frame has its own scope node, linked under the
+//! group's node. That node is the only per-task record: the group's cancellation reaches the
+//! task through the tree, and the task's [`ChildHandle`] cancels it alone through the same node.
+//! The task's end (value, error, cancellation, panic) is recorded *after* its frame has run its
+//! adopted cleanups, then the group's count drops: a group that sees zero tasks knows that every
+//! task's cleanups have finished.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::error::{ChildEnd, ChildError, GroupClosed};
+use super::shared::Shared;
+use crate::cancel::CancelReason;
+use crate::cancel::node::{ENTERED, Node};
+use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
+use crate::runtime::{RawTask, TaskOutput};
+
+/// How a task ended.
+pub(crate) enum End<T, E> {
+    Ok(T),
+    Err(E),
+    Cancelled,
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// Where a task's end goes: to the group, or (for a task started with `start` that has not
+/// reported ready) to the caller of `start`.
+pub(crate) trait Route<T, E>: Abandon {
+    /// Takes `end` if it belongs elsewhere than the group; gives it back otherwise.
+    fn claim(&self, end: End<T, E>) -> Option<End<T, E>>;
+}
+
+/// The part of a [`Route`] a task dropped unfinished (the runtime shut down) uses.
+pub(crate) trait Abandon: Send + 'static {
+    /// The task was dropped before it finished.
+    fn abandoned(&self);
+}
+
+/// The route of a spawned task: everything goes to the group.
+pub(crate) struct ToGroup;
+
+impl<T, E> Route<T, E> for ToGroup {
+    fn claim(&self, end: End<T, E>) -> Option<End<T, E>> {
+        Some(end)
+    }
+}
+
+impl Abandon for ToGroup {
+    fn abandoned(&self) {}
+}
+
+// The task's output when it produced no value: zero-sized, so boxing them does not allocate.
+struct FailedMarker;
+struct CancelledMarker;
+struct PanickedMarker;
+
+/// Spawns `make()` as a task of the group, with its own scope node under the group's.
+///
+/// `make` is called only once the task has been admitted.
+pub(crate) fn spawn_child<E, T, F, R>(
+    shared: &Arc<Shared<E>>,
+    make: impl FnOnce() -> F,
+    route: R,
+) -> Result<(Arc<Node>, Box<dyn RawTask>), GroupClosed>
+where
+    E: fmt::Debug + Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    R: Route<T, E>,
+{
+    shared.try_enter()?;
+    // Until the task exists (and leaves on its own), a panic in `make` must give the place back.
+    let admitted = Admitted(shared);
+    let fut = make();
+    let rt = shared.runtime();
+    let parent = Arc::clone(shared.scope.node());
+    let node = Arc::new(Node::new(ENTERED, None, None));
+    // Registered in the group's node now, so that the group's cancellation reaches the task.
+    node.link(Arc::clone(&parent), true);
+    let state = FrameState {
+        flags: TASK_ROOT,
+        node: Some(Arc::clone(&node)),
+        remote_parent: Some(parent),
+        runtime: Some(rt.clone()),
+        ..FrameState::default()
+    };
+    let task = ChildTask {
+        inner: Some(Framed::new(state, None, fut)),
+        group: Arc::clone(shared),
+        route,
+        done: false,
+    };
+    std::mem::forget(admitted);
+    let raw = rt.spawn(Box::pin(task));
+    Ok((node, raw))
+}
+
+/// Gives back an admission if the task could not be built.
+struct Admitted<'a, E>(&'a Shared<E>);
+
+impl<E> Drop for Admitted<'_, E> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
+pin_project! {
+    /// The root of a task of a group.
+    struct ChildTask<F: Future, E, R: Abandon> {
+        #[pin]
+        inner: Option<Framed<F>>,
+        group: Arc<Shared<E>>,
+        route: R,
+        done: bool,
+    }
+
+    impl<F: Future, E, R: Abandon> PinnedDrop for ChildTask<F, E, R> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if !*this.done {
+                // Dropped unfinished (runtime shutdown): drop the body inside its frame first, so
+                // that its cleanups are handed on before the group may see zero tasks.
+                this.inner.set(None);
+                *this.done = true;
+                this.route.abandoned();
+                this.group.leave();
+            }
+        }
+    }
+}
+
+impl<F, T, E, R> Future for ChildTask<F, E, R>
+where
+    F: Future<Output = Result<T, E>>,
+    T: Send + 'static,
+    E: fmt::Debug + Send + 'static,
+    R: Route<T, E>,
+{
+    type Output = TaskOutput;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            panic!("anyscope: a task of a group was polled after it completed");
+        };
+        let end = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Outcome::Done(Ok(v)))) => End::Ok(v),
+            Ok(Poll::Ready(Outcome::Done(Err(e)))) => End::Err(e),
+            Ok(Poll::Ready(Outcome::Caught(_))) => End::Cancelled,
+            Err(payload) => End::Panicked(payload),
+        };
+        this.inner.set(None);
+        *this.done = true;
+        let out: TaskOutput = match this.route.claim(end) {
+            None => Box::new(CancelledMarker),
+            Some(End::Ok(v)) => Box::new(v),
+            Some(End::Err(e)) => {
+                this.group.fail(e);
+                Box::new(FailedMarker)
+            }
+            Some(End::Cancelled) => Box::new(CancelledMarker),
+            Some(End::Panicked(p)) => {
+                this.group.panicked(p);
+                Box::new(PanickedMarker)
+            }
+        };
+        // Last: the group may complete as soon as the count drops.
+        this.group.leave();
+        Poll::Ready(out)
+    }
+}
+
+/// A handle to one task of a group: cancel that task alone, or await how it ended.
+///
+/// Dropping the handle changes nothing: the task stays in its group, which waits for it and
+/// reports its error. Awaiting the handle does not take the error away from the group either:
+/// the handle only says that the task failed.
+///
+/// # Cancel safety
+///
+/// Awaiting a handle is a checkpoint and is cancel-safe: dropping the `.await` loses nothing,
+/// the task keeps running in its group.
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::{group::task_group, sleep};
+/// use std::time::Duration;
+///
+/// let res = task_group(|tg| async move {
+///     let slow = tg.spawn(async { sleep(Duration::from_secs(3600)).await; Ok(()) }).unwrap();
+///     let fast = tg.spawn(async { Ok(()) }).unwrap();
+///     slow.cancel(); // only this task
+///     assert!(slow.await.unwrap_err().is_cancelled());
+///     assert!(fast.await.is_ok());
+///     Ok::<(), std::io::Error>(())
+/// })
+/// .await;
+/// assert!(res.is_ok());
+/// # });
+/// ```
+pub struct ChildHandle {
+    raw: Box<dyn RawTask>,
+    node: Arc<Node>,
+    done: bool,
+}
+
+impl ChildHandle {
+    pub(crate) fn new(node: Arc<Node>, raw: Box<dyn RawTask>) -> Self {
+        ChildHandle { raw, node, done: false }
+    }
+
+    /// Cancels this task only: it is cancelled at its next suspension point outside a shield,
+    /// runs its cleanups, and ends as cancelled. Its group and siblings are not affected, and
+    /// the cancellation is not an error. Idempotent; harmless after the task finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::group::task_group;
+    ///
+    /// let _ = task_group(|tg| async move {
+    ///     let h = tg.spawn(std::future::pending()).unwrap();
+    ///     h.cancel();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    ///     Ok::<(), &str>(())
+    /// })
+    /// .await;
+    /// # });
+    /// ```
+    pub fn cancel(&self) {
+        self.node.cancel(CancelReason::Explicit(None));
+    }
+
+    /// Whether the task has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::group::task_group;
+    ///
+    /// let _ = task_group(|tg| async move {
+    ///     let h = tg.spawn(async { Ok(()) }).unwrap();
+    ///     anyscope_core::sleep(std::time::Duration::from_millis(20)).await;
+    ///     assert!(h.is_finished());
+    ///     Ok::<(), &str>(())
+    /// })
+    /// .await;
+    /// # });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+}
+
+impl Future for ChildHandle {
+    type Output = Result<(), ChildError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if frame::cancelled_here() {
+            return Poll::Pending;
+        }
+        assert!(!self.done, "anyscope: a ChildHandle was polled after it completed");
+        let out = match self.raw.poll_join(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(out) => out,
+        };
+        self.done = true;
+        Poll::Ready(match out {
+            Ok(any) => match any.downcast::<()>() {
+                Ok(_) => Ok(()),
+                Err(any) if any.is::<FailedMarker>() => Err(ChildError::new(ChildEnd::Failed)),
+                Err(any) if any.is::<PanickedMarker>() => Err(ChildError::new(ChildEnd::Panicked)),
+                Err(_) => Err(ChildError::new(ChildEnd::Cancelled)),
+            },
+            Err(e) if e.is_panic() => Err(ChildError::new(ChildEnd::Panicked)),
+            Err(_) => Err(ChildError::new(ChildEnd::Cancelled)),
+        })
+    }
+}
+
+impl fmt::Debug for ChildHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildHandle").field("raw", &self.raw).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,238 @@
+//! The record a task group shares with its handles and its tasks.
+//!
+//! # Invariants
+//!
+//! - `live` counts the tasks that have been admitted and have not finished, in its low bits,
+//!   and holds [`CLOSED`] in its top bit once the group has finished (or was dropped). A spawn
+//!   adds one *then* checks `CLOSED` (and takes its one back if it was set), so the group closes
+//!   only with a compare-exchange from exactly `0` to `CLOSED`: a spawn racing with the close
+//!   either was counted first (the exchange fails and the group waits for it) or sees `CLOSED`.
+//!   Increments and decrements are `AcqRel` so that what a task recorded before it finished is
+//!   visible to the group that sees the count drop.
+//! - The one waker (the group future's while it is alive, then the waiter that a dropped group
+//!   left behind) is stored under the lock *before* the count is checked again, and the task that
+//!   brings the count to zero takes it under the lock *after* its decrement: either the waiter sees
+//!   zero or the last task sees the waker. No other wake-up is needed: the group waits for all its
+//!   tasks with one waker, never one handle per task.
+//! - The fast path of a task that succeeds is one decrement; errors and panics take the lock.
+
+use std::any::Any;
+use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use super::error::GroupClosed;
+use crate::cancel::{CancelReason, CancelScope};
+use crate::runtime::{self, Handle, panic_message};
+use crate::sync_shim::{AtomicUsize, Ordering};
+
+/// The group has finished or was dropped: nothing more may be spawned.
+const CLOSED: usize = 1 << (usize::BITS - 1);
+const COUNT: usize = !CLOSED;
+
+pub(crate) struct Shared<E> {
+    /// The group's scope: every task hangs under its node.
+    pub(crate) scope: CancelScope,
+    rt: OnceLock<Handle>,
+    live: AtomicUsize,
+    inner: Mutex<Inner<E>>,
+}
+
+struct Inner<E> {
+    errors: Vec<E>,
+    panic: Option<Box<dyn Any + Send>>,
+    waker: Option<Waker>,
+    /// The group future was dropped: failures are reported on standard error as they arrive.
+    orphaned: bool,
+}
+
+impl<E> Shared<E> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Shared {
+            scope: CancelScope::new(),
+            rt: OnceLock::new(),
+            live: AtomicUsize::new(0),
+            inner: Mutex::new(Inner { errors: Vec::new(), panic: None, waker: None, orphaned: false }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<E>> {
+        // Poisoning would only mean a panic while we held the lock (a waker's clone); the data
+        // stays consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_runtime(&self, rt: Handle) {
+        let _ = self.rt.set(rt);
+    }
+
+    /// The runtime tasks are spawned on: the group's, else the ambient one.
+    pub(crate) fn runtime(&self) -> Handle {
+        match self.rt.get() {
+            Some(rt) => rt.clone(),
+            None => runtime::current(),
+        }
+    }
+
+    /// Admits one task, unless the group is closed.
+    pub(crate) fn try_enter(&self) -> Result<(), GroupClosed> {
+        let prev = self.live.fetch_add(1, Ordering::AcqRel);
+        if prev & CLOSED != 0 {
+            self.leave();
+            return Err(GroupClosed);
+        }
+        Ok(())
+    }
+
+    /// A task admitted by [`try_enter`](Self::try_enter) has finished.
+    pub(crate) fn leave(&self) {
+        let prev = self.live.fetch_sub(1, Ordering::AcqRel);
+        if prev & COUNT == 1 {
+            let waker = self.lock().waker.take();
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+
+    /// Tasks running now.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire) & COUNT
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.live.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Closes the group if no task runs. Fails when a spawn got in first.
+    pub(crate) fn try_close(&self) -> bool {
+        self.live.compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Closes the group whatever runs (it was dropped).
+    pub(crate) fn close(&self) {
+        self.live.fetch_or(CLOSED, Ordering::AcqRel);
+    }
+
+    /// Ready once no task runs; otherwise `cx` is woken when the last one finishes.
+    pub(crate) fn poll_children(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.live() == 0 {
+            return Poll::Ready(());
+        }
+        {
+            let mut inner = self.lock();
+            match &inner.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => inner.waker = Some(cx.waker().clone()),
+            }
+        }
+        if self.live() == 0 { Poll::Ready(()) } else { Poll::Pending }
+    }
+
+    /// Cancels the group's scope (and so every task), with `why` as the message.
+    pub(crate) fn cancel(&self, why: &str) {
+        if !self.scope.cancel_called() {
+            self.scope.node().cancel(CancelReason::Explicit(Some(why.into())));
+        }
+    }
+}
+
+impl<E: fmt::Debug> Shared<E> {
+    /// Records a failure of the body or a task, and cancels the group.
+    pub(crate) fn fail(&self, error: E) {
+        {
+            let mut inner = self.lock();
+            if inner.orphaned {
+                drop(inner);
+                report_error(&error);
+            } else {
+                inner.errors.push(error);
+            }
+        }
+        self.cancel("a task in the group failed");
+    }
+
+    /// Records a panic of the body or a task (the first is resumed by the group, the others
+    /// reported), and cancels the group.
+    pub(crate) fn panicked(&self, payload: Box<dyn Any + Send>) {
+        {
+            let mut inner = self.lock();
+            if inner.orphaned || inner.panic.is_some() {
+                drop(inner);
+                report(format_args!(
+                    "a task of a task group panicked while the group was already resuming a panic \
+                     or gone: {}",
+                    panic_message(&*payload)
+                ));
+            } else {
+                inner.panic = Some(payload);
+            }
+        }
+        self.cancel("a task in the group panicked");
+    }
+
+    /// What the group returns: its errors and its panic.
+    pub(crate) fn take_outcome(&self) -> (Vec<E>, Option<Box<dyn Any + Send>>) {
+        let mut inner = self.lock();
+        (std::mem::take(&mut inner.errors), inner.panic.take())
+    }
+
+    /// The group future is gone: reports what it can no longer return, and every failure that
+    /// arrives later.
+    pub(crate) fn orphan(&self) {
+        let (errors, panic) = {
+            let mut inner = self.lock();
+            inner.orphaned = true;
+            inner.waker = None;
+            (std::mem::take(&mut inner.errors), inner.panic.take())
+        };
+        for e in &errors {
+            report_error(e);
+        }
+        if let Some(p) = panic {
+            report(format_args!("a task of a dropped task group panicked: {}", panic_message(&*p)));
+        }
+    }
+}
+
+/// Reports an error nobody can receive any more.
+pub(crate) fn report_error<E: fmt::Debug>(error: &E) {
+    report(format_args!("an error of a task group was dropped with the group: {error:?}"));
+}
+
+/// Writes one line to standard error, ignoring a failure to write (never panics).
+pub(crate) fn report(msg: fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "anyscope: {msg}");
+}
+
+impl<E> fmt::Debug for Shared<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.live.load(Ordering::Acquire);
+        f.debug_struct("TaskGroup")
+            .field("tasks", &(live & COUNT))
+            .field("closed", &(live & CLOSED != 0))
+            .field("cancel_called", &self.scope.cancel_called())
+            .finish()
+    }
+}
+
+/// Waits for the tasks of a group whose future was dropped: the cleanup that a dropped group
+/// hands to the enclosing frame, so that the frame completes only after them.
+pub(crate) struct WaitTasks<E> {
+    pub(crate) shared: Arc<Shared<E>>,
+}
+
+impl<E> std::future::Future for WaitTasks<E> {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.shared.poll_children(cx)
+    }
+}
+
+/// Hands `fut` to the innermost frame as a cleanup, or to a tracked detached task, or records
+/// it as lost when there is no runtime. Never panics.
+pub(crate) fn adopt_or_detach(fut: crate::runtime::BoxFuture<()>) {
+    crate::frame::dispose(crate::frame::Cleanup::new("anyscope::TaskGroup", fut));
+}

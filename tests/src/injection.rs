@@ -1,0 +1,146 @@
+//! Cancellation injection: run a scenario once to count its suspension points, then re-run it
+//! cancelling at point k for every k — by cancelling the scenario's outer scope, and separately
+//! by dropping the whole future from outside — and check after each run that nothing leaked,
+//! nothing was lost, and every cleanup ran in the reverse order of opening.
+//!
+//! A *suspension point* is a `Pending` returned by the scenario's outer future. Cancelling at
+//! point k means: after the k-th `Pending`, cancel (or drop) before polling again. Point 0 is
+//! before the first poll.
+//!
+//! Third-party adapters run the same scenarios with [`run_all`] from a `harness = false` test.
+
+mod scenarios;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use anyscope_core::CancelScope;
+
+pub use scenarios::scenarios;
+
+use crate::fixtures::assert_clean;
+use crate::support::Log;
+
+/// What a scenario is given: its tracker kind and its event log.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// The tracker kind every resource of this run is counted under.
+    pub kind: &'static str,
+    /// The run's event log (`open x`, `closed x`, ...).
+    pub log: Log,
+}
+
+/// A scenario: a name and a way to build its future for one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// `area::name[param]`.
+    pub name: &'static str,
+    /// Builds one run's future.
+    pub build: fn(Ctx) -> Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+/// How the cancellation is injected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `cancel()` on the scenario's outer scope.
+    CancelScope,
+    /// Drop the scenario's whole future, from outside its scopes.
+    Drop,
+}
+
+/// Polls `fut`, counting `Pending`s; at point `at` applies `mode`.
+struct Injected<F> {
+    fut: Option<Pin<Box<F>>>,
+    scope: CancelScope,
+    pendings: usize,
+    at: Option<(usize, Mode)>,
+}
+
+impl<F: Future> Future for Injected<F> {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        if let Some((at, mode)) = self.at {
+            if self.pendings == at {
+                self.at = None;
+                match mode {
+                    Mode::CancelScope => self.scope.cancel(),
+                    Mode::Drop => {
+                        self.fut = None;
+                        return Poll::Ready(self.pendings);
+                    }
+                }
+            }
+        }
+        let Some(fut) = self.fut.as_mut() else { return Poll::Ready(self.pendings) };
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(_) => {
+                self.fut = None;
+                Poll::Ready(self.pendings)
+            }
+            Poll::Pending => {
+                self.pendings += 1;
+                Poll::Pending
+            }
+        }
+    }
+}
+
+async fn run_once(scenario: &Scenario, at: Option<(usize, Mode)>) -> usize {
+    let ctx = Ctx { kind: crate::fixtures::unique_kind(scenario.name), log: Log::new() };
+    let scope = CancelScope::new();
+    let fut = scope.run((scenario.build)(ctx.clone()));
+    let points = Injected { fut: Some(Box::pin(fut)), scope, pendings: 0, at }.await;
+    check(scenario, &ctx, at).await;
+    points
+}
+
+/// The checks after every run: nothing open, nothing lost, cleanups in reverse opening order.
+async fn check(scenario: &Scenario, ctx: &Ctx, at: Option<(usize, Mode)>) {
+    assert_clean(ctx.kind).await;
+    // Cleanups are LIFO: each close is of the most recently opened resource still open, and
+    // nothing stays open.
+    let mut open: Vec<String> = Vec::new();
+    for event in ctx.log.events() {
+        if let Some(name) = event.strip_prefix("open ") {
+            open.push(name.to_string());
+        } else if let Some(name) = event.strip_prefix("closed ") {
+            let last = open.pop();
+            assert_eq!(
+                last.as_deref(),
+                Some(name),
+                "{} injected at {at:?}: closed {name} while {last:?} was the last opened: {:?}",
+                scenario.name,
+                ctx.log.events()
+            );
+        }
+    }
+    assert!(open.is_empty(), "{} injected at {at:?}: never closed: {open:?}", scenario.name);
+}
+
+/// Injects at every suspension point of `scenario`, in both modes. Returns the number of
+/// injected runs checked.
+pub async fn inject(scenario: &Scenario) -> usize {
+    let points = run_once(scenario, None).await;
+    let mut runs = 0;
+    for k in 0..=points {
+        for mode in [Mode::CancelScope, Mode::Drop] {
+            run_once(scenario, Some((k, mode))).await;
+            runs += 1;
+        }
+    }
+    runs
+}
+
+/// Runs every scenario with `runner` (which drives a future to completion on an adapter) and
+/// returns the number of injected runs checked. Panics on the first failed check.
+pub fn run_all(runner: fn(Pin<Box<dyn Future<Output = usize> + Send>>) -> usize) -> usize {
+    scenarios()
+        .iter()
+        .map(|s| {
+            let s = *s;
+            runner(Box::pin(async move { inject(&s).await }))
+        })
+        .sum()
+}
