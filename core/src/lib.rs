@@ -66,5 +66,10 @@ pub use group::{
 };
 pub use resource::{AsyncClose, Scoped, using};
 pub use runtime::{JoinError, JoinHandle};
+pub use stream::{Receiver, Sender, channel};
+pub use sync::{
+    BorrowerId, CapacityLimiter, CapacityToken, Condition, Event, Mutex, MutexGuard, OwnedMutexGuard,
+    OwnedSemaphorePermit, Semaphore, SemaphorePermit,
+};
 pub use task::spawn;
 pub use time::{Sleep, current_time, sleep, sleep_until};
