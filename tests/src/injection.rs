@@ -91,7 +91,11 @@ async fn run_once(scenario: &Scenario, at: Option<(usize, Mode)>) -> usize {
     let ctx = Ctx { kind: crate::fixtures::unique_kind(scenario.name), log: Log::new() };
     let scope = CancelScope::new();
     let fut = scope.run((scenario.build)(ctx.clone()));
-    let points = Injected { fut: Some(Box::pin(fut)), scope, pendings: 0, at }.await;
+    // The injector runs inside a frame of its own: what the dropped future hands over (its
+    // pending cleanups, a group's wait for its tasks) is finished by that frame before it
+    // returns, as it would be by the dropping owner in real code.
+    let injected = Injected { fut: Some(Box::pin(fut)), scope, pendings: 0, at };
+    let points = CancelScope::new().run(injected).await.expect("the injector's own scope is never cancelled");
     check(scenario, &ctx, at).await;
     points
 }
@@ -99,24 +103,47 @@ async fn run_once(scenario: &Scenario, at: Option<(usize, Mode)>) -> usize {
 /// The checks after every run: nothing open, nothing lost, cleanups in reverse opening order.
 async fn check(scenario: &Scenario, ctx: &Ctx, at: Option<(usize, Mode)>) {
     assert_clean(ctx.kind).await;
-    // Cleanups are LIFO: each close is of the most recently opened resource still open, and
-    // nothing stays open.
-    let mut open: Vec<String> = Vec::new();
-    for event in ctx.log.events() {
+    // Cleanups are LIFO per owner (a resource named `owner/name` belongs to `owner`; tasks run
+    // concurrently, each with its own stack): each close is of the owner's most recently opened
+    // resource still open, and nothing stays open.
+    let events = ctx.log.events();
+    let mut open: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for event in &events {
         if let Some(name) = event.strip_prefix("open ") {
-            open.push(name.to_string());
+            let who = name.split_once('/').map_or("", |(o, _)| o);
+            open.entry(who).or_default().push(name);
         } else if let Some(name) = event.strip_prefix("closed ") {
-            let last = open.pop();
+            let who = name.split_once('/').map_or("", |(o, _)| o);
+            let last = open.get_mut(who).and_then(|v| v.pop());
             assert_eq!(
-                last.as_deref(),
+                last,
                 Some(name),
-                "{} injected at {at:?}: closed {name} while {last:?} was the last opened: {:?}",
-                scenario.name,
-                ctx.log.events()
+                "{} injected at {at:?}: closed {name} while {last:?} was {who}'s last opened: {events:?}",
+                scenario.name
             );
         }
     }
-    assert!(open.is_empty(), "{} injected at {at:?}: never closed: {open:?}", scenario.name);
+    let left: Vec<&&str> = open.values().flatten().collect();
+    assert!(
+        left.is_empty(),
+        "{} injected at {at:?}: never closed: {left:?}; tracker: {:?}; log: {events:?}",
+        scenario.name,
+        anyscope_core::tracker::kind(ctx.kind)
+    );
+    // Items moved through streams: none received twice.
+    let mut got: Vec<&str> = events.iter().filter_map(|e| e.strip_prefix("got ")).collect();
+    let n = got.len();
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len(), n, "{} injected at {at:?}: an item was received twice: {events:?}", scenario.name);
+    // A resource opened around a group closes after everything opened inside it.
+    if let Some(outer) = events.iter().position(|e| e == "closed outer") {
+        assert!(
+            events[outer + 1..].iter().all(|e| !e.starts_with("closed ")),
+            "{} injected at {at:?}: `outer` closed before what was opened inside it: {events:?}",
+            scenario.name
+        );
+    }
 }
 
 /// Injects at every suspension point of `scenario`, in both modes. Returns the number of

@@ -6,8 +6,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use anyscope_core::exit_stack::ExitStack;
+use anyscope_core::group::task_group;
 use anyscope_core::resource::{Exit, resource};
-use anyscope_core::{Scoped, checkpoint, move_on_after, shield, sleep};
+use anyscope_core::{Scoped, channel, checkpoint, move_on_after, shield, sleep, using};
 
 use super::{Ctx, Scenario};
 use crate::fixtures::{CloseError, TestRes};
@@ -22,10 +23,14 @@ pub fn scenarios() -> Vec<Scenario> {
         };
     }
     let mut all = Vec::new();
-    all.extend(widths!("resource::guards", guards, 1, 2, 3, 4, 5, 6, 7, 8));
-    all.extend(widths!("resource::nested_scopes", nested_scopes, 1, 2, 3, 4, 5, 6));
-    all.extend(widths!("resource::transactions", transactions, 1, 2, 3, 4));
-    all.extend(widths!("exit_stack::dynamic", exit_stack, 1, 2, 3, 4, 5, 6, 7, 8));
+    all.extend(widths!("resource::guards", guards, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16));
+    all.extend(widths!("resource::nested_scopes", nested_scopes, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16));
+    all.extend(widths!("resource::transactions", transactions, 1, 2, 3, 4, 6, 8));
+    all.extend(widths!("resource::nested_using", nested_using, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16));
+    all.extend(widths!("exit_stack::dynamic", exit_stack, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16));
+    all.extend(widths!("task_group::workers", group_workers, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16));
+    all.extend(widths!("task_group::failing_worker", group_failing, 2, 3, 4, 6, 8));
+    all.extend(widths!("stream::pipeline", pipeline, 0, 1, 2, 4, 8));
     all
 }
 
@@ -122,4 +127,122 @@ fn exit_stack(ctx: Ctx, n: usize) -> Built {
         sleep(Duration::from_millis(1)).await;
         stack.close().await.expect("test resources close cleanly");
     })
+}
+
+/// A worker of a task group: opens its own resources and checkpoints between them.
+async fn worker(ctx: Ctx, w: usize, steps: usize) -> Result<(), CloseError> {
+    let _a = Scoped::new(res(&ctx, format!("w{w}/a"), w));
+    checkpoint().await;
+    for _ in 0..steps {
+        checkpoint().await;
+    }
+    let _b = Scoped::new(res(&ctx, format!("w{w}/b"), w + 1));
+    checkpoint().await;
+    Ok(())
+}
+
+/// A resource opened around a group of workers, each with resources of its own: `outer` closes
+/// only after every worker's resources.
+fn group_workers(ctx: Ctx, n: usize) -> Built {
+    Box::pin(async move {
+        let _outer = Scoped::new(TestRes::open(ctx.kind, "outer", &ctx.log).slow(Duration::from_millis(1)));
+        let c = ctx.clone();
+        let out = task_group(move |tg| async move {
+            for w in 0..n {
+                tg.spawn(worker(c.clone(), w, w % 3)).expect("group is open");
+                checkpoint().await;
+            }
+            Ok::<_, CloseError>(())
+        })
+        .await;
+        out.expect("workers succeed");
+    })
+}
+
+/// One worker fails: the group cancels the others, every resource is still closed, and the
+/// error comes back.
+fn group_failing(ctx: Ctx, n: usize) -> Built {
+    Box::pin(async move {
+        let _outer = Scoped::new(TestRes::open(ctx.kind, "outer", &ctx.log));
+        let c = ctx.clone();
+        let out = task_group(move |tg| async move {
+            for w in 0..n {
+                let c = c.clone();
+                tg.spawn(async move {
+                    worker(c, w, 2).await?;
+                    if w == 0 {
+                        return Err(CloseError("worker 0".into()));
+                    }
+                    sleep(Duration::from_secs(60)).await;
+                    Ok(())
+                })
+                .expect("group is open");
+            }
+            Ok::<_, CloseError>(())
+        })
+        .await;
+        match out {
+            Err(e) => assert_eq!(e.into_single().ok(), Some(CloseError("worker 0".into()))),
+            // Only when the injected cancellation reached the group first: its tasks were
+            // cancelled (not failed), and the next checkpoint delivers to the caller.
+            Ok(()) => assert!(anyscope_core::is_cancelled(), "the failing worker's error was lost"),
+        }
+    })
+}
+
+/// A producer and a consumer in a group, linked by a stream of the given capacity (0: a
+/// rendezvous); each holds a resource. No item is received twice, and items arrive in order.
+fn pipeline(ctx: Ctx, capacity: usize) -> Built {
+    Box::pin(async move {
+        let (tx, rx) = channel::<usize>(capacity);
+        let (cp, cc) = (ctx.clone(), ctx.clone());
+        let out = task_group(move |tg| async move {
+            tg.spawn(async move {
+                let _r = Scoped::new(res(&cp, "producer/r".into(), 1));
+                for i in 0..6 {
+                    if tx.send(i).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .expect("group is open");
+            tg.spawn(async move {
+                let _r = Scoped::new(res(&cc, "consumer/r".into(), 0));
+                let mut last = None;
+                while let Ok(i) = rx.recv().await {
+                    assert!(last.is_none_or(|l| l < i), "items out of order");
+                    last = Some(i);
+                    cc.log.push(format!("got {i}"));
+                    checkpoint().await;
+                }
+                Ok::<_, CloseError>(())
+            })
+            .expect("group is open");
+            Ok::<_, CloseError>(())
+        })
+        .await;
+        out.expect("pipeline succeeds");
+    })
+}
+
+/// `using` nested `n` deep: each level's explicit close runs after the level inside it closed.
+fn nested_using(ctx: Ctx, n: usize) -> Built {
+    fn level(ctx: Ctx, i: usize, n: usize) -> Built {
+        Box::pin(async move {
+            let r = res(&ctx, format!("u{i}"), i);
+            let c = ctx.clone();
+            using(r, async move |_r: &mut TestRes| {
+                checkpoint().await;
+                if i + 1 < n {
+                    level(c, i + 1, n).await;
+                }
+                checkpoint().await;
+                Ok::<_, CloseError>(())
+            })
+            .await
+            .expect("test resources close cleanly");
+        })
+    }
+    level(ctx, 0, n)
 }
