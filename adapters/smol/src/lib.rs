@@ -25,7 +25,7 @@ mod timer;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
@@ -33,9 +33,13 @@ use async_executor::Executor;
 use futures_lite::FutureExt;
 
 /// anyscope's [`Runtime`] on an `async-executor` executor.
+///
+/// The adapter holds the executor *weakly*: tasks (and the frames inside them) never keep your
+/// executor alive. When you drop it, its pending tasks are dropped, and their pending cleanups
+/// are recorded as lost in the [`tracker`](anyscope_core::tracker) instead of leaking silently.
 #[derive(Clone, Debug)]
 pub struct Smol {
-    ex: Arc<Executor<'static>>,
+    ex: Weak<Executor<'static>>,
 }
 
 impl Smol {
@@ -44,17 +48,17 @@ impl Smol {
     pub fn global() -> Self {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| runtime::register_fallback("smol", find_current));
-        Smol { ex: executor::global() }
+        Smol { ex: Arc::downgrade(&executor::global()) }
     }
 
     /// The adapter for your executor. You drive it (`ex.run(..)` on threads of your own).
     pub fn new(ex: Arc<Executor<'static>>) -> Self {
-        Smol { ex }
+        Smol { ex: Arc::downgrade(&ex) }
     }
 
-    /// The executor behind the adapter.
-    pub fn executor(&self) -> &Arc<Executor<'static>> {
-        &self.ex
+    /// The executor behind the adapter, unless it has been dropped.
+    pub fn executor(&self) -> Option<Arc<Executor<'static>>> {
+        self.ex.upgrade()
     }
 }
 
@@ -64,7 +68,11 @@ impl Runtime for Smol {
     }
 
     fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask> {
-        Box::new(task::SmolTask::new(self.ex.spawn(AssertUnwindSafe(task).catch_unwind())))
+        match self.ex.upgrade() {
+            Some(ex) => Box::new(task::SmolTask::new(ex.spawn(AssertUnwindSafe(task).catch_unwind()))),
+            // The executor is gone: the task is dropped now, as it would have been with it.
+            None => Box::new(task::SmolTask::dropped(task)),
+        }
     }
 
     fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
@@ -84,7 +92,7 @@ impl Runtime for Smol {
 /// On the threads that drive anyscope's global executor, code outside any anyscope frame (a
 /// `Drop`, a raw task) still finds the runtime.
 fn find_current() -> Option<Handle> {
-    executor::on_global_thread().then(|| Handle::new(Smol { ex: executor::global() }))
+    executor::on_global_thread().then(Smol::global).map(Handle::new)
 }
 
 /// Runs `fut` with anyscope's global executor as the ambient runtime, inside whatever drives
@@ -115,7 +123,7 @@ pub fn bind<F: Future>(fut: F) -> WithRuntime<F> {
 /// # Examples
 ///
 /// ```
-/// use std::sync::Arc;
+/// use std::sync::{Arc, Weak};
 /// let ex = Arc::new(async_executor::Executor::new());
 /// let v = futures_lite::future::block_on(ex.run(anyscope_smol::bind_to(ex.clone(), async {
 ///     anyscope_core::spawn(async { 2 }).await.unwrap()
@@ -140,7 +148,7 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
     let rt = Smol::global();
-    let ex = Arc::clone(&rt.ex);
+    let ex = executor::global();
     let _driving = executor::mark_driving();
     async_io::block_on(ex.run(async move {
         let out = runtime::with_runtime(Handle::new(rt), fut).await;

@@ -18,12 +18,20 @@ pub(crate) struct SmolTask {
 enum State {
     Running(Task<Output>),
     Aborting(Pin<Box<dyn Future<Output = Option<Output>> + Send>>),
+    Dropped,
     Done,
 }
 
 impl SmolTask {
     pub(crate) fn new(task: Task<Output>) -> Self {
         SmolTask { state: State::Running(task) }
+    }
+
+    /// A task that could not be spawned because its executor is gone: its future is dropped at
+    /// once, and joining it reports a cancellation.
+    pub(crate) fn dropped(fut: impl Future) -> Self {
+        drop(fut);
+        SmolTask { state: State::Dropped }
     }
 }
 
@@ -39,6 +47,7 @@ impl RawTask for SmolTask {
                 Some(out) => into_result(out),
                 None => Err(JoinError::cancelled()),
             },
+            State::Dropped => Err(JoinError::cancelled()),
             State::Done => panic!("anyscope-smol: task polled after it completed"),
         };
         self.state = State::Done;
@@ -58,7 +67,7 @@ impl RawTask for SmolTask {
         match &self.state {
             State::Running(task) => task.is_finished(),
             State::Aborting(_) => false,
-            State::Done => true,
+            State::Dropped | State::Done => true,
         }
     }
 }
@@ -76,6 +85,7 @@ impl fmt::Debug for SmolTask {
         let state = match self.state {
             State::Running(_) => "running",
             State::Aborting(_) => "aborting",
+            State::Dropped => "dropped",
             State::Done => "done",
         };
         f.debug_struct("SmolTask").field("state", &state).finish()

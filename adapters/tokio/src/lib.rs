@@ -94,13 +94,14 @@ fn register() {
 
 /// Runs `fut` with the current tokio runtime as anyscope's ambient runtime.
 ///
-/// Use it inside `#[tokio::main]` or on a runtime you built. Await
+/// Use it inside `#[tokio::main]` or on a runtime you built (`rt.block_on(bind(fut))`): the
+/// runtime is looked up on the first poll. Await
 /// [`wait_detached`](anyscope_core::tracker::wait_detached) before shutting the runtime down if
 /// cleanups may have been detached.
 ///
 /// # Panics
 ///
-/// Outside a tokio runtime.
+/// On its first poll, outside a tokio runtime.
 ///
 /// # Cancel safety
 ///
@@ -116,8 +117,45 @@ fn register() {
 /// }
 /// # main();
 /// ```
-pub fn bind<F: Future>(fut: F) -> WithRuntime<F> {
-    runtime::with_runtime(Handle::new(Tokio::current()), fut)
+pub fn bind<F: Future>(fut: F) -> Bind<F> {
+    Bind { fut: Some(fut), inner: None }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`bind`].
+    ///
+    /// # Cancel safety
+    ///
+    /// See [`bind`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Bind<F: Future> {
+        // Not pinned yet: moved into `inner` on the first poll.
+        fut: Option<F>,
+        #[pin]
+        inner: Option<WithRuntime<F>>,
+    }
+}
+
+impl<F: Future> Future for Bind<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let mut this = self.project();
+        if let Some(fut) = this.fut.take() {
+            let rt = Handle::new(Tokio::current());
+            this.inner.set(Some(runtime::with_runtime(rt, fut)));
+        }
+        match this.inner.as_pin_mut() {
+            Some(inner) => inner.poll(cx),
+            None => panic!("anyscope-tokio: `bind` polled after it completed"),
+        }
+    }
+}
+
+impl<F: Future> std::fmt::Debug for Bind<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bind").field("started", &self.inner.is_some()).finish()
+    }
 }
 
 /// Runs `fut` to completion on a new multi-thread tokio runtime, then waits for detached
