@@ -409,3 +409,18 @@ impl<F: Future> Future for CatchUnwind<F> {
 pub(crate) fn poll_with<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(waker))
 }
+
+/// A counting waker: `(counter, waker)`.
+pub(crate) fn waker() -> (Arc<Counter>, Waker) {
+    Counter::new()
+}
+
+/// Polls an `Unpin` future once with `w`.
+pub(crate) fn poll<F: Future + Unpin>(f: &mut F, w: &Waker) -> Poll<F::Output> {
+    poll_with(Pin::new(f), w)
+}
+
+/// How many times the counter's waker was woken.
+pub(crate) fn woken(c: &Counter) -> usize {
+    c.get()
+}

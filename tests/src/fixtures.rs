@@ -112,3 +112,11 @@ pub async fn assert_clean(kind: &str) {
 pub fn closes(log: &Log) -> Vec<String> {
     log.events().into_iter().filter(|e| e.starts_with("closed ")).collect()
 }
+
+/// Awaits a task with a generous bound (60 s), so that a lost wake-up fails instead of hanging.
+pub async fn join<T: Send + 'static>(h: anyscope_core::JoinHandle<T>) -> T {
+    anyscope_core::fail_after(Duration::from_secs(60), h)
+        .await
+        .expect("task did not finish")
+        .expect("task failed")
+}

@@ -1,38 +1,15 @@
 //! Hand-polled unit tests of the stream races (dropping a future is what a cancelled scope
 //! does to it).
 
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
 
 use super::*;
 
-#[derive(Default)]
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn waker() -> (Arc<Count>, Waker) {
-    let c = Arc::new(Count::default());
-    (Arc::clone(&c), Waker::from(c))
-}
-
-fn poll<F: Future + Unpin>(f: &mut F, w: &Waker) -> Poll<F::Output> {
-    Pin::new(f).poll(&mut Context::from_waker(w))
-}
-
-fn woken(c: &Count) -> usize {
-    c.0.load(Ordering::SeqCst)
-}
+use crate::testing::{poll, waker, woken};
 
 #[test]
 fn rendezvous_send_completes_when_taken() {

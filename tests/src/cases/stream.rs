@@ -5,8 +5,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fixtures::join;
+use crate::support::wait_until;
 use anyscope_core::stream::{RecvError, TryRecvError, channel};
-use anyscope_core::{CancelScope, JoinHandle, fail_after, move_on_after, sleep, spawn};
+use anyscope_core::{CancelScope, move_on_after, sleep, spawn};
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -32,20 +34,6 @@ macro_rules! __cases_stream {
             cancellations_under_load_rendezvous,
         );
     };
-}
-
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        sleep(Duration::from_millis(1)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-async fn join<T: Send + 'static>(h: JoinHandle<T>) -> T {
-    fail_after(Duration::from_secs(60), h).await.expect("task did not finish").expect("task failed")
 }
 
 /// Items in the buffer are still received after every sender is gone; then end-of-stream.

@@ -11,9 +11,11 @@ use std::time::Duration;
 use anyscope_core::sync::{
     AcquireError, BorrowerId, CapacityError, CapacityLimiter, Condition, Event, Mutex, Semaphore,
 };
-use anyscope_core::{CancelScope, JoinHandle, fail_after, sleep, spawn};
+use anyscope_core::{CancelScope, sleep, spawn};
 
+use crate::fixtures::join;
 use crate::support::Log;
+use crate::support::wait_until;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -43,22 +45,6 @@ macro_rules! __cases_sync {
             condition_cancelled_wait_passes_the_notification_on,
         );
     };
-}
-
-/// Waits (sleeping a little between checks) until `cond` holds; panics after a generous bound.
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        sleep(Duration::from_millis(1)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-/// Awaits a task with a generous bound, so that a lost wake-up fails instead of hanging.
-async fn join<T: Send + 'static>(h: JoinHandle<T>) -> T {
-    fail_after(Duration::from_secs(30), h).await.expect("task did not finish").expect("task failed")
 }
 
 /// A waiter cancelled while queued for the lock never gets it; the mutex ends free with no
