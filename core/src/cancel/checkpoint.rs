@@ -115,6 +115,10 @@ pub fn current_effective_deadline() -> Option<Instant> {
 }
 
 /// The future of [`checkpoint`].
+///
+/// # Cancel safety
+///
+/// Nothing to lose: see [`checkpoint`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Checkpoint {
@@ -139,6 +143,10 @@ impl Future for Checkpoint {
 }
 
 /// The future of [`checkpoint_if_cancelled`].
+///
+/// # Cancel safety
+///
+/// Nothing to lose: see [`checkpoint`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct CheckpointIfCancelled {
