@@ -31,6 +31,7 @@ pub fn scenarios() -> Vec<Scenario> {
     all.extend(widths!("task_group::workers", group_workers, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16));
     all.extend(widths!("task_group::failing_worker", group_failing, 2, 3, 4, 6, 8));
     all.extend(widths!("stream::pipeline", pipeline, 0, 1, 2, 4, 8));
+    all.extend(widths!("pool::users", pool_users, 1, 2, 3, 4, 6, 8));
     all
 }
 
@@ -245,4 +246,71 @@ fn nested_using(ctx: Ctx, n: usize) -> Built {
         })
     }
     level(ctx, 0, n)
+}
+
+/// A manager whose objects know whether they are checked out, to catch an object issued twice.
+struct Tracked {
+    ctx: Ctx,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+struct Conn {
+    id: usize,
+    out: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl anyscope_core::pool::Manager for Tracked {
+    type Object = Conn;
+    type Error = CloseError;
+
+    async fn create(&self) -> Result<Conn, CloseError> {
+        checkpoint().await;
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.ctx.log.push(format!("open pool/c{id}"));
+        Ok(Conn { id, out: Default::default() })
+    }
+
+    async fn recycle(&self, _conn: &mut Conn) -> Result<(), CloseError> {
+        checkpoint().await;
+        Ok(())
+    }
+
+    async fn close(&self, conn: Conn) {
+        self.ctx.log.push(format!("dropped pool/c{}", conn.id));
+    }
+}
+
+/// Users in a group share a pool held in a guard (closed last, or adopted if the injection cuts
+/// the scenario off): no object is issued twice, and every object is closed.
+fn pool_users(ctx: Ctx, n: usize) -> Built {
+    use anyscope_core::pool::{Pool, PoolConfig};
+    use std::sync::atomic::Ordering;
+    Box::pin(async move {
+        let config = PoolConfig::builder().max_size(2).kind(ctx.kind).build().expect("valid config");
+        let manager = Tracked { ctx: ctx.clone(), next: Default::default() };
+        let pool = Scoped::new(Pool::open(manager, config).await);
+        let p = (*pool).clone();
+        let log = ctx.log.clone();
+        let out = task_group(move |tg| async move {
+            for u in 0..n {
+                let (pool, log) = (p.clone(), log.clone());
+                tg.spawn(async move {
+                    for _ in 0..2 {
+                        let conn = pool.acquire().await.expect("the pool serves");
+                        if conn.out.swap(true, Ordering::AcqRel) {
+                            log.push(format!("DOUBLE-ISSUED c{} to user {u}", conn.id));
+                        }
+                        checkpoint().await;
+                        conn.out.store(false, Ordering::Release);
+                    }
+                    Ok::<_, CloseError>(())
+                })
+                .expect("group is open");
+            }
+            Ok::<_, CloseError>(())
+        })
+        .await;
+        out.expect("users succeed");
+        drop(pool);
+    })
 }
