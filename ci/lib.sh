@@ -13,14 +13,26 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# step TITLE CMD [ARGS...]: prints a header, runs the command, prints its outcome and elapsed
-# seconds. Returns the command's status (so `set -e` stops the script on a failed step).
+# A step that runs longer than this (seconds) is killed and fails: a hung test must not eat the
+# whole CI budget.
+STEP_TIMEOUT="${STEP_TIMEOUT:-1200}"
+
+# step TITLE CMD [ARGS...]: prints a header, runs the command (a program under `timeout`, or a
+# shell function), prints its outcome and elapsed seconds. Returns the command's status (so
+# `set -e` stops the script on a failed step).
 step() {
     local title=$1
     shift
     printf '\n==== step: %s\n' "$title"
     local start=$SECONDS rc=0
-    "$@" || rc=$?
+    if [ "$(type -t "$1")" = function ]; then
+        "$@" || rc=$?
+    else
+        timeout -k 30 "$STEP_TIMEOUT" "$@" || rc=$?
+        if [ "$rc" -eq 124 ]; then
+            echo "ci: step '$title' did not finish within ${STEP_TIMEOUT}s and was killed" >&2
+        fi
+    fi
     local took=$((SECONDS - start))
     if [ "$rc" -eq 0 ]; then
         printf '==== step: %s: ok (%ds)\n' "$title" "$took"

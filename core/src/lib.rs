@@ -40,6 +40,7 @@ pub mod cancel;
 pub mod exit_stack;
 mod frame;
 pub mod group;
+pub mod pool;
 pub mod resource;
 pub mod runtime;
 pub mod stream;
@@ -48,6 +49,8 @@ mod sync_shim;
 pub mod tracker;
 
 mod blocking;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod task;
 #[cfg(test)]
 mod testing;
@@ -64,6 +67,7 @@ pub use exit_stack::ExitStack;
 pub use group::{
     ChildError, ChildHandle, GroupClosed, GroupError, StartError, TaskGroup, TaskStatus, task_group,
 };
+pub use pool::{Pool, PoolConfig, PoolError};
 pub use resource::{AsyncClose, Scoped, using};
 pub use runtime::{JoinError, JoinHandle};
 pub use stream::{Receiver, Sender, channel};

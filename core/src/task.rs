@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
+use crate::frame::{self, FrameState, Framed, Outcome, SKIP_REASON, TASK_ROOT};
 use std::sync::Arc;
 
 use crate::cancel::node::Node;
@@ -39,7 +39,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_under(&runtime::current(), frame::current_node(), fut)
+    spawn_under(&runtime::current(), frame::spawn_parent(), fut)
 }
 
 /// Spawns `fut` on `rt` as a task whose root frame hangs under `parent` in the scope tree.
@@ -49,7 +49,8 @@ where
     F::Output: Send + 'static,
 {
     let state = FrameState {
-        flags: TASK_ROOT,
+        // The task's handle reports a cancellation without its reason.
+        flags: TASK_ROOT | SKIP_REASON,
         remote_parent: parent,
         runtime: Some(rt.clone()),
         ..FrameState::default()

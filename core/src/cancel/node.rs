@@ -22,12 +22,12 @@
 //!   descendant. Registration happens before the registering task re-checks cancellation, so a
 //!   cancel either sees the child in the walk or the child sees the cancel flag.
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::Waker;
 use std::time::Instant;
 
 use super::reason::CancelReason;
-use crate::sync_shim::{AtomicU32, Ordering};
+use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
 
 /// The scope has been cancelled (explicitly or by its deadline).
 pub(crate) const CANCELLED: u32 = 1;
@@ -43,6 +43,9 @@ pub(crate) const DEADLINE_MOVED: u32 = 1 << 4;
 pub(crate) const ENTERED: u32 = 1 << 5;
 /// The scope has finished.
 pub(crate) const FINISHED: u32 = 1 << 6;
+/// A waker has been stored (set under the lock by the future that runs the scope, the only
+/// caller of both `set_waker` and `finish`): `finish` takes the lock only then.
+const HAS_WAKER: u32 = 1 << 7;
 
 #[derive(Debug)]
 pub(crate) struct Node {
@@ -63,18 +66,28 @@ struct Inner {
     waker: Option<Waker>,
     deadline: Option<Instant>,
     reason: Option<CancelReason>,
+    /// The registered children, allocated with the first one: most nodes (a task root, a scope
+    /// around a body that spawns nothing) never have any, and stay small.
+    kids: Option<Box<Kids>>,
+    /// Index in the parent's `children`, once registered (`NO_SLOT` until then).
+    slot: usize,
+}
+
+#[derive(Debug, Default)]
+struct Kids {
     children: Vec<Weak<Node>>,
     free: Vec<usize>,
-    /// Index in the parent's `children`, once registered.
-    slot: Option<usize>,
 }
+
+/// `Inner::slot` of a node not registered in its parent.
+const NO_SLOT: usize = usize::MAX;
 
 impl Node {
     pub(crate) fn new(flags: u32, deadline: Option<Instant>, reason: Option<CancelReason>) -> Self {
         Node {
             state: AtomicU32::new(flags),
             parent: OnceLock::new(),
-            inner: Mutex::new(Inner { deadline, reason, ..Inner::default() }),
+            inner: Mutex::new(Inner { deadline, reason, slot: NO_SLOT, ..Inner::default() }),
         }
     }
 
@@ -111,25 +124,26 @@ impl Node {
     /// an already registered node. Takes locks child-then-parent only.
     fn register_in_parent(self: &Arc<Self>) {
         let mut me = self.lock();
-        if me.slot.is_some() {
+        if me.slot != NO_SLOT {
             return;
         }
         let Some(parent) = self.parent() else { return };
         let parent = Arc::clone(parent);
         let mut p = parent.lock();
         let weak = Arc::downgrade(self);
-        let slot = match p.free.pop() {
+        let kids = p.kids.get_or_insert_with(Box::default);
+        let slot = match kids.free.pop() {
             Some(i) => {
-                p.children[i] = weak;
+                kids.children[i] = weak;
                 i
             }
             None => {
-                p.children.push(weak);
-                p.children.len() - 1
+                kids.children.push(weak);
+                kids.children.len() - 1
             }
         };
-        me.slot = Some(slot);
-        let parent_registered = p.slot.is_some() || parent.parent().is_none();
+        me.slot = slot;
+        let parent_registered = p.slot != NO_SLOT || parent.parent().is_none();
         drop(p);
         drop(me);
         if !parent_registered {
@@ -231,6 +245,17 @@ impl Node {
     /// Marks the scope finished and forgets the waker of the future that ran it, so that calls
     /// through a handle that outlives the scope wake nothing (and keep no task alive).
     pub(crate) fn finish(&self) {
+        // `set_waker` and `finish` are called by the future that runs the scope only, never at
+        // the same time: a scope that never stored a waker (its body completed on its first
+        // poll) or that already finished needs no lock.
+        let flags = self.flags();
+        if flags & FINISHED != 0 {
+            return;
+        }
+        if flags & HAS_WAKER == 0 {
+            self.state.fetch_or(FINISHED, Ordering::Release);
+            return;
+        }
         let waker = {
             let mut inner = self.lock();
             self.state.fetch_or(FINISHED, Ordering::Release);
@@ -270,7 +295,10 @@ impl Node {
         }
         match &inner.waker {
             Some(w) if w.will_wake(waker) => {}
-            _ => inner.waker = Some(waker.clone()),
+            _ => {
+                inner.waker = Some(waker.clone());
+                self.state.fetch_or(HAS_WAKER, Ordering::Relaxed);
+            }
         }
     }
 
@@ -284,18 +312,41 @@ impl Node {
     /// Wakes every task root below this node that is not behind a shield. Each task is woken
     /// once: same-task nodes on the way are walked through, not woken.
     fn wake_descendant_tasks(&self) {
-        let children: Vec<Arc<Node>> = {
+        for child in self.live_children() {
+            child.wake_subtree();
+        }
+    }
+
+    /// The children registered in this node, upgraded (under this node's lock only).
+    fn live_children(&self) -> Vec<Arc<Node>> {
+        let inner = self.lock();
+        match &inner.kids {
+            Some(kids) => kids.children.iter().filter_map(Weak::upgrade).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Unless shielded: wakes this node's task if the node is a task root, then the task roots
+    /// below it. Takes this node's lock once, for both the waker and the children, and wakes
+    /// and recurses only after releasing it.
+    fn wake_subtree(&self) {
+        if self.flags() & SHIELD != 0 {
+            return;
+        }
+        let (waker, children) = {
             let inner = self.lock();
-            inner.children.iter().filter_map(Weak::upgrade).collect()
+            let waker = if self.is_task_root() { inner.waker.clone() } else { None };
+            let children: Vec<Arc<Node>> = match &inner.kids {
+                Some(kids) => kids.children.iter().filter_map(Weak::upgrade).collect(),
+                None => Vec::new(),
+            };
+            (waker, children)
         };
+        if let Some(w) = waker {
+            w.wake();
+        }
         for child in children {
-            if child.flags() & SHIELD != 0 {
-                continue;
-            }
-            if child.is_task_root() {
-                child.wake();
-            }
-            child.wake_descendant_tasks();
+            child.wake_subtree();
         }
     }
 }
@@ -303,11 +354,13 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         let slot = self.inner.get_mut().map(|i| i.slot).unwrap_or_else(|e| e.into_inner().slot);
-        if let (Some(slot), Some(parent)) = (slot, self.parent.get()) {
+        if let (true, Some(parent)) = (slot != NO_SLOT, self.parent.get()) {
             let mut p = parent.node.lock();
-            if let Some(entry) = p.children.get_mut(slot) {
-                *entry = Weak::new();
-                p.free.push(slot);
+            if let Some(kids) = p.kids.as_mut() {
+                if let Some(entry) = kids.children.get_mut(slot) {
+                    *entry = Weak::new();
+                    kids.free.push(slot);
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 
 use super::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, Node, SHIELD};
 use super::{CancelReason, Cancelled};
-use crate::frame::{FrameState, Framed, Outcome};
+use crate::frame::{FrameState, Framed, Outcome, SKIP_REASON};
 use crate::sync_shim::Ordering;
 
 /// A cancel scope: runs a body that can be cancelled, by a call or a deadline, and catches that
@@ -127,7 +127,7 @@ impl CancelScope {
     /// Dropping the future drops the body inside the scope's frame; the cleanups the body left
     /// are handed to the enclosing frame (or a detached task), order kept. Nothing is lost.
     pub fn run<F: Future>(&self, body: F) -> Run<F> {
-        Run { inner: self.framed(body) }
+        Run { inner: self.framed(body, SKIP_REASON) }
     }
 
     /// Like [`run`](CancelScope::run), with the reason of a caught cancellation.
@@ -151,7 +151,7 @@ impl CancelScope {
     /// # });
     /// ```
     pub fn try_run<F: Future>(&self, body: F) -> TryRun<F> {
-        TryRun { inner: self.framed(body) }
+        TryRun { inner: self.framed(body, 0) }
     }
 
     /// The scope's node in the scope tree (task groups spawn their children under it).
@@ -159,10 +159,10 @@ impl CancelScope {
         &self.node
     }
 
-    fn framed<F: Future>(&self, body: F) -> Framed<F> {
+    fn framed<F: Future>(&self, body: F, flags: u32) -> Framed<F> {
         let prev = self.node.state.fetch_or(ENTERED, Ordering::AcqRel);
         assert!(prev & ENTERED == 0, "anyscope: a CancelScope can run only one body");
-        let state = FrameState { node: Some(Arc::clone(&self.node)), ..FrameState::default() };
+        let state = FrameState { node: Some(Arc::clone(&self.node)), flags, ..FrameState::default() };
         Framed::new(state, None, body)
     }
 

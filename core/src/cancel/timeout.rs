@@ -8,10 +8,11 @@ use pin_project_lite::pin_project;
 
 use super::Elapsed;
 use super::node::SHIELD;
-use crate::frame::{FrameState, Framed, Outcome};
+use crate::frame::{FrameState, Framed, Outcome, SKIP_REASON};
 
 fn deadline_scope<F: Future>(after: Option<Duration>, at: Option<Instant>, body: F) -> Framed<F> {
-    Framed::new(FrameState { deadline: at, ..FrameState::default() }, after, body)
+    // `MoveOn` and `FailAt` report no reason.
+    Framed::new(FrameState { deadline: at, flags: SKIP_REASON, ..FrameState::default() }, after, body)
 }
 
 /// Runs `body`, giving up on it after `duration`: `Some(value)`, or `None` if the deadline passed

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED};
+use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED};
 use crate::cancel::CancelReason;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState};
@@ -40,7 +40,8 @@ use crate::tracker;
 pub(crate) enum Outcome<T> {
     /// The body completed with a value.
     Done(T),
-    /// The frame caught its own cancellation and dropped the body.
+    /// The frame caught its own cancellation and dropped the body. The reason is a placeholder
+    /// (`Explicit(None)`) when the frame was built with `SKIP_REASON`.
     Caught(CancelReason),
 }
 
@@ -54,9 +55,6 @@ pin_project! {
         target: Option<Instant>,
         armed: Option<Instant>,
         timer: Option<Pin<Box<dyn Timer>>>,
-        rt: Option<Handle>,
-        started: bool,
-        shield_counted: bool,
         outcome: Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
         #[pin]
         body: Option<F>,
@@ -73,32 +71,23 @@ pin_project! {
                 };
                 drop_body(this.state, this.body.as_mut(), cause);
             }
-            if *this.shield_counted {
+            if this.state.flags & SHIELD_COUNTED != 0 {
                 frame::shield_exit();
             }
             if let Some(node) = &this.state.node {
                 node.finish();
             }
-            let rt = this.state.runtime.take().or_else(|| this.rt.take());
-            hand_off(std::mem::take(&mut this.state.cleanups), rt);
+            if !this.state.cleanups.is_empty() {
+                let rt = this.state.runtime.take();
+                hand_off(std::mem::take(&mut this.state.cleanups), rt);
+            }
         }
     }
 }
 
 impl<F: Future> Framed<F> {
     pub(crate) fn new(state: FrameState, after: Option<Duration>, body: F) -> Self {
-        Framed {
-            state,
-            after,
-            target: None,
-            armed: None,
-            timer: None,
-            rt: None,
-            started: false,
-            shield_counted: false,
-            outcome: None,
-            body: Some(body),
-        }
+        Framed { state, after, target: None, armed: None, timer: None, outcome: None, body: Some(body) }
     }
 
     /// The scope's deadline, as resolved on the first poll.
@@ -112,22 +101,32 @@ impl<F: Future> Future for Framed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let first = !*this.started;
+        let first = this.state.flags & STARTED == 0;
         if first {
-            *this.started = true;
-            start(this.state, this.after, this.target, this.rt);
+            this.state.flags |= STARTED;
+            start(this.state, this.after, this.target);
         }
-        if let Some(body) = this.body.as_mut().as_pin_mut() {
+        if this.body.is_some() {
             let state = &mut *this.state;
             if !first && should_deliver(state) {
                 deliver(state, this.body.as_mut(), this.outcome);
             } else {
-                let res = frame::enter(state, || catch_unwind(AssertUnwindSafe(|| body.poll(cx))));
+                let mut slot = this.body.as_mut();
+                // One stay on the stack covers the poll and, when the body is done, its drop
+                // (guards dropped with it still see this frame).
+                let res = frame::enter(state, || {
+                    let res = catch_unwind(AssertUnwindSafe(|| match slot.as_mut().as_pin_mut() {
+                        Some(body) => body.poll(cx),
+                        None => Poll::Pending,
+                    }));
+                    if let Ok(Poll::Ready(_)) = res {
+                        slot.set(None);
+                    }
+                    res
+                });
                 match res {
                     Ok(Poll::Ready(value)) => {
                         *this.outcome = Some(Ok(Outcome::Done(value)));
-                        let mut body = this.body.as_mut();
-                        frame::enter(state, || body.set(None));
                     }
                     Err(panic) => {
                         *this.outcome = Some(Err(panic));
@@ -139,8 +138,8 @@ impl<F: Future> Future for Framed<F> {
                         // under the node's lock), so a change we miss here still wakes us.
                         register(state, cx);
                         let shielded = state.scope_flags() & SHIELD != 0;
-                        if shielded != *this.shield_counted {
-                            *this.shield_counted = shielded;
+                        if shielded != (state.flags & SHIELD_COUNTED != 0) {
+                            state.flags ^= SHIELD_COUNTED;
                             if shielded {
                                 frame::shield_enter();
                             } else {
@@ -148,7 +147,7 @@ impl<F: Future> Future for Framed<F> {
                             }
                         }
                         if !state.own_cancelled()
-                            && poll_deadline(state, this.target, this.armed, this.timer, this.rt, cx)
+                            && poll_deadline(state, this.target, this.armed, this.timer, cx)
                         {
                             state.cancel(CancelReason::Deadline);
                         }
@@ -158,8 +157,8 @@ impl<F: Future> Future for Framed<F> {
                     }
                 }
             }
-            if this.body.is_none() && *this.shield_counted {
-                *this.shield_counted = false;
+            if this.body.is_none() && this.state.flags & SHIELD_COUNTED != 0 {
+                this.state.flags &= !SHIELD_COUNTED;
                 frame::shield_exit();
             }
         }
@@ -169,7 +168,7 @@ impl<F: Future> Future for Framed<F> {
             if bounding
                 && this.body.is_none()
                 && !state.own_cancelled()
-                && poll_deadline(state, this.target, this.armed, this.timer, this.rt, cx)
+                && poll_deadline(state, this.target, this.armed, this.timer, cx)
             {
                 state.cancel(CancelReason::Deadline);
             }
@@ -197,12 +196,7 @@ impl<F: Future> Future for Framed<F> {
 }
 
 /// First poll: link the node under the enclosing frame, resolve the deadline.
-fn start(
-    state: &mut FrameState,
-    after: &mut Option<Duration>,
-    target: &mut Option<Instant>,
-    rt: &mut Option<Handle>,
-) {
+fn start(state: &mut FrameState, after: &mut Option<Duration>, target: &mut Option<Instant>) {
     if let Some(node) = &state.node {
         if !state.is_task_root() {
             frame::link_under_current(node);
@@ -211,7 +205,10 @@ fn start(
         node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
     }
     if let Some(d) = after.take() {
-        let now = rt.get_or_insert_with(runtime::current).now();
+        let now = match &state.runtime {
+            Some(rt) => rt.now(),
+            None => frame::now(),
+        };
         // A deadline too far to represent is no deadline.
         state.deadline = now.checked_add(d);
         *target = state.deadline;
@@ -219,7 +216,11 @@ fn start(
     }
     *target = state.deadline();
     if let Some(deadline) = *target {
-        if rt.get_or_insert_with(runtime::current).now() >= deadline {
+        let now = match &state.runtime {
+            Some(rt) => rt.now(),
+            None => frame::now(),
+        };
+        if now >= deadline {
             state.cancel(CancelReason::Deadline);
         }
     }
@@ -244,7 +245,11 @@ fn deliver<F: Future>(
     body: Pin<&mut Option<F>>,
     outcome: &mut OutcomeSlot<F::Output>,
 ) {
-    let reason = state.reason().unwrap_or(CancelReason::Explicit(None));
+    let reason = if state.flags & SKIP_REASON != 0 {
+        CancelReason::Explicit(None)
+    } else {
+        state.reason().unwrap_or(CancelReason::Explicit(None))
+    };
     drop_body(state, body, DROP_CANCELLED);
     if let Some(node) = &state.node {
         node.state.fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);
@@ -285,11 +290,10 @@ fn register(state: &mut FrameState, cx: &Context<'_>) {
 
 /// Arms the deadline timer on the deadline currently wanted, and polls it.
 fn poll_deadline(
-    state: &FrameState,
+    state: &mut FrameState,
     target: &mut Option<Instant>,
     armed: &mut Option<Instant>,
     timer: &mut Option<Pin<Box<dyn Timer>>>,
-    rt: &mut Option<Handle>,
     cx: &mut Context<'_>,
 ) -> bool {
     if let Some(node) = &state.node {
@@ -304,7 +308,11 @@ fn poll_deadline(
         return false;
     };
     match timer {
-        None => *timer = Some(rt.get_or_insert_with(runtime::current).timer(deadline)),
+        None => {
+            // Kept in the frame: the drop path hands pending cleanups to this runtime.
+            let rt = state.runtime.get_or_insert_with(runtime::current);
+            *timer = Some(rt.timer(deadline));
+        }
         Some(t) if *armed != Some(deadline) => t.as_mut().reset(deadline),
         Some(_) => {}
     }

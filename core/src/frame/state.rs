@@ -21,6 +21,15 @@ pub(crate) const DETACHED: u32 = 1 << 18;
 pub(crate) const DROP_CANCELLED: u32 = 1 << 19;
 /// The frame is dropping its body because the body panicked.
 pub(crate) const DROP_PANICKED: u32 = 1 << 20;
+/// The frame has been polled once (its node linked, its deadline resolved).
+pub(crate) const STARTED: u32 = 1 << 21;
+/// The frame counts as an active shielded region in the enclosing frames.
+pub(crate) const SHIELD_COUNTED: u32 = 1 << 22;
+/// The frame's owner ignores why a caught cancellation happened (everything but
+/// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
+/// which for a task root means a walk up the tree, a lock on the ancestor's node and an
+/// allocation.
+pub(crate) const SKIP_REASON: u32 = 1 << 23;
 /// The flags that a node holds once the frame has one.
 const SCOPE_BITS: u32 = CANCELLED | BY_DEADLINE | SHIELD;
 
@@ -61,7 +70,9 @@ impl FrameState {
         self.flags & CLEANING != 0 || self.scope_flags() & SHIELD != 0
     }
 
-    fn parent_link(&self) -> Option<&Arc<Node>> {
+    /// For a task root: the node of the scope that spawned the task (through the task's own
+    /// node once it has one).
+    pub(crate) fn parent_link(&self) -> Option<&Arc<Node>> {
         match &self.node {
             Some(node) => node.parent().filter(|_| node.is_task_root()),
             None => self.remote_parent.as_ref(),

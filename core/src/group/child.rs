@@ -21,7 +21,7 @@ use super::error::{ChildEnd, ChildError, GroupClosed};
 use super::shared::Shared;
 use crate::cancel::CancelReason;
 use crate::cancel::node::{ENTERED, Node};
-use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
+use crate::frame::{self, FrameState, Framed, Outcome, SKIP_REASON, TASK_ROOT};
 use crate::runtime::{RawTask, TaskOutput};
 
 /// How a task ended.
@@ -85,11 +85,13 @@ where
     let parent = Arc::clone(shared.scope.node());
     let node = Arc::new(Node::new(ENTERED, None, None));
     // Registered in the group's node now, so that the group's cancellation reaches the task.
-    node.link(Arc::clone(&parent), true);
+    // The frame reaches the group's node through its own node's parent link: no second
+    // reference (`remote_parent`) is needed.
+    node.link(parent, true);
     let state = FrameState {
-        flags: TASK_ROOT,
+        // `End::Cancelled` carries no reason: delivery need not compute it.
+        flags: TASK_ROOT | SKIP_REASON,
         node: Some(Arc::clone(&node)),
-        remote_parent: Some(parent),
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };

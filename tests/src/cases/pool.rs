@@ -1,10 +1,50 @@
-//! Area `pool`.
+//! Area `pool`: the connection pool.
+//!
+//! Cases use [`TestManager`](manager::TestManager), which counts live objects with a
+//! high-water mark, logs its calls in order, and can be told to fail or to be slow. Each case
+//! ends with the pool closed and its tracker kind clean (nothing open, nothing lost); where a
+//! case checks the pool mid-way, the tracker's open objects equal the pool's size.
+//!
+//! Cases never assert timings: margins are generous and what is checked is order and counts.
+
+mod basics;
+mod cancel;
+mod lifecycle;
+pub mod manager;
+
+pub use basics::*;
+pub use cancel::*;
+pub use lifecycle::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __cases_pool {
     ($runner:expr) => {
-        $crate::__area!($runner; pool;);
+        $crate::__area!($runner; pool;
+            max_size_never_exceeded_under_64_users,
+            waiters_are_served_in_fifo_order,
+            acquire_timeout_is_a_clear_error,
+            create_failure_frees_its_slot,
+            failing_recycle_closes_and_acquire_goes_on,
+            broken_object_is_not_reused,
+            detach_frees_the_slot,
+            try_acquire_takes_idle_only_and_never_barges,
+            pool_types_are_send_and_sync,
+            callers_scope_bounds_acquire,
+            cancelled_acquire_keeps_the_pool_whole,
+            acquire_cancelled_mid_recycle_keeps_the_object,
+            object_dropped_by_cancellation_is_recycled_before_reuse,
+            failing_recycle_after_cancellation_closes_it,
+            object_dropped_by_panic_is_recycled,
+            cancellation_at_any_point_keeps_the_pool_whole,
+            min_idle_refilled_after_closures,
+            close_drains_then_refuses,
+            close_fails_waiters,
+            lifetime_expiry,
+            idle_expiry,
+            exit_stack_closes_pool_around_task_group,
+            pool_dropped_unclosed_is_closed_by_its_frame,
+        );
     };
 }

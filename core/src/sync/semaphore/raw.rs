@@ -12,12 +12,12 @@
 //!   tokio's semaphore, so a large request is not starved by small ones).
 //! - Wakers are collected under the lock and woken after it is released.
 
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::frame;
 use crate::sync::error::{AcquireError, MaxPermitsExceeded, TryAcquireError};
 use crate::sync::queue::{WaitQueue, set_waker, wake_all};
+use crate::sync_shim::{Mutex, MutexGuard};
 
 #[derive(Debug)]
 pub(crate) struct RawSemaphore {

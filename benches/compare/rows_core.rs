@@ -1,0 +1,334 @@
+//! Rows of the mechanism: spawning, scopes, timeouts, cancellation fan-out, memory per child.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyscope_core::group::{TaskGroup, task_group};
+use anyscope_core::{CancelScope, move_on_after};
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::{Config, Row, measure, per_unit};
+use crate::rt::{Runtimes, yield_once};
+
+fn row(id: &str, runtime: &'static str, m: &[f64], baseline: &'static str, target: Option<f64>) -> Row {
+    Row { id: id.to_string(), runtime, ours: m[0], baseline, base: m[1], target, unit: "ns/op" }
+}
+
+/// `spawn_join_100k`: a task group of trivial children, and plain `spawn` + join, against
+/// tokio's `JoinSet` / async-executor's spawn + join.
+pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
+    const N: usize = 100_000;
+    let group = || async {
+        let t0 = Instant::now();
+        task_group(|tg: TaskGroup<()>| async move {
+            for _ in 0..N {
+                let _ = tg.spawn(async { Ok(()) });
+            }
+            Ok::<(), ()>(())
+        })
+        .await
+        .expect("group");
+        per_unit(t0, N)
+    };
+    let plain = || async {
+        let t0 = Instant::now();
+        let hs: Vec<_> = (0..N).map(|_| anyscope_core::spawn(async {})).collect();
+        for h in hs {
+            h.await.expect("join");
+        }
+        per_unit(t0, N)
+    };
+    // tokio
+    let m = measure(cfg.rounds, &mut [
+        &mut || rts.ours_tokio(group()),
+        &mut || {
+            rts.base_tokio(async {
+                let t0 = Instant::now();
+                let mut js = tokio::task::JoinSet::new();
+                for _ in 0..N {
+                    js.spawn(async {});
+                }
+                while js.join_next().await.is_some() {}
+                per_unit(t0, N)
+            })
+        },
+    ]);
+    rows.push(row("spawn_join_100k", "tokio", &m, "tokio JoinSet", Some(1.10)));
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(plain()), &mut || {
+        rts.base_tokio(async {
+            let t0 = Instant::now();
+            let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
+            for h in hs {
+                h.await.expect("join");
+            }
+            per_unit(t0, N)
+        })
+    }]);
+    rows.push(row("spawn_join_100k(plain spawn)", "tokio", &m, "tokio::spawn+JoinHandle", Some(1.10)));
+    // smol
+    let base = || {
+        let ex = Arc::clone(&rts.smol);
+        rts.base_smol(async move {
+            let t0 = Instant::now();
+            let tasks: Vec<_> = (0..N).map(|_| ex.spawn(async {})).collect();
+            for t in tasks {
+                t.await;
+            }
+            per_unit(t0, N)
+        })
+    };
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(group()), &mut || base()]);
+    rows.push(row("spawn_join_100k", "smol", &m, "async-executor spawn+join", Some(1.10)));
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(plain()), &mut || base()]);
+    rows.push(row("spawn_join_100k(plain spawn)", "smol", &m, "async-executor spawn+join", Some(1.10)));
+}
+
+/// `scope_ready`: `CancelScope::new().run(ready)` against a tokio-util child token's
+/// `run_until_cancelled(ready)` (runtime-independent, so it is the baseline on both).
+pub(crate) fn scope_ready(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
+    let n = cfg.pick(200_000, 20_000);
+    let ours = || async move {
+        let t0 = Instant::now();
+        for i in 0..n {
+            black_box(CancelScope::new().run(async move { black_box(i) }).await);
+        }
+        per_unit(t0, n)
+    };
+    let base = || async move {
+        let parent = CancellationToken::new();
+        let t0 = Instant::now();
+        for i in 0..n {
+            let child = parent.child_token();
+            black_box(child.run_until_cancelled(async move { black_box(i) }).await);
+        }
+        per_unit(t0, n)
+    };
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base())]);
+    rows.push(row("scope_ready", "tokio", &m, "tokio-util child token", Some(0.25)));
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base())]);
+    rows.push(row("scope_ready", "smol", &m, "tokio-util child token", Some(0.25)));
+}
+
+/// `timeout_ready` and `timeout_pending_once`: `move_on_after(10 s, body)` against
+/// `tokio::time::timeout` / a race with `async_io::Timer`.
+pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
+    let n = cfg.pick(200_000, 20_000);
+    const D: Duration = Duration::from_secs(10);
+    for pending in [false, true] {
+        let id = if pending { "timeout_pending_once" } else { "timeout_ready" };
+        let target = if pending { 1.0 } else { 0.5 };
+        let ours = || async move {
+            let t0 = Instant::now();
+            for i in 0..n {
+                let out = move_on_after(D, async move {
+                    if pending {
+                        yield_once().await;
+                    }
+                    black_box(i)
+                });
+                black_box(out.await);
+            }
+            per_unit(t0, n)
+        };
+        let base_tokio = || async move {
+            let t0 = Instant::now();
+            for i in 0..n {
+                let out = tokio::time::timeout(D, async move {
+                    if pending {
+                        yield_once().await;
+                    }
+                    black_box(i)
+                });
+                let _ = black_box(out.await);
+            }
+            per_unit(t0, n)
+        };
+        let base_smol = || async move {
+            let t0 = Instant::now();
+            for i in 0..n {
+                let body = async move {
+                    if pending {
+                        yield_once().await;
+                    }
+                    Some(black_box(i))
+                };
+                let timer = async {
+                    async_io::Timer::after(D).await;
+                    None
+                };
+                black_box(futures_lite::future::or(body, timer).await);
+            }
+            per_unit(t0, n)
+        };
+        let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
+        rows.push(row(id, "tokio", &m, "tokio::time::timeout", Some(target)));
+        let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base_smol())]);
+        rows.push(row(id, "smol", &m, "race with async_io::Timer", Some(target)));
+    }
+}
+
+/// Yields (a foreign future, no checkpoint) until `count` reaches `n`.
+async fn wait_for(count: &AtomicUsize, n: usize) {
+    while count.load(Ordering::Acquire) < n {
+        yield_once().await;
+    }
+}
+
+/// `cancel_fanout_10k`: from the cancel of a group of 10k sleeping children until the group
+/// returns, against `JoinSet::abort_all` + drain / cancelling every async-executor task.
+pub(crate) fn cancel_fanout(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
+    const N: usize = 10_000;
+    let ours = || async {
+        let started = Arc::new(AtomicUsize::new(0));
+        let t0 = std::sync::Mutex::new(None);
+        task_group(|tg: TaskGroup<()>| {
+            let t0 = &t0;
+            async move {
+                for _ in 0..N {
+                    let started = Arc::clone(&started);
+                    let _ = tg.spawn(async move {
+                        started.fetch_add(1, Ordering::AcqRel);
+                        anyscope_core::sleep(Duration::from_secs(3600)).await;
+                        Ok(())
+                    });
+                }
+                wait_for(&started, N).await;
+                *t0.lock().unwrap() = Some(Instant::now());
+                tg.cancel();
+                Ok::<(), ()>(())
+            }
+        })
+        .await
+        .expect("group");
+        let t0 = t0.lock().unwrap().expect("started");
+        per_unit(t0, N)
+    };
+    let base_tokio = || async {
+        let started = Arc::new(AtomicUsize::new(0));
+        let mut js = tokio::task::JoinSet::new();
+        for _ in 0..N {
+            let started = Arc::clone(&started);
+            js.spawn(async move {
+                started.fetch_add(1, Ordering::AcqRel);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+        }
+        wait_for(&started, N).await;
+        let t0 = Instant::now();
+        js.abort_all();
+        while js.join_next().await.is_some() {}
+        per_unit(t0, N)
+    };
+    let base_smol = || {
+        let ex = Arc::clone(&rts.smol);
+        rts.base_smol(async move {
+            let started = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..N)
+                .map(|_| {
+                    let started = Arc::clone(&started);
+                    ex.spawn(async move {
+                        started.fetch_add(1, Ordering::AcqRel);
+                        async_io::Timer::after(Duration::from_secs(3600)).await;
+                    })
+                })
+                .collect();
+            wait_for(&started, N).await;
+            let t0 = Instant::now();
+            for t in tasks {
+                t.cancel().await;
+            }
+            per_unit(t0, N)
+        })
+    };
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
+    rows.push(row("cancel_fanout_10k", "tokio", &m, "JoinSet abort_all+drain", Some(1.2)));
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || base_smol()]);
+    rows.push(row("cancel_fanout_10k", "smol", &m, "Task::cancel each", Some(1.2)));
+}
+
+/// `group_child_bytes`: resident bytes per idle child of a group of 100k, against raw spawn.
+/// Each sample runs in a fresh process (this binary with `--child-bytes`), so that memory freed
+/// by earlier rows does not hide the growth.
+pub(crate) fn child_bytes(cfg: Config, rows: &mut Vec<Row>) {
+    let exe = std::env::current_exe().expect("current exe");
+    let sample = |runtime: &str, side: &str| -> f64 {
+        let out = std::process::Command::new(&exe)
+            .args(["--child-bytes", runtime, side])
+            .output()
+            .expect("run the child-bytes sample");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim().parse().unwrap_or_else(|_| panic!("child-bytes sample printed {text:?}"))
+    };
+    for runtime in ["tokio", "smol"] {
+        let rounds = cfg.rounds.min(5);
+        let m = measure(rounds, &mut [&mut || sample(runtime, "ours"), &mut || sample(runtime, "base")]);
+        let baseline = if runtime == "tokio" { "tokio::spawn" } else { "async-executor spawn" };
+        let mut r = row("group_child_bytes", if runtime == "tokio" { "tokio" } else { "smol" }, &m, baseline, Some(1.5));
+        r.unit = "B/child";
+        rows.push(r);
+    }
+}
+
+/// The body of a `--child-bytes <runtime> <ours|base>` process: prints bytes per idle child.
+pub(crate) fn child_bytes_sample(runtime: &str, side: &str) -> f64 {
+    const N: usize = 100_000;
+    let rts = Runtimes::new();
+    let idle = |started: Arc<AtomicUsize>| async move {
+        started.fetch_add(1, Ordering::AcqRel);
+        std::future::pending::<()>().await;
+    };
+    let ours = || async move {
+        // Warm the runtime's own structures up first.
+        anyscope_core::spawn(async {}).await.expect("warm-up");
+        let before = crate::harness::resident_bytes();
+        let started = Arc::new(AtomicUsize::new(0));
+        let _ = task_group(|tg: TaskGroup<()>| async move {
+            for _ in 0..N {
+                let s = Arc::clone(&started);
+                let _ = tg.spawn(async move {
+                    idle(s).await;
+                    Ok(())
+                });
+            }
+            wait_for(&started, N).await;
+            let bytes = (crate::harness::resident_bytes() - before) as f64 / N as f64;
+            // Print and exit here: the sample process does not tear its 100k children down.
+            println!("{bytes}");
+            if bytes.is_finite() {
+                std::process::exit(0);
+            }
+            Ok::<(), ()>(())
+        })
+        .await;
+        unreachable!("the sample exits inside the group")
+    };
+    match (runtime, side) {
+        ("tokio", "ours") => rts.ours_tokio(ours()),
+        ("smol", "ours") => rts.ours_smol(ours()),
+        ("tokio", _) => rts.base_tokio(async {
+            tokio::spawn(async {}).await.expect("warm-up");
+            let before = crate::harness::resident_bytes();
+            let started = Arc::new(AtomicUsize::new(0));
+            for _ in 0..N {
+                drop(tokio::spawn(idle(Arc::clone(&started))));
+            }
+            wait_for(&started, N).await;
+            (crate::harness::resident_bytes() - before) as f64 / N as f64
+        }),
+        _ => {
+            let ex = Arc::clone(&rts.smol);
+            rts.base_smol(async move {
+                ex.spawn(async {}).await;
+                let before = crate::harness::resident_bytes();
+                let started = Arc::new(AtomicUsize::new(0));
+                for _ in 0..N {
+                    ex.spawn(idle(Arc::clone(&started))).detach();
+                }
+                wait_for(&started, N).await;
+                (crate::harness::resident_bytes() - before) as f64 / N as f64
+            })
+        }
+    }
+}

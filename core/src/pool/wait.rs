@@ -1,0 +1,166 @@
+//! The named futures an acquire awaits: [`WaitTurn`] (its place in the FIFO queue) and
+//! [`Bounded`] (a create or recycle bounded by the acquire timeout).
+//!
+//! Both follow the checkpoint rule: polled in an effectively cancelled scope, `WaitTurn`
+//! returns `Pending` before touching the pool, so the scope drops it right away. Neither
+//! allocates nor arms a timer unless it has to wait.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use super::shared::{Counters, Shared};
+use super::state::Turn;
+use super::{Manager, PoolError};
+use crate::frame;
+use crate::time::{Sleep, sleep_until};
+
+/// The acquire's deadline, fixed the first time the acquire has to wait (no clock read on
+/// the fast path).
+pub(super) struct Deadline {
+    timeout: Duration,
+    at: Option<Option<Instant>>,
+}
+
+impl Deadline {
+    pub(super) fn new(timeout: Duration) -> Self {
+        Deadline { timeout, at: None }
+    }
+
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The timer for the deadline (`None`: the timeout is too long to represent: no bound).
+    fn sleep<M: Manager>(&mut self, shared: &Shared<M>) -> Option<Sleep> {
+        let timeout = self.timeout;
+        let at = *self.at.get_or_insert_with(|| shared.now().checked_add(timeout));
+        at.map(sleep_until)
+    }
+}
+
+/// Waits for the acquire's turn: an idle object or a free slot, in FIFO order.
+pub(super) struct WaitTurn<'a, M: Manager> {
+    shared: &'a Arc<Shared<M>>,
+    deadline: &'a mut Deadline,
+    id: Option<u64>,
+    sleep: Option<Sleep>,
+    armed: bool,
+}
+
+impl<'a, M: Manager> WaitTurn<'a, M> {
+    pub(super) fn new(shared: &'a Arc<Shared<M>>, deadline: &'a mut Deadline) -> Self {
+        WaitTurn { shared, deadline, id: None, sleep: None, armed: false }
+    }
+}
+
+impl<M: Manager> Future for WaitTurn<'_, M> {
+    type Output = Result<Turn<M::Object>, PoolError<M::Error>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if frame::cancelled_here() {
+            return Poll::Pending; // a checkpoint: the cancelled scope drops us now
+        }
+        let this = &mut *self;
+        let shared = this.shared;
+        let mut st = shared.lock();
+        match this.id {
+            None => {
+                if st.closed {
+                    return Poll::Ready(Err(PoolError::Closed));
+                }
+                if let Some(turn) = st.take_turn() {
+                    let low = st.idle.len() < shared.config.min_idle;
+                    drop(st);
+                    if low {
+                        shared.notify(false);
+                    }
+                    return Poll::Ready(Ok(turn));
+                }
+                this.id = Some(st.enqueue(cx.waker().clone()));
+            }
+            Some(id) => {
+                if let Some(turn) = st.poll_waiter(id, cx.waker()) {
+                    this.id = None;
+                    return Poll::Ready(Ok(turn));
+                }
+                if st.closed {
+                    st.leave(id);
+                    this.id = None;
+                    return Poll::Ready(Err(PoolError::Closed));
+                }
+            }
+        }
+        drop(st);
+        if !this.armed {
+            this.armed = true;
+            this.sleep = this.deadline.sleep(shared);
+        }
+        let Some(sleep) = this.sleep.as_mut() else { return Poll::Pending };
+        if Pin::new(sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let id = this.id.take().expect("registered above");
+        let left = shared.lock().leave(id);
+        match left {
+            Some(turn) => Poll::Ready(Ok(turn)), // handed just in time
+            None => {
+                Counters::add(&shared.counters.timed_out);
+                Poll::Ready(Err(PoolError::Timeout(this.deadline.timeout())))
+            }
+        }
+    }
+}
+
+impl<M: Manager> Drop for WaitTurn<'_, M> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let left = self.shared.lock().leave(id);
+            if let Some(turn) = left {
+                self.shared.give_back(turn);
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// A create or recycle, bounded by the acquire's deadline: `None` when it passed (the
+    /// inner future is dropped with this one then).
+    pub(super) struct Bounded<'a, M: Manager, F> {
+        #[pin]
+        fut: F,
+        shared: &'a Shared<M>,
+        deadline: &'a mut Deadline,
+        sleep: Option<Sleep>,
+        armed: bool,
+    }
+}
+
+impl<'a, M: Manager, F> Bounded<'a, M, F> {
+    pub(super) fn new(shared: &'a Shared<M>, deadline: &'a mut Deadline, fut: F) -> Self {
+        Bounded { fut, shared, deadline, sleep: None, armed: false }
+    }
+}
+
+impl<M: Manager, F: Future> Future for Bounded<'_, M, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.fut.poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if !*this.armed {
+            *this.armed = true;
+            *this.sleep = this.deadline.sleep(this.shared);
+        }
+        match this.sleep.as_mut().map(|sleep| Pin::new(sleep).poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    }
+}
