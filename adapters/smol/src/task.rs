@@ -17,7 +17,9 @@ pub(crate) struct SmolTask {
 
 enum State {
     Running(Task<Output>),
-    Aborting(Pin<Box<dyn Future<Output = Option<Output>> + Send>>),
+    /// Aborting: the cancel future, and whether the task had already finished (aborting a
+    /// finished task keeps it finished).
+    Aborting(Pin<Box<dyn Future<Output = Option<Output>> + Send>>, bool),
     Dropped,
     Done,
 }
@@ -43,7 +45,7 @@ impl RawTask for SmolTask {
     fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<TaskOutput, JoinError>> {
         let res = match &mut self.state {
             State::Running(task) => into_result(std::task::ready!(Pin::new(task).poll(cx))),
-            State::Aborting(cancel) => match std::task::ready!(cancel.as_mut().poll(cx)) {
+            State::Aborting(cancel, _) => match std::task::ready!(cancel.as_mut().poll(cx)) {
                 Some(out) => into_result(out),
                 None => Err(JoinError::cancelled()),
             },
@@ -59,14 +61,15 @@ impl RawTask for SmolTask {
             let State::Running(task) = std::mem::replace(&mut self.state, State::Done) else {
                 return;
             };
-            self.state = State::Aborting(Box::pin(task.cancel()));
+            let finished = task.is_finished();
+            self.state = State::Aborting(Box::pin(task.cancel()), finished);
         }
     }
 
     fn is_finished(&self) -> bool {
         match &self.state {
             State::Running(task) => task.is_finished(),
-            State::Aborting(_) => false,
+            State::Aborting(_, finished) => *finished,
             State::Dropped | State::Done => true,
         }
     }
@@ -84,7 +87,7 @@ impl fmt::Debug for SmolTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Running(_) => "running",
-            State::Aborting(_) => "aborting",
+            State::Aborting(..) => "aborting",
             State::Dropped => "dropped",
             State::Done => "done",
         };

@@ -289,6 +289,7 @@ pub async fn abort_after_finish_keeps_output() {
     wait_until("the task finished", || h.is_finished()).await;
     h.abort();
     h.abort();
+    assert!(h.is_finished(), "aborting a finished task keeps it finished");
     assert_eq!(h.await.unwrap(), 7);
 }
 
