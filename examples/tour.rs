@@ -9,7 +9,12 @@
 
 use std::time::Duration;
 
-use anyscope::{CancelScope, checkpoint, move_on_after, run_blocking, shield, sleep, spawn};
+use std::sync::Arc;
+
+use anyscope::group::task_group;
+use anyscope::{
+    AsyncClose, CancelScope, Scoped, channel, checkpoint, move_on_after, run_blocking, shield, sleep, spawn,
+};
 
 fn main() {
     println!("anyscope tour (default runtime: {:?})", anyscope::RuntimeKind::DEFAULT);
@@ -20,6 +25,9 @@ fn main() {
         stop("a timeout", timeout_stop()).await;
         stop("a shielded step inside a timeout", shield_stop()).await;
         stop("why was I cancelled?", reason_stop()).await;
+        stop("a timeout cuts off a body that holds resources", resources_stop()).await;
+        stop("a task group: one worker fails, the others are cancelled", group_stop()).await;
+        stop("a stream between a producer and a group of consumers", stream_stop()).await;
     });
     println!("\nend of the tour");
 }
@@ -113,4 +121,102 @@ async fn reason_stop() {
         Some(reason) => println!("reason: {reason} (message: {:?})", reason.message()),
         None => panic!("the scope was cancelled, it must have a reason"),
     }
+}
+
+/// A simulated connection whose close is awaited (it says goodbye to the server).
+struct Conn(String);
+
+impl Conn {
+    fn open(name: &str) -> Scoped<Conn> {
+        println!("  open {name}");
+        Scoped::new(Conn(name.to_string()))
+    }
+}
+
+impl AsyncClose for Conn {
+    type Error = std::convert::Infallible;
+
+    async fn close(self) -> Result<(), Self::Error> {
+        sleep(Duration::from_millis(5)).await; // an awaited goodbye
+        println!("  closed {} (awaited)", self.0);
+        Ok(())
+    }
+}
+
+/// A guard dropped unclosed hands its close to the scope, which runs it — shielded, in reverse
+/// order of opening — before it returns, even when a deadline cut the body off.
+async fn resources_stop() {
+    let out = move_on_after(Duration::from_millis(20), async {
+        let _db = Conn::open("db");
+        let _cache = Conn::open("cache");
+        let _queue = Conn::open("queue");
+        println!("  working... (for an hour)");
+        sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    println!("move_on_after returned {out:?}, after every close above had finished");
+}
+
+/// Workers share one resource opened around the group; one fails, the group cancels the others,
+/// their cleanups run, the error comes back, and the shared resource closes last.
+async fn group_stop() {
+    let shared = Conn::open("shared db");
+    let name = Arc::new(shared.0.clone());
+    let result = task_group(|tg| async move {
+        for i in 1..=3u64 {
+            let name = Arc::clone(&name);
+            tg.spawn(async move {
+                let _scratch = Conn::open(&format!("worker {i} scratch table"));
+                println!("  worker {i} queries {name}");
+                sleep(Duration::from_millis(20 * i)).await;
+                if i == 1 {
+                    println!("  worker 1 fails");
+                    return Err(format!("worker {i}: query failed"));
+                }
+                sleep(Duration::from_secs(3600)).await; // cancelled by the group
+                Ok(())
+            })
+            .expect("the group is open");
+        }
+        Ok(())
+    })
+    .await;
+    match result {
+        Ok(()) => println!("the group succeeded"),
+        Err(errors) => println!("the group reported: {errors}"),
+    }
+    shared.close().await.expect("closing the shared db");
+    println!("the shared db closed after every worker had ended");
+}
+
+/// A producer feeds a bounded stream; a group of consumers shares the receiving end. When the
+/// producer is done and drops its end, the consumers see the end of the stream.
+async fn stream_stop() {
+    let (tx, rx) = channel::<u32>(2);
+    let result = task_group(|tg| async move {
+        tg.spawn(async move {
+            for item in 1..=6 {
+                tx.send(item).await.map_err(|e| e.to_string())?;
+                println!("  producer sent {item}");
+            }
+            println!("  producer done: its end closes");
+            Ok(())
+        })
+        .expect("the group is open");
+        for c in 1..=2 {
+            let rx = rx.clone();
+            tg.spawn(async move {
+                while let Ok(item) = rx.recv().await {
+                    println!("  consumer {c} got {item}");
+                    sleep(Duration::from_millis(5)).await; // process it
+                }
+                println!("  consumer {c}: end of stream");
+                Ok(())
+            })
+            .expect("the group is open");
+        }
+        Ok::<_, String>(())
+    })
+    .await;
+    println!("the pipeline finished: {result:?}");
 }
