@@ -10,6 +10,8 @@
 mod harness;
 #[path = "compare/rows_core.rs"]
 mod rows_core;
+#[path = "compare/rows_pool.rs"]
+mod rows_pool;
 #[path = "compare/rows_prims.rs"]
 mod rows_prims;
 #[path = "compare/rt.rs"]
@@ -27,7 +29,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let wanted = |id: &str| filters.is_empty() || filters.iter().any(|f| id.contains(f.as_str()));
-    let cfg = Config { quick, rounds: if quick { 3 } else { 9 } };
+    let cfg = Config { quick, rounds: if quick { 3 } else { 15 } };
 
     let started = std::time::Instant::now();
     let rts = rt::Runtimes::new();
@@ -50,6 +52,7 @@ fn main() {
         rows_prims::semaphores(&rts, cfg, rows)
     });
     section("channel_spsc_bounded64 channel_mpmc_4x4", &|rows| rows_prims::channels(&rts, cfg, rows));
+    section("pool_uncontended pool_contended_64x16", &|rows| rows_pool::pools(&rts, cfg, rows));
     section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
 
     let dir = harness::out_dir();

@@ -41,9 +41,9 @@ pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         per_unit(t0, N)
     };
     // tokio
-    let m = measure(cfg.rounds, &mut [
-        &mut || rts.ours_tokio(group()),
-        &mut || {
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_tokio(group()), &mut || {
             rts.base_tokio(async {
                 let t0 = Instant::now();
                 let mut js = tokio::task::JoinSet::new();
@@ -53,19 +53,22 @@ pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
                 while js.join_next().await.is_some() {}
                 per_unit(t0, N)
             })
-        },
-    ]);
+        }],
+    );
     rows.push(row("spawn_join_100k", "tokio", &m, "tokio JoinSet", Some(1.10)));
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(plain()), &mut || {
-        rts.base_tokio(async {
-            let t0 = Instant::now();
-            let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
-            for h in hs {
-                h.await.expect("join");
-            }
-            per_unit(t0, N)
-        })
-    }]);
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_tokio(plain()), &mut || {
+            rts.base_tokio(async {
+                let t0 = Instant::now();
+                let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
+                for h in hs {
+                    h.await.expect("join");
+                }
+                per_unit(t0, N)
+            })
+        }],
+    );
     rows.push(row("spawn_join_100k(plain spawn)", "tokio", &m, "tokio::spawn+JoinHandle", Some(1.10)));
     // smol
     let base = || {
@@ -162,10 +165,40 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }
             per_unit(t0, n)
         };
-        let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
+        let m =
+            measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
         rows.push(row(id, "tokio", &m, "tokio::time::timeout", Some(target)));
-        let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base_smol())]);
+        // The race above creates its timer lazily: with a ready body it never reads the clock.
+        // Printed too: the same race with the timer created first (one clock read), which is
+        // what a timeout that knows its deadline up front costs.
+        let eager_smol = || async move {
+            let t0 = Instant::now();
+            for i in 0..n {
+                let timer = async_io::Timer::after(D);
+                let body = async move {
+                    if pending {
+                        yield_once().await;
+                    }
+                    Some(black_box(i))
+                };
+                let timer = async move {
+                    timer.await;
+                    None
+                };
+                black_box(futures_lite::future::or(body, timer).await);
+            }
+            per_unit(t0, n)
+        };
+        let m = measure(
+            cfg.rounds,
+            &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base_smol()), &mut || {
+                rts.base_smol(eager_smol())
+            }],
+        );
         rows.push(row(id, "smol", &m, "race with async_io::Timer", Some(target)));
+        let mut info = row(id, "smol", &[m[0], m[2]], "race, Timer made first (info)", None);
+        info.target = None;
+        rows.push(info);
     }
 }
 
@@ -265,7 +298,13 @@ pub(crate) fn child_bytes(cfg: Config, rows: &mut Vec<Row>) {
         let rounds = cfg.rounds.min(5);
         let m = measure(rounds, &mut [&mut || sample(runtime, "ours"), &mut || sample(runtime, "base")]);
         let baseline = if runtime == "tokio" { "tokio::spawn" } else { "async-executor spawn" };
-        let mut r = row("group_child_bytes", if runtime == "tokio" { "tokio" } else { "smol" }, &m, baseline, Some(1.5));
+        let mut r = row(
+            "group_child_bytes",
+            if runtime == "tokio" { "tokio" } else { "smol" },
+            &m,
+            baseline,
+            Some(1.5),
+        );
         r.unit = "B/child";
         rows.push(r);
     }

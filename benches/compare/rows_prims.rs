@@ -5,8 +5,8 @@
 //! a user would); the baselines with the raw runtime's spawn.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,7 +26,11 @@ pub(crate) enum Fan {
 
 impl Fan {
     /// Spawns `n` copies of `task(i)` and waits for all of them.
-    async fn run<F: Future<Output = ()> + Send + 'static>(&self, n: usize, mut task: impl FnMut(usize) -> F) {
+    pub(crate) async fn run<F: Future<Output = ()> + Send + 'static>(
+        &self,
+        n: usize,
+        mut task: impl FnMut(usize) -> F,
+    ) {
         match self {
             Fan::Ours => {
                 let hs: Vec<_> = (0..n).map(|i| anyscope_core::spawn(task(i))).collect();
@@ -67,11 +71,12 @@ fn family(
     alt: impl Fn(Fan) -> Sample,
     tok: impl Fn() -> Sample,
 ) {
-    let m = measure(cfg.rounds, &mut [
-        &mut || rts.ours_tokio(ours(Fan::Ours)),
-        &mut || rts.base_tokio(alt(Fan::Tokio)),
-        &mut || rts.base_tokio(tok()),
-    ]);
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_tokio(ours(Fan::Ours)), &mut || rts.base_tokio(alt(Fan::Tokio)), &mut || {
+            rts.base_tokio(tok())
+        }],
+    );
     let mk = |runtime, baseline, ours, base, target| Row {
         id: id.to_string(),
         runtime,
@@ -84,226 +89,364 @@ fn family(
     rows.push(mk("tokio", alt_name, m[0], m[1], Some(target)));
     rows.push(mk("tokio", tokio_name, m[0], m[2], None));
     let ex = Arc::clone(&rts.smol);
-    let m = measure(cfg.rounds, &mut [
-        &mut || rts.ours_smol(ours(Fan::Ours)),
-        &mut || rts.base_smol(alt(Fan::Smol(Arc::clone(&ex)))),
-    ]);
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_smol(ours(Fan::Ours)), &mut || rts.base_smol(alt(Fan::Smol(Arc::clone(&ex))))],
+    );
     rows.push(mk("smol", alt_name, m[0], m[1], Some(target)));
 }
 
 pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     let n = cfg.pick(500_000, 50_000);
-    family(rts, cfg, rows, "semaphore_uncontended", 1.1, "async-lock", "tokio::sync (info)",
-        |_fan: Fan| -> Sample { Box::pin(async move {
-            let sem = anyscope_core::sync::Semaphore::new(1);
-            let t0 = Instant::now();
-            for _ in 0..n {
-                drop(black_box(sem.acquire().await.expect("permit")));
-            }
-            per_unit(t0, n)
-        }) },
-        |_fan: Fan| -> Sample { Box::pin(async move {
-            let sem = async_lock::Semaphore::new(1);
-            let t0 = Instant::now();
-            for _ in 0..n {
-                black_box(sem.acquire().await);
-            }
-            per_unit(t0, n)
-        }) },
-        || -> Sample { Box::pin(async move {
-            let sem = tokio::sync::Semaphore::new(1);
-            let t0 = Instant::now();
-            for _ in 0..n {
-                drop(black_box(sem.acquire().await.expect("permit")));
-            }
-            per_unit(t0, n)
-        }) });
+    family(
+        rts,
+        cfg,
+        rows,
+        "semaphore_uncontended",
+        1.1,
+        "async-lock",
+        "tokio::sync (info)",
+        |_fan: Fan| -> Sample {
+            Box::pin(async move {
+                let sem = anyscope_core::sync::Semaphore::new(1);
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    drop(black_box(sem.acquire().await.expect("permit")));
+                }
+                per_unit(t0, n)
+            })
+        },
+        |_fan: Fan| -> Sample {
+            Box::pin(async move {
+                let sem = async_lock::Semaphore::new(1);
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    black_box(sem.acquire().await);
+                }
+                per_unit(t0, n)
+            })
+        },
+        || -> Sample {
+            Box::pin(async move {
+                let sem = tokio::sync::Semaphore::new(1);
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    drop(black_box(sem.acquire().await.expect("permit")));
+                }
+                per_unit(t0, n)
+            })
+        },
+    );
 
     // 64 tasks share 4 permits; each acquires `per` times.
     let per = cfg.pick(2_000, 200);
     let ops = 64 * per;
-    family(rts, cfg, rows, "semaphore_contended_64x4", 1.1, "async-lock", "tokio::sync (info)",
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let sem = Arc::new(anyscope_core::sync::Semaphore::new(4));
-            let t0 = Instant::now();
-            fan.run(64, |_| {
-                let sem = Arc::clone(&sem);
-                async move {
-                    for _ in 0..per {
-                        drop(black_box(sem.acquire().await.expect("permit")));
+    family(
+        rts,
+        cfg,
+        rows,
+        "semaphore_contended_64x4",
+        1.1,
+        "async-lock",
+        "tokio::sync (info)",
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let sem = Arc::new(anyscope_core::sync::Semaphore::new(4));
+                let t0 = Instant::now();
+                fan.run(64, |_| {
+                    let sem = Arc::clone(&sem);
+                    async move {
+                        for _ in 0..per {
+                            drop(black_box(sem.acquire().await.expect("permit")));
+                        }
                     }
-                }
-            }).await;
-            per_unit(t0, ops)
-        }) },
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let sem = Arc::new(async_lock::Semaphore::new(4));
-            let t0 = Instant::now();
-            fan.run(64, |_| {
-                let sem = Arc::clone(&sem);
-                async move {
-                    for _ in 0..per {
-                        black_box(sem.acquire().await);
+                })
+                .await;
+                per_unit(t0, ops)
+            })
+        },
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let sem = Arc::new(async_lock::Semaphore::new(4));
+                let t0 = Instant::now();
+                fan.run(64, |_| {
+                    let sem = Arc::clone(&sem);
+                    async move {
+                        for _ in 0..per {
+                            black_box(sem.acquire().await);
+                        }
                     }
-                }
-            }).await;
-            per_unit(t0, ops)
-        }) },
-        || -> Sample { Box::pin(async move {
-            let sem = Arc::new(tokio::sync::Semaphore::new(4));
-            let t0 = Instant::now();
-            Fan::Tokio.run(64, |_| {
-                let sem = Arc::clone(&sem);
-                async move {
-                    for _ in 0..per {
-                        drop(black_box(sem.acquire().await.expect("permit")));
-                    }
-                }
-            }).await;
-            per_unit(t0, ops)
-        }) });
+                })
+                .await;
+                per_unit(t0, ops)
+            })
+        },
+        || -> Sample {
+            Box::pin(async move {
+                let sem = Arc::new(tokio::sync::Semaphore::new(4));
+                let t0 = Instant::now();
+                Fan::Tokio
+                    .run(64, |_| {
+                        let sem = Arc::clone(&sem);
+                        async move {
+                            for _ in 0..per {
+                                drop(black_box(sem.acquire().await.expect("permit")));
+                            }
+                        }
+                    })
+                    .await;
+                per_unit(t0, ops)
+            })
+        },
+    );
 
     // 64 tasks increment one counter under the lock, `per` times each.
-    family(rts, cfg, rows, "mutex_contended_64", 1.1, "async-lock", "tokio::sync (info)",
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let m = Arc::new(anyscope_core::sync::Mutex::new(0u64));
-            let t0 = Instant::now();
-            fan.run(64, |_| {
-                let m = Arc::clone(&m);
-                async move {
-                    for _ in 0..per {
-                        *m.lock().await += 1;
+    family(
+        rts,
+        cfg,
+        rows,
+        "mutex_contended_64",
+        1.1,
+        "async-lock",
+        "tokio::sync (info)",
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let m = Arc::new(anyscope_core::sync::Mutex::new(0u64));
+                let t0 = Instant::now();
+                fan.run(64, |_| {
+                    let m = Arc::clone(&m);
+                    async move {
+                        for _ in 0..per {
+                            *m.lock().await += 1;
+                        }
                     }
-                }
-            }).await;
-            black_box(*m.lock().await);
-            per_unit(t0, ops)
-        }) },
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let m = Arc::new(async_lock::Mutex::new(0u64));
-            let t0 = Instant::now();
-            fan.run(64, |_| {
-                let m = Arc::clone(&m);
-                async move {
-                    for _ in 0..per {
-                        *m.lock().await += 1;
+                })
+                .await;
+                black_box(*m.lock().await);
+                per_unit(t0, ops)
+            })
+        },
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let m = Arc::new(async_lock::Mutex::new(0u64));
+                let t0 = Instant::now();
+                fan.run(64, |_| {
+                    let m = Arc::clone(&m);
+                    async move {
+                        for _ in 0..per {
+                            *m.lock().await += 1;
+                        }
                     }
-                }
-            }).await;
-            black_box(*m.lock().await);
-            per_unit(t0, ops)
-        }) },
-        || -> Sample { Box::pin(async move {
-            let m = Arc::new(tokio::sync::Mutex::new(0u64));
-            let t0 = Instant::now();
-            Fan::Tokio.run(64, |_| {
-                let m = Arc::clone(&m);
-                async move {
-                    for _ in 0..per {
-                        *m.lock().await += 1;
-                    }
-                }
-            }).await;
-            black_box(*m.lock().await);
-            per_unit(t0, ops)
-        }) });
+                })
+                .await;
+                black_box(*m.lock().await);
+                per_unit(t0, ops)
+            })
+        },
+        || -> Sample {
+            Box::pin(async move {
+                let m = Arc::new(tokio::sync::Mutex::new(0u64));
+                let t0 = Instant::now();
+                Fan::Tokio
+                    .run(64, |_| {
+                        let m = Arc::clone(&m);
+                        async move {
+                            for _ in 0..per {
+                                *m.lock().await += 1;
+                            }
+                        }
+                    })
+                    .await;
+                black_box(*m.lock().await);
+                per_unit(t0, ops)
+            })
+        },
+    );
 }
 
 pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     let n = cfg.pick(400_000, 40_000);
-    family(rts, cfg, rows, "channel_spsc_bounded64", 1.1, "async-channel", "tokio::sync::mpsc (info)",
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let (tx, rx) = anyscope_core::stream::channel::<u64>(64);
-            let t0 = Instant::now();
-            let tx = std::sync::Mutex::new(Some(tx));
-            let rx = Arc::new(rx);
-            fan.run(2, |i| {
-                let tx = tx.lock().unwrap().take().filter(|_| i == 0);
-                let rx = Arc::clone(&rx);
-                async move {
-                    match tx {
-                        Some(tx) => for k in 0..n as u64 { tx.send(k).await.expect("send") },
-                        None => while let Ok(v) = rx.recv().await { black_box(v); },
+    family(
+        rts,
+        cfg,
+        rows,
+        "channel_spsc_bounded64",
+        1.1,
+        "async-channel",
+        "tokio::sync::mpsc (info)",
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let (tx, rx) = anyscope_core::stream::channel::<u64>(64);
+                let t0 = Instant::now();
+                let tx = std::sync::Mutex::new(Some(tx));
+                let rx = Arc::new(rx);
+                fan.run(2, |i| {
+                    let tx = tx.lock().unwrap().take().filter(|_| i == 0);
+                    let rx = Arc::clone(&rx);
+                    async move {
+                        match tx {
+                            Some(tx) => {
+                                for k in 0..n as u64 {
+                                    tx.send(k).await.expect("send")
+                                }
+                            }
+                            None => {
+                                while let Ok(v) = rx.recv().await {
+                                    black_box(v);
+                                }
+                            }
+                        }
                     }
-                }
-            }).await;
-            per_unit(t0, n)
-        }) },
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let (tx, rx) = async_channel::bounded::<u64>(64);
-            let t0 = Instant::now();
-            let tx = std::sync::Mutex::new(Some(tx));
-            fan.run(2, |i| {
-                let tx = tx.lock().unwrap().take().filter(|_| i == 0);
-                let rx = rx.clone();
-                async move {
-                    match tx {
-                        Some(tx) => for k in 0..n as u64 { tx.send(k).await.expect("send") },
-                        None => while let Ok(v) = rx.recv().await { black_box(v); },
+                })
+                .await;
+                per_unit(t0, n)
+            })
+        },
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let (tx, rx) = async_channel::bounded::<u64>(64);
+                let t0 = Instant::now();
+                let tx = std::sync::Mutex::new(Some(tx));
+                fan.run(2, |i| {
+                    let tx = tx.lock().unwrap().take().filter(|_| i == 0);
+                    let rx = rx.clone();
+                    async move {
+                        match tx {
+                            Some(tx) => {
+                                for k in 0..n as u64 {
+                                    tx.send(k).await.expect("send")
+                                }
+                            }
+                            None => {
+                                while let Ok(v) = rx.recv().await {
+                                    black_box(v);
+                                }
+                            }
+                        }
                     }
-                }
-            }).await;
-            per_unit(t0, n)
-        }) },
-        || -> Sample { Box::pin(async move {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
-            let t0 = Instant::now();
-            let p = tokio::spawn(async move { for k in 0..n as u64 { tx.send(k).await.expect("send") } });
-            let c = tokio::spawn(async move { while let Some(v) = rx.recv().await { black_box(v); } });
-            p.await.expect("producer");
-            c.await.expect("consumer");
-            per_unit(t0, n)
-        }) });
+                })
+                .await;
+                per_unit(t0, n)
+            })
+        },
+        || -> Sample {
+            Box::pin(async move {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
+                let t0 = Instant::now();
+                let p = tokio::spawn(async move {
+                    for k in 0..n as u64 {
+                        tx.send(k).await.expect("send")
+                    }
+                });
+                let c = tokio::spawn(async move {
+                    while let Some(v) = rx.recv().await {
+                        black_box(v);
+                    }
+                });
+                p.await.expect("producer");
+                c.await.expect("consumer");
+                per_unit(t0, n)
+            })
+        },
+    );
 
     // 4 producers and 4 consumers share one channel of capacity 64.
-    family(rts, cfg, rows, "channel_mpmc_4x4", 1.1, "async-channel", "tokio::sync::mpsc 4x1 (info)",
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let (tx, rx) = anyscope_core::stream::channel::<u64>(64);
-            let t0 = Instant::now();
-            let tx = std::sync::Mutex::new(Some(tx));
-            fan.run(8, |i| {
-                let mut guard = tx.lock().unwrap();
-                let tx = if i < 4 { guard.clone() } else { None };
-                if i == 3 { guard.take(); }
-                let rx = rx.clone();
-                async move {
-                    match tx {
-                        Some(tx) => for k in 0..(n / 4) as u64 { tx.send(k).await.expect("send") },
-                        None => while let Ok(v) = rx.recv().await { black_box(v); },
+    family(
+        rts,
+        cfg,
+        rows,
+        "channel_mpmc_4x4",
+        1.1,
+        "async-channel",
+        "tokio::sync::mpsc 4x1 (info)",
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let (tx, rx) = anyscope_core::stream::channel::<u64>(64);
+                let t0 = Instant::now();
+                let tx = std::sync::Mutex::new(Some(tx));
+                fan.run(8, |i| {
+                    let mut guard = tx.lock().unwrap();
+                    let tx = if i < 4 { guard.clone() } else { None };
+                    if i == 3 {
+                        guard.take();
                     }
-                }
-            }).await;
-            per_unit(t0, n)
-        }) },
-        |fan: Fan| -> Sample { Box::pin(async move {
-            let (tx, rx) = async_channel::bounded::<u64>(64);
-            let t0 = Instant::now();
-            let tx = std::sync::Mutex::new(Some(tx));
-            fan.run(8, |i| {
-                let mut guard = tx.lock().unwrap();
-                let tx = if i < 4 { guard.clone() } else { None };
-                if i == 3 { guard.take(); }
-                let rx = rx.clone();
-                async move {
-                    match tx {
-                        Some(tx) => for k in 0..(n / 4) as u64 { tx.send(k).await.expect("send") },
-                        None => while let Ok(v) = rx.recv().await { black_box(v); },
+                    let rx = rx.clone();
+                    async move {
+                        match tx {
+                            Some(tx) => {
+                                for k in 0..(n / 4) as u64 {
+                                    tx.send(k).await.expect("send")
+                                }
+                            }
+                            None => {
+                                while let Ok(v) = rx.recv().await {
+                                    black_box(v);
+                                }
+                            }
+                        }
                     }
+                })
+                .await;
+                per_unit(t0, n)
+            })
+        },
+        |fan: Fan| -> Sample {
+            Box::pin(async move {
+                let (tx, rx) = async_channel::bounded::<u64>(64);
+                let t0 = Instant::now();
+                let tx = std::sync::Mutex::new(Some(tx));
+                fan.run(8, |i| {
+                    let mut guard = tx.lock().unwrap();
+                    let tx = if i < 4 { guard.clone() } else { None };
+                    if i == 3 {
+                        guard.take();
+                    }
+                    let rx = rx.clone();
+                    async move {
+                        match tx {
+                            Some(tx) => {
+                                for k in 0..(n / 4) as u64 {
+                                    tx.send(k).await.expect("send")
+                                }
+                            }
+                            None => {
+                                while let Ok(v) = rx.recv().await {
+                                    black_box(v);
+                                }
+                            }
+                        }
+                    }
+                })
+                .await;
+                per_unit(t0, n)
+            })
+        },
+        || -> Sample {
+            Box::pin(async move {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
+                let t0 = Instant::now();
+                let ps: Vec<_> = (0..4)
+                    .map(|_| {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            for k in 0..(n / 4) as u64 {
+                                tx.send(k).await.expect("send")
+                            }
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let c = tokio::spawn(async move {
+                    while let Some(v) = rx.recv().await {
+                        black_box(v);
+                    }
+                });
+                for p in ps {
+                    p.await.expect("producer");
                 }
-            }).await;
-            per_unit(t0, n)
-        }) },
-        || -> Sample { Box::pin(async move {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
-            let t0 = Instant::now();
-            let ps: Vec<_> = (0..4).map(|_| {
-                let tx = tx.clone();
-                tokio::spawn(async move { for k in 0..(n / 4) as u64 { tx.send(k).await.expect("send") } })
-            }).collect();
-            drop(tx);
-            let c = tokio::spawn(async move { while let Some(v) = rx.recv().await { black_box(v); } });
-            for p in ps { p.await.expect("producer"); }
-            c.await.expect("consumer");
-            per_unit(t0, n)
-        }) });
+                c.await.expect("consumer");
+                per_unit(t0, n)
+            })
+        },
+    );
 }

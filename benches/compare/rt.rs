@@ -22,7 +22,9 @@ impl Runtimes {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let smol = anyscope_smol::Smol::global().executor().expect("the global executor lives for the whole process");
+        let smol = anyscope_smol::Smol::global()
+            .executor()
+            .expect("the global executor lives for the whole process");
         Runtimes { tokio, smol }
     }
 

@@ -79,7 +79,9 @@ fn with_stack<R>(f: impl FnOnce(&mut Vec<FrameState>) -> R) -> Option<R> {
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
 /// not complete (it returns `Pending`, and the scope that catches drops it right after).
 pub(crate) fn cancelled_here() -> bool {
-    with_stack(|s| cancelled_in(s)).unwrap_or(false)
+    // Every checkpoint asks this: a shared borrow, and `cancelled_in` reads each frame's scope
+    // flags once.
+    FRAMES.try_with(|s| s.try_borrow().is_ok_and(|s| cancelled_in(&s))).unwrap_or(false)
 }
 
 /// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
@@ -88,14 +90,20 @@ pub(crate) fn cancelled_here() -> bool {
 /// A frame polling its adopted cleanups (`CLEANING`) shields them from everything, its own
 /// cancellation included: that cancellation is usually why they run.
 fn cancelled_in(stack: &[FrameState]) -> bool {
+    use crate::cancel::node::{CANCELLED, SHIELD};
     for frame in stack.iter().rev() {
         if frame.flags & CLEANING != 0 {
             return false;
         }
-        if frame.own_cancelled() {
+        // What `own_cancelled` and `is_shield` say, with one read of the scope's flags.
+        let scope = frame.scope_flags();
+        if scope & CANCELLED != 0 {
             return true;
         }
-        if frame.is_shield() || frame.is_task_root() {
+        if frame.is_task_root() {
+            return frame.parent_link().is_some_and(|p| p.effectively_cancelled());
+        }
+        if scope & SHIELD != 0 {
             return false;
         }
     }

@@ -72,7 +72,9 @@ impl Runtime for Tokio {
     }
 
     fn now(&self) -> Instant {
-        let _in_context = self.handle.enter();
+        // No `enter()`: anyscope reads the clock from inside the runtime's context (a poll on a
+        // worker or blocking thread), where tokio's clock — paused in tests — is found; entering
+        // again would cost as much as the read itself.
         tokio::time::Instant::now().into_std()
     }
 

@@ -116,6 +116,12 @@ impl Node {
         self.parent.get().map(|p| &p.node)
     }
 
+    /// The parent, when it lives in another task (this node is a task root): one read of the
+    /// link where `parent()` + `is_task_root()` take two.
+    pub(crate) fn task_parent(&self) -> Option<&Arc<Node>> {
+        self.parent.get().filter(|p| p.crosses_task).map(|p| &p.node)
+    }
+
     pub(crate) fn is_task_root(&self) -> bool {
         self.parent.get().is_some_and(|p| p.crosses_task)
     }

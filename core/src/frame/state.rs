@@ -74,7 +74,7 @@ impl FrameState {
     /// node once it has one).
     pub(crate) fn parent_link(&self) -> Option<&Arc<Node>> {
         match &self.node {
-            Some(node) => node.parent().filter(|_| node.is_task_root()),
+            Some(node) => node.task_parent(),
             None => self.remote_parent.as_ref(),
         }
     }

@@ -12,19 +12,22 @@ use crate::support::{Flag, Log, wait_until};
 pub async fn start_returns_value() {
     let log = Log::new();
     let l = log.clone();
+    // The task goes on only once the caller has seen the value: ordering, not timing.
+    let seen = std::sync::Arc::new(anyscope_core::Event::new());
     let res = task_group(|tg| async move {
-        let l2 = l.clone();
+        let (l2, seen2) = (l.clone(), seen.clone());
         let port = tg
             .start(|status: TaskStatus<u16>| async move {
                 sleep(Duration::from_millis(2)).await;
                 status.started(8080);
-                sleep(Duration::from_millis(5)).await;
+                seen2.wait().await;
                 l2.push("served");
                 Ok::<(), String>(())
             })
             .await
             .unwrap();
         l.push("started");
+        seen.set();
         Ok(port)
     })
     .await;

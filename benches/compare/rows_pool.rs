@@ -1,0 +1,216 @@
+//! Rows of the pool: `anyscope_core::pool` against deadpool (managed), with bb8 printed on
+//! tokio for information. All three validate an idle object on checkout by default (anyscope's
+//! `RecyclePolicy::Always`, deadpool's `recycle`, bb8's `test_on_check_out` + `is_valid`): the
+//! managers below make that a no-op, so the rows measure the pools themselves.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::time::Instant;
+
+use crate::harness::{Config, Row, measure, per_unit};
+use crate::rows_prims::Fan;
+use crate::rt::{Runtimes, yield_once};
+
+const MAX: usize = 16;
+
+struct Ours;
+
+impl anyscope_core::pool::Manager for Ours {
+    type Object = u64;
+    type Error = std::io::Error;
+
+    async fn create(&self) -> Result<u64, std::io::Error> {
+        Ok(7)
+    }
+}
+
+struct Dead;
+
+impl deadpool::managed::Manager for Dead {
+    type Type = u64;
+    type Error = Infallible;
+
+    async fn create(&self) -> Result<u64, Infallible> {
+        Ok(7)
+    }
+
+    async fn recycle(
+        &self,
+        _: &mut u64,
+        _: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<Infallible> {
+        Ok(())
+    }
+}
+
+struct Bb8;
+
+impl bb8::ManageConnection for Bb8 {
+    type Connection = u64;
+    type Error = Infallible;
+
+    async fn connect(&self) -> Result<u64, Infallible> {
+        Ok(7)
+    }
+
+    async fn is_valid(&self, _: &mut u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn has_broken(&self, _: &mut u64) -> bool {
+        false
+    }
+}
+
+type Sample = Pin<Box<dyn Future<Output = f64>>>;
+
+async fn ours_pool() -> anyscope_core::pool::Pool<Ours> {
+    let config = anyscope_core::pool::PoolConfig::builder().max_size(MAX).build().expect("config");
+    anyscope_core::pool::Pool::open(Ours, config).await
+}
+
+fn dead_pool() -> deadpool::managed::Pool<Dead> {
+    deadpool::managed::Pool::builder(Dead).max_size(MAX).build().expect("deadpool")
+}
+
+async fn bb8_pool() -> bb8::Pool<Bb8> {
+    bb8::Pool::builder().max_size(MAX as u32).build(Bb8).await.expect("bb8")
+}
+
+/// `pool_uncontended` (one task, acquire + return, `n` times) and `pool_contended_64x16`
+/// (64 tasks share 16 objects; each holds its object across one yield).
+pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
+    let n = cfg.pick(200_000, 20_000);
+    let ours_un = move || -> Sample {
+        Box::pin(async move {
+            let pool = ours_pool().await;
+            drop(pool.acquire().await.expect("acquire"));
+            let t0 = Instant::now();
+            for _ in 0..n {
+                black_box(*pool.acquire().await.expect("acquire"));
+            }
+            let r = per_unit(t0, n);
+            pool.close().await;
+            r
+        })
+    };
+    let dead_un = move || -> Sample {
+        Box::pin(async move {
+            let pool = dead_pool();
+            drop(pool.get().await.expect("get"));
+            let t0 = Instant::now();
+            for _ in 0..n {
+                black_box(*pool.get().await.expect("get"));
+            }
+            per_unit(t0, n)
+        })
+    };
+    let bb8_un = move || -> Sample {
+        Box::pin(async move {
+            let pool = bb8_pool().await;
+            let t0 = Instant::now();
+            for _ in 0..n {
+                black_box(*pool.get().await.expect("get"));
+            }
+            per_unit(t0, n)
+        })
+    };
+    let per = cfg.pick(1_000, 100);
+    let ops = 64 * per;
+    let ours_co = move |fan: Fan| -> Sample {
+        Box::pin(async move {
+            let pool = ours_pool().await;
+            let t0 = Instant::now();
+            fan.run(64, |_| {
+                let pool = pool.clone();
+                async move {
+                    for _ in 0..per {
+                        let obj = pool.acquire().await.expect("acquire");
+                        yield_once().await;
+                        black_box(*obj);
+                    }
+                }
+            })
+            .await;
+            let r = per_unit(t0, ops);
+            pool.close().await;
+            r
+        })
+    };
+    let dead_co = move |fan: Fan| -> Sample {
+        Box::pin(async move {
+            let pool = dead_pool();
+            let t0 = Instant::now();
+            fan.run(64, |_| {
+                let pool = pool.clone();
+                async move {
+                    for _ in 0..per {
+                        let obj = pool.get().await.expect("get");
+                        yield_once().await;
+                        black_box(*obj);
+                    }
+                }
+            })
+            .await;
+            per_unit(t0, ops)
+        })
+    };
+    let bb8_co = move || -> Sample {
+        Box::pin(async move {
+            let pool = bb8_pool().await;
+            let t0 = Instant::now();
+            Fan::Tokio
+                .run(64, |_| {
+                    let pool = pool.clone();
+                    async move {
+                        for _ in 0..per {
+                            let obj = pool.get().await.expect("get");
+                            yield_once().await;
+                            black_box(*obj);
+                        }
+                    }
+                })
+                .await;
+            per_unit(t0, ops)
+        })
+    };
+    let mk = |id: &str, runtime, baseline, ours, base, target| Row {
+        id: id.to_string(),
+        runtime,
+        ours,
+        baseline,
+        base,
+        target,
+        unit: "ns/op",
+    };
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_tokio(ours_un()), &mut || rts.base_tokio(dead_un()), &mut || {
+            rts.base_tokio(bb8_un())
+        }],
+    );
+    rows.push(mk("pool_uncontended", "tokio", "deadpool", m[0], m[1], Some(0.5)));
+    rows.push(mk("pool_uncontended", "tokio", "bb8 (info)", m[0], m[2], None));
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours_un()), &mut || rts.base_smol(dead_un())]);
+    rows.push(mk("pool_uncontended", "smol", "deadpool", m[0], m[1], Some(0.5)));
+    let m = measure(
+        cfg.rounds,
+        &mut [
+            &mut || rts.ours_tokio(ours_co(Fan::Ours)),
+            &mut || rts.base_tokio(dead_co(Fan::Tokio)),
+            &mut || rts.base_tokio(bb8_co()),
+        ],
+    );
+    rows.push(mk("pool_contended_64x16", "tokio", "deadpool", m[0], m[1], Some(0.5)));
+    rows.push(mk("pool_contended_64x16", "tokio", "bb8 (info)", m[0], m[2], None));
+    let ex = std::sync::Arc::clone(&rts.smol);
+    let m = measure(
+        cfg.rounds,
+        &mut [&mut || rts.ours_smol(ours_co(Fan::Ours)), &mut || {
+            rts.base_smol(dead_co(Fan::Smol(std::sync::Arc::clone(&ex))))
+        }],
+    );
+    rows.push(mk("pool_contended_64x16", "smol", "deadpool", m[0], m[1], Some(0.5)));
+}
