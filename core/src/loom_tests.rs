@@ -5,7 +5,8 @@
 //! interleaving (bounded by `LOOM_MAX_PREEMPTIONS`). The nodes' flags and locks go through
 //! `sync_shim`, so every access is a loom scheduling point. No model enters a frame: the frame
 //! stack is a `std` thread-local, which loom's threads (coroutines on one OS thread) share.
-//! The public-API models (mutex and semaphore handoff) are in `tests/loom.rs`.
+//! The public-API models (mutex and semaphore handoff) are in `tests/loom.rs`; the models of
+//! the pool's slot accounting in [`pool`].
 
 use std::future::poll_fn;
 use std::sync::{Arc, Weak};
@@ -16,6 +17,8 @@ use loom::thread;
 
 use crate::cancel::CancelReason;
 use crate::cancel::node::{BY_DEADLINE, CANCELLED, Node};
+
+mod pool;
 
 /// Runs `f` under `loom::model`, once per interleaving, and checks that loom explored more than
 /// one (the model does reach the code under test through loom's primitives).

@@ -9,10 +9,13 @@
 //! [`anyscope_core::tracker::wait_detached`]). Then, in a test file of the adapter's crate
 //! (with `anyscope-conformance` as a dev-dependency):
 //!
-//! ```ignore
+//! ```no_run
+//! # use anyscope_tokio as my_adapter;
 //! mod my_runtime {
+//! #   use super::my_adapter;
 //!     anyscope_conformance::conformance_suite!(my_adapter::run);
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! `cargo test` then lists every case as `my_runtime::<area>::<case>`. The runner is any path
