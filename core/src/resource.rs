@@ -34,4 +34,4 @@ pub use context::{Exit, Resource, ResourceError, resource};
 pub use guard::{Close, Scoped};
 pub use using::{UsingError, using};
 
-pub(crate) use completing::{Completing, Ending};
+pub(crate) use completing::{Completing, Ending, dispose_close, settle};

@@ -5,6 +5,7 @@ use std::task::{Context, Poll};
 
 use crate::frame::{self, Cleanup};
 use crate::runtime::BoxFuture;
+use crate::tracker::Token;
 
 /// How a [`Completing`] cleanup ended: awaited by its owner, or finished by the cleanup
 /// machinery after the owner dropped it.
@@ -74,4 +75,32 @@ impl<T: Send + 'static> fmt::Debug for Completing<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Completing").field("kind", &self.kind).field("done", &self.fut.is_none()).finish()
     }
+}
+
+/// What a close ending counts in the tracker: a failure is reported; the resource then counts as
+/// closed by its owner when the owner awaited the close, else by the cleanup machinery.
+pub(crate) fn settle<E: fmt::Display>(token: Token, result: &Result<(), E>, ending: Ending) {
+    match ending {
+        Ending::Awaited => token.closed_explicitly(),
+        Ending::Orphaned(via) => {
+            if let Err(e) = result {
+                token.close_failed(e);
+            }
+            token.closed_via(via);
+        }
+    }
+}
+
+/// Hands a close nobody will await to the innermost frame (or a detached task, or records it
+/// lost); when it finishes, `token` counts it.
+pub(crate) fn dispose_close<E: fmt::Display>(
+    token: Token,
+    close: impl Future<Output = Result<(), E>> + Send + 'static,
+) {
+    let kind = token.kind();
+    let rest = async move {
+        let result = close.await;
+        settle(token, &result, Ending::Orphaned(frame::via()));
+    };
+    frame::dispose(Cleanup::new(kind, Box::pin(rest)));
 }

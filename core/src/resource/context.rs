@@ -2,8 +2,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 
-use super::{Completing, DropCause, Ending, drop_cause};
-use crate::frame::{self, Cleanup};
+use super::{Completing, DropCause, Ending, dispose_close, drop_cause, settle};
 use crate::tracker::Token;
 
 /// How the body of a [`resource`] ended, as its teardown is told.
@@ -112,10 +111,7 @@ impl<S, TD> Resource<S, TD> {
         let (value, teardown, token) = open.inner.take().expect("taken once");
         let exit = if out.is_ok() { Exit::Ok } else { Exit::Error };
         let kind = token.kind();
-        let done = move |r: &Result<(), TE>, ending: Ending| match ending {
-            Ending::Awaited => token.closed_explicitly(),
-            Ending::Orphaned(via) => finish(token, r, via),
-        };
+        let done = move |r: &Result<(), TE>, ending: Ending| settle(token, r, ending);
         let torn = Completing::new(kind, teardown(value, exit), done).await;
         match (out, torn) {
             (Ok(v), Ok(())) => Ok(v),
@@ -124,13 +120,6 @@ impl<S, TD> Resource<S, TD> {
             (Err(body), Err(teardown)) => Err(ResourceError::Both { body, teardown }),
         }
     }
-}
-
-fn finish<TE: fmt::Display>(token: Token, result: &Result<(), TE>, via: frame::Via) {
-    if let Err(e) = result {
-        token.close_failed(e);
-    }
-    token.closed_via(via);
 }
 
 /// The value between setup and teardown; dropped with the body (cancelled or panicked), it hands
@@ -170,13 +159,7 @@ where
                 Some(DropCause::Panicked) => Exit::Panicked,
                 _ => Exit::Cancelled,
             };
-            let kind = token.kind();
-            let fut = teardown(value, exit);
-            let rest = async move {
-                let r = fut.await;
-                finish(token, &r, frame::via());
-            };
-            frame::dispose(Cleanup::new(kind, Box::pin(rest)));
+            dispose_close(token, teardown(value, exit));
         }
     }
 }

@@ -4,9 +4,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::completing::Ending;
-use super::{AsyncClose, Completing};
-use crate::frame::{self, Cleanup};
+use super::{AsyncClose, Completing, dispose_close, settle};
 use crate::tracker::Token;
 
 /// A guard that owns a resource with an async close, derefs to it, and guarantees the close.
@@ -77,10 +75,7 @@ impl<R: AsyncClose> Scoped<R> {
         let kind = token.kind();
         Close {
             inner: Completing::new(kind, res.close(), move |result: &Result<(), R::Error>, ending| {
-                match ending {
-                    Ending::Awaited => token.closed_explicitly(),
-                    Ending::Orphaned(via) => finish(token, result, via),
-                }
+                settle(token, result, ending)
             }),
             kind,
         }
@@ -108,14 +103,6 @@ impl<R: AsyncClose> Scoped<R> {
     }
 }
 
-/// Counts a close that ran through the cleanup machinery.
-fn finish<E: fmt::Display>(token: Token, result: &Result<(), E>, via: crate::frame::Via) {
-    if let Err(e) = result {
-        token.close_failed(e);
-    }
-    token.closed_via(via);
-}
-
 impl<R: AsyncClose> Deref for Scoped<R> {
     type Target = R;
 
@@ -133,12 +120,7 @@ impl<R: AsyncClose> DerefMut for Scoped<R> {
 impl<R: AsyncClose> Drop for Scoped<R> {
     fn drop(&mut self) {
         if let Some((res, token)) = self.inner.take() {
-            let kind = token.kind();
-            let close = async move {
-                let result = res.close().await;
-                finish(token, &result, frame::via());
-            };
-            frame::dispose(Cleanup::new(kind, Box::pin(close)));
+            dispose_close(token, res.close());
         }
     }
 }
