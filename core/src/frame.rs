@@ -110,12 +110,6 @@ fn cancelled_in(stack: &[FrameState]) -> bool {
     false
 }
 
-/// Whether an enclosing frame of the current one (the stack's frames, the current one being
-/// off the stack) will catch a cancellation: used so that the outermost cancelled scope catches.
-pub(crate) fn enclosing_cancelled() -> bool {
-    with_stack(|s| cancelled_in(s)).unwrap_or(false)
-}
-
 /// The reason the innermost frame is cancelled, if it is.
 pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
     with_stack(|s| {

@@ -232,7 +232,8 @@ fn should_deliver(state: &FrameState) -> bool {
         return false;
     }
     // The outermost cancelled scope of the task catches; a shield catches for itself.
-    state.is_task_root() || state.is_shield() || !frame::enclosing_cancelled()
+    // The frame is off the stack here: `cancelled_here` asks about the enclosing frames.
+    state.is_task_root() || state.is_shield() || !frame::cancelled_here()
 }
 
 /// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the
