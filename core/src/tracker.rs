@@ -13,7 +13,7 @@
 //!
 //! `run` waits for detached cleanups ([`wait_detached`]) before it returns.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -63,20 +63,14 @@ impl KindStats {
     }
 }
 
-static KINDS: Mutex<Vec<(&'static str, KindStats)>> = Mutex::new(Vec::new());
+/// Counters per kind. A map, not a list: tests use thousands of kinds (one per run).
+static KINDS: Mutex<BTreeMap<&'static str, KindStats>> = Mutex::new(BTreeMap::new());
 static DETACHED_RUNNING: AtomicUsize = AtomicUsize::new(0);
 static DETACHED_DONE: Event = Event::new();
 
 fn update(kind: &'static str, f: impl FnOnce(&mut KindStats)) {
     let mut kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner());
-    match kinds.iter_mut().find(|(k, _)| *k == kind) {
-        Some((_, stats)) => f(stats),
-        None => {
-            let mut stats = KindStats::default();
-            f(&mut stats);
-            kinds.push((kind, stats));
-        }
-    }
+    f(kinds.entry(kind).or_default());
 }
 
 /// The counters of `kind` (all zero if it was never used).
@@ -89,7 +83,7 @@ fn update(kind: &'static str, f: impl FnOnce(&mut KindStats)) {
 /// ```
 pub fn kind(kind: &str) -> KindStats {
     let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner());
-    kinds.iter().find(|(k, _)| *k == kind).map(|(_, s)| *s).unwrap_or_default()
+    kinds.get(kind).copied().unwrap_or_default()
 }
 
 /// A snapshot of every kind's counters, and the number of detached cleanup tasks running.
@@ -101,7 +95,7 @@ pub fn kind(kind: &str) -> KindStats {
 /// println!("{snap}");
 /// ```
 pub fn snapshot() -> Snapshot {
-    let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let kinds = KINDS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, s)| (*k, *s)).collect();
     Snapshot {
         kinds,
         detached_running: DETACHED_RUNNING.load(Ordering::Acquire),
