@@ -18,7 +18,7 @@ mod state;
 pub(crate) use framed::{Framed, Outcome, drain, hand_off};
 pub(crate) use state::{
     CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SHIELD_COUNTED, SKIP_REASON,
-    STARTED, TASK_ROOT, Via,
+    STARTED, TASK_ROOT, UNLINKED, Via,
 };
 
 use std::cell::RefCell;
@@ -176,10 +176,23 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
     .flatten()
 }
 
-/// Gives the frame at `i` a node linked to its parent's (created too, recursively), and returns it.
+/// Gives the frame at `i` a node linked to its parent's (created or linked too, recursively),
+/// and returns it.
+///
+/// Every way another task or a nested scope reaches a frame's node goes through here, so this
+/// is where a node that the frame's scope brought along (a [`CancelScope`](crate::CancelScope)
+/// handle's, flagged `UNLINKED`) is linked under the enclosing frame's: before anything below it
+/// can walk up through it.
 fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     if let Some(node) = &stack[i].node {
-        return Arc::clone(node);
+        let node = Arc::clone(node);
+        if stack[i].flags & UNLINKED != 0 {
+            stack[i].flags &= !UNLINKED;
+            if i > 0 {
+                node.link(ensure_node(stack, i - 1), false);
+            }
+        }
+        return node;
     }
     let (parent, crosses_task) = if stack[i].is_task_root() {
         (stack[i].remote_parent.clone(), true)
@@ -194,13 +207,6 @@ fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     }
     stack[i].node = Some(Arc::clone(&node));
     node
-}
-
-/// Links a scope's existing node under the innermost frame.
-pub(crate) fn link_under_current(node: &Arc<Node>) {
-    if let Some(parent) = current_node() {
-        node.link(parent, false);
-    }
 }
 
 /// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a

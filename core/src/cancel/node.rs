@@ -254,12 +254,10 @@ impl Node {
         // `set_waker` and `finish` are called by the future that runs the scope only, never at
         // the same time: a scope that never stored a waker (its body completed on its first
         // poll) or that already finished needs no lock.
+        // With no waker stored there is nothing to forget, and `FINISHED` is only read by
+        // `set_waker`, which the finished future never calls again: nothing to write either.
         let flags = self.flags();
-        if flags & FINISHED != 0 {
-            return;
-        }
-        if flags & HAS_WAKER == 0 {
-            self.state.fetch_or(FINISHED, Ordering::Release);
+        if flags & (FINISHED | HAS_WAKER) != HAS_WAKER {
             return;
         }
         let waker = {

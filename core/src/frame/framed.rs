@@ -2,8 +2,9 @@
 //!
 //! A poll of a [`Framed`] future:
 //!
-//! 1. on the first poll, links the scope's node (if it has one) under the enclosing frame and
-//!    resolves the deadline (one clock read, only for scopes with a deadline);
+//! 1. on the first poll, resolves the deadline (one clock read, only for scopes with a
+//!    deadline); a node the scope brought along is linked under the enclosing frame's later,
+//!    when something needs to walk up through it (`frame::ensure_node`);
 //! 2. if the scope was cancelled while the body was suspended (and no shield inside is active,
 //!    and no enclosing scope of the same task will catch it), *delivers*: drops the body inside
 //!    its own frame, so that guards dropped with it hand their cleanups to this frame;
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED};
+use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED, UNLINKED};
 use crate::cancel::CancelReason;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState};
@@ -195,34 +196,50 @@ impl<F: Future> Future for Framed<F> {
     }
 }
 
-/// First poll: link the node under the enclosing frame, resolve the deadline.
+/// First poll: mark the node to be linked when needed, resolve the deadline.
 fn start(state: &mut FrameState, after: &mut Option<Duration>, target: &mut Option<Instant>) {
-    if let Some(node) = &state.node {
-        if !state.is_task_root() {
-            frame::link_under_current(node);
-        }
-        node.state.fetch_or(ENTERED, crate::sync_shim::Ordering::AcqRel);
-        node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
-    }
     if let Some(d) = after.take() {
-        let now = match &state.runtime {
-            Some(rt) => rt.now(),
-            None => frame::now(),
-        };
         // A deadline too far to represent is no deadline.
-        state.deadline = now.checked_add(d);
+        state.deadline = read_clock(state).checked_add(d);
         *target = state.deadline;
         return;
     }
-    *target = state.deadline();
+    *target = match &state.node {
+        Some(node) => {
+            if !state.is_task_root() {
+                // Linked under the enclosing frame's node when something needs it
+                // (`ensure_node`).
+                state.flags |= UNLINKED;
+            }
+            // One read instead of read-modify-writes and a lock in the common case: the scope
+            // was entered when it was built, and it has a deadline only if one was set through
+            // its handle (`with_deadline`, `set_deadline`), which raises `DEADLINE_MOVED`. The
+            // other nodes that exist before the first poll (a group child's) have none.
+            let flags = node.flags();
+            if flags & ENTERED == 0 {
+                node.state.fetch_or(ENTERED, crate::sync_shim::Ordering::AcqRel);
+            }
+            if flags & DEADLINE_MOVED != 0 {
+                node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+                node.deadline()
+            } else {
+                None
+            }
+        }
+        None => state.deadline,
+    };
     if let Some(deadline) = *target {
-        let now = match &state.runtime {
-            Some(rt) => rt.now(),
-            None => frame::now(),
-        };
-        if now >= deadline {
+        if read_clock(state) >= deadline {
             state.cancel(CancelReason::Deadline);
         }
+    }
+}
+
+/// The runtime's clock: through the frame's own handle when it has one.
+fn read_clock(state: &FrameState) -> Instant {
+    match &state.runtime {
+        Some(rt) => rt.now(),
+        None => frame::now(),
     }
 }
 

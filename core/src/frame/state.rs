@@ -30,6 +30,11 @@ pub(crate) const SHIELD_COUNTED: u32 = 1 << 22;
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an
 /// allocation.
 pub(crate) const SKIP_REASON: u32 = 1 << 23;
+/// The frame has a node that is not linked under its enclosing frame's node yet. Linking waits
+/// until something needs to walk up through the node (`frame::ensure_node`, called when a task
+/// is spawned under the scope, a nested scope gets a node, ...): a scope around a body that
+/// spawns nothing never touches its parent, and costs its parent no reference count.
+pub(crate) const UNLINKED: u32 = 1 << 24;
 /// The flags that a node holds once the frame has one.
 const SCOPE_BITS: u32 = CANCELLED | BY_DEADLINE | SHIELD;
 

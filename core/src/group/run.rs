@@ -140,6 +140,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fut::Output> {
         let mut this = self.project();
         if let Some((f, tg)) = this.init.take() {
+            // Link the group's scope node into the tree now: its tasks hang under that node
+            // (taken from the group, not from a frame), and must reach the enclosing scopes.
+            let _ = crate::frame::current_node();
             this.fut.set(Some(f(tg)));
         }
         match this.fut.as_pin_mut() {

@@ -58,6 +58,7 @@ macro_rules! __cases_cancel {
             cancelling_from_sixteen_tasks_is_harmless,
             spawned_task_is_cancelled_with_its_scope,
             spawned_task_cancelled_while_scope_awaits_handle,
+            task_under_nested_scopes_is_cancelled_by_the_outermost,
             cancel_with_reason_reaches_caught_value,
             shield_in_child_task_does_not_defer_the_parent,
             task_spawned_inside_shield_is_not_cancelled_by_outer,

@@ -144,6 +144,62 @@ pub async fn spawned_task_cancelled_while_scope_awaits_handle() {
     assert!(task.await.unwrap_err().is_cancelled());
 }
 
+/// A task spawned under nested scopes (a handle's scope, a `move_on_after`, a task group) during
+/// their first poll hangs under all of them: it sees their deadlines, and cancelling the
+/// outermost from another task cancels the task and the group's child; the outermost catches.
+pub async fn task_under_nested_scopes_is_cancelled_by_the_outermost() {
+    use anyscope_core::group::{TaskGroup, task_group};
+    use anyscope_core::{current_effective_deadline, current_time};
+    let deadline = current_time() + Duration::from_secs(1800);
+    let seen: Arc<Mutex<Vec<Option<std::time::Instant>>>> = Arc::default();
+    let (seen_task, seen_child) = (seen.clone(), seen.clone());
+    let outer = CancelScope::new();
+    let handle = outer.clone();
+    let (task_dropped, child_dropped) = (Flag::new(), Flag::new());
+    let (t, c) = (task_dropped.clone(), child_dropped.clone());
+    let slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+    let s = slot.clone();
+    let out = outer
+        .run(async move {
+            CancelScope::with_deadline(deadline)
+                .run(anyscope_core::move_on_after(Duration::from_secs(3600), async move {
+                    *s.lock().unwrap() = Some(spawn(async move {
+                        let _guard = SetOnDrop(t);
+                        seen_task.lock().unwrap().push(current_effective_deadline());
+                        std::future::pending::<()>().await;
+                    }));
+                    let _canceller = spawn(async move {
+                        sleep(Duration::from_millis(5)).await;
+                        handle.cancel();
+                    });
+                    task_group(|tg: TaskGroup<()>| async move {
+                        tg.spawn(async move {
+                            let _guard = SetOnDrop(c);
+                            seen_child.lock().unwrap().push(current_effective_deadline());
+                            std::future::pending::<()>().await;
+                            Ok(())
+                        })
+                        .expect("the group is open");
+                        Ok::<(), ()>(())
+                    })
+                    .await
+                    .expect("cancelled from outside, the group reports no error");
+                    // The group returns once its tasks are done; the cancellation is delivered
+                    // at the caller's next checkpoint.
+                    checkpoint().await;
+                }))
+                .await
+        })
+        .await;
+    assert!(out.is_none(), "the outermost scope caught");
+    assert!(outer.cancelled_caught());
+    assert!(child_dropped.is_set(), "the group's child was cancelled");
+    let task = slot.lock().unwrap().take().unwrap();
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert!(task_dropped.is_set());
+    assert_eq!(*seen.lock().unwrap(), [Some(deadline); 2], "both see the middle scope's deadline");
+}
+
 /// The reason given to `cancel_with` reaches the caught value and the scope's handle.
 pub async fn cancel_with_reason_reaches_caught_value() {
     let scope = CancelScope::new();
