@@ -165,9 +165,25 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }
             per_unit(t0, n)
         };
-        let m =
-            measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
+        // Printed too for `timeout_ready`: one read of the clock that both sides read once
+        // (`tokio::time::Instant::now`), the floor of any timeout that knows its deadline.
+        let clock = || async move {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                black_box(tokio::time::Instant::now());
+            }
+            per_unit(t0, n)
+        };
+        let m = measure(
+            cfg.rounds,
+            &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio()), &mut || {
+                rts.base_tokio(clock())
+            }],
+        );
         rows.push(row(id, "tokio", &m, "tokio::time::timeout", Some(target)));
+        if !pending {
+            rows.push(row(id, "tokio", &[m[0], m[2]], "one clock read (info)", None));
+        }
         // The race above creates its timer lazily: with a ready body it never reads the clock.
         // Printed too: the same race with the timer created first (one clock read), which is
         // what a timeout that knows its deadline up front costs.
