@@ -1,6 +1,8 @@
 //! Rows of the mechanism: spawning, scopes, timeouts, cancellation fan-out, memory per child.
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -58,18 +60,45 @@ pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     rows.push(row("spawn_join_100k", "tokio", &m, "tokio JoinSet", Some(1.10)));
     let m = measure(
         cfg.rounds,
-        &mut [&mut || rts.ours_tokio(plain()), &mut || {
-            rts.base_tokio(async {
-                let t0 = Instant::now();
-                let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
-                for h in hs {
-                    h.await.expect("join");
-                }
-                per_unit(t0, N)
-            })
-        }],
+        &mut [
+            &mut || rts.ours_tokio(plain()),
+            &mut || {
+                rts.base_tokio(async {
+                    let t0 = Instant::now();
+                    let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
+                    for h in hs {
+                        h.await.expect("join");
+                    }
+                    per_unit(t0, N)
+                })
+            },
+            &mut || {
+                // What an object-safe runtime contract costs by itself: the future boxed before
+                // the runtime allocates its task (printed for information).
+                rts.base_tokio(async {
+                    let t0 = Instant::now();
+                    let hs: Vec<_> = (0..N)
+                        .map(|_| {
+                            let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async {});
+                            tokio::spawn(fut)
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.expect("join");
+                    }
+                    per_unit(t0, N)
+                })
+            },
+        ],
     );
     rows.push(row("spawn_join_100k(plain spawn)", "tokio", &m, "tokio::spawn+JoinHandle", Some(1.10)));
+    rows.push(row(
+        "spawn_join_100k(plain spawn)",
+        "tokio",
+        &[m[0], m[2]],
+        "tokio::spawn of a boxed future (info)",
+        None,
+    ));
     // smol
     let base = || {
         let ex = Arc::clone(&rts.smol);
@@ -84,8 +113,31 @@ pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     };
     let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(group()), &mut || base()]);
     rows.push(row("spawn_join_100k", "smol", &m, "async-executor spawn+join", Some(1.10)));
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(plain()), &mut || base()]);
+    let boxed = || {
+        let ex = Arc::clone(&rts.smol);
+        rts.base_smol(async move {
+            let t0 = Instant::now();
+            let tasks: Vec<_> = (0..N)
+                .map(|_| {
+                    let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async {});
+                    ex.spawn(fut)
+                })
+                .collect();
+            for t in tasks {
+                t.await;
+            }
+            per_unit(t0, N)
+        })
+    };
+    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(plain()), &mut || base(), &mut || boxed()]);
     rows.push(row("spawn_join_100k(plain spawn)", "smol", &m, "async-executor spawn+join", Some(1.10)));
+    rows.push(row(
+        "spawn_join_100k(plain spawn)",
+        "smol",
+        &[m[0], m[2]],
+        "spawn of a boxed future (info)",
+        None,
+    ));
 }
 
 /// `scope_ready`: `CancelScope::new().run(ready)` against a tokio-util child token's

@@ -176,6 +176,28 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             per_unit(t0, ops)
         })
     };
+    // Printed for information: the same 64 tasks sharing 16 permits of tokio's (FIFO)
+    // semaphore, with no objects at all. Every pool that hands its objects out in order pays
+    // at least this: the task switches and wake-ups of the waiters.
+    let sem_co = move || -> Sample {
+        Box::pin(async move {
+            let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+            let t0 = Instant::now();
+            Fan::Tokio
+                .run(64, |_| {
+                    let sem = std::sync::Arc::clone(&sem);
+                    async move {
+                        for _ in 0..per {
+                            let permit = sem.acquire().await.expect("acquire");
+                            yield_once().await;
+                            black_box(&permit);
+                        }
+                    }
+                })
+                .await;
+            per_unit(t0, ops)
+        })
+    };
     let mk = |id: &str, runtime, baseline, ours, base, target| Row {
         id: id.to_string(),
         runtime,
@@ -201,10 +223,12 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             &mut || rts.ours_tokio(ours_co(Fan::Ours)),
             &mut || rts.base_tokio(dead_co(Fan::Tokio)),
             &mut || rts.base_tokio(bb8_co()),
+            &mut || rts.base_tokio(sem_co()),
         ],
     );
     rows.push(mk("pool_contended_64x16", "tokio", "deadpool", m[0], m[1], Some(0.5)));
     rows.push(mk("pool_contended_64x16", "tokio", "bb8 (info)", m[0], m[2], None));
+    rows.push(mk("pool_contended_64x16", "tokio", "tokio Semaphore(16), no pool (info)", m[0], m[3], None));
     let ex = std::sync::Arc::clone(&rts.smol);
     let m = measure(
         cfg.rounds,
