@@ -13,7 +13,7 @@
 //!
 //! `run` waits for detached cleanups ([`wait_detached`]) before it returns.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -266,7 +266,7 @@ pub async fn wait_detached() {
 }
 
 /// Runs `queue` in order on one detached task.
-pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: VecDeque<Cleanup>) {
+pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
     DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
     let state = FrameState {
         flags: TASK_ROOT | CLEANING | DETACHED,

@@ -367,21 +367,16 @@ pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>) -> Poll<()> {
 
 /// Hands pending cleanups to the innermost active frame, or to one detached task, or records
 /// them as lost.
-pub(crate) fn hand_off(mut queue: std::collections::VecDeque<super::Cleanup>, rt: Option<Handle>) {
-    if queue.is_empty() {
-        return;
-    }
-    while let Some(c) = queue.pop_front() {
+pub(crate) fn hand_off(queue: Vec<super::Cleanup>, rt: Option<Handle>) {
+    let mut queue = queue.into_iter();
+    let rest: Vec<super::Cleanup> = loop {
+        let Some(c) = queue.next() else { return };
         if let Err(c) = frame::adopt(c) {
-            queue.push_front(c);
-            break;
+            break std::iter::once(c).chain(queue).collect();
         }
-    }
-    if queue.is_empty() {
-        return;
-    }
+    };
     match rt.or_else(runtime::lookup) {
-        Some(rt) => tracker::spawn_detached_cleanups(&rt, queue),
-        None => drop(queue), // each unfinished cleanup records itself as lost
+        Some(rt) => tracker::spawn_detached_cleanups(&rt, rest),
+        None => drop(rest), // each unfinished cleanup records itself as lost
     }
 }
