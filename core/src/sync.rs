@@ -32,7 +32,10 @@
 //! queue of waiters, each with its waker and a `granted` flag. A release *hands* what it frees
 //! to the oldest waiters (marks them granted, under the lock) before anyone else can look; wakers
 //! are collected under the lock and woken after it is released, and no user code ever runs under
-//! it. `event-listener` alone cannot express this handoff (a notified listener still races
+//! it. The semaphore (and the mutex built on it) also has a lock-free fast path: one atomic word
+//! holds the free permits and a flag that says a waiter may be waiting; with the flag clear an
+//! acquisition is one compare-and-swap and a release one `fetch_add`, and the lock is taken only
+//! when someone waits (the invariants are in `semaphore/raw.rs`). `event-listener` alone cannot express this handoff (a notified listener still races
 //! newcomers for the resource), which is the root of async-lock#23 (a waiter can lose its permit
 //! to newcomers); `async_lock::Semaphore` (3.5) also has no close, no multi-permit acquire, no
 //! forgetting of free permits and no maximum (deadpool keeps tokio's semaphore for close and

@@ -143,6 +143,10 @@ mod loom_atomic {
             self.model().fetch_or(value, order)
         }
 
+        pub(crate) fn fetch_and(&self, value: usize, order: Ordering) -> usize {
+            self.model().fetch_and(value, order)
+        }
+
         pub(crate) fn compare_exchange(
             &self,
             current: usize,

@@ -191,3 +191,161 @@ fn semaphore_concurrent_releases_and_a_cancelled_waiter() {
         assert_eq!(sem.try_acquire_many(2).expect("all free").permits(), 2);
     });
 }
+
+// The semaphore's lock-free fast path (an atomic word: free permits and a "waiters queued" flag)
+// racing its slow path (the queue, under the state lock). See `src/sync/semaphore/raw.rs`.
+
+/// The holder's fast release (one `fetch_add`) races an acquirer that finds no permit and
+/// queues: the acquirer either sees the permit when it sets the flag, or the release sees the
+/// flag and hands the permit over. It never sleeps with the permit free (loom would report the
+/// deadlock), and afterwards the fast path is open again.
+#[test]
+fn semaphore_release_races_a_queueing_acquirer() {
+    model("semaphore_release_races_a_queueing_acquirer", || {
+        let sem = std::sync::Arc::new(Semaphore::new(1));
+        let permit = sem.try_acquire_owned().expect("free");
+        let s = std::sync::Arc::clone(&sem);
+        let acquirer = thread::spawn(move || {
+            let permit = block_on(s.acquire()).expect("not closed");
+            assert_eq!(s.available_permits(), 0);
+            drop(permit);
+        });
+        drop(permit);
+        acquirer.join().unwrap();
+
+        let stats = sem.statistics();
+        assert_eq!((stats.available_permits, stats.tasks_waiting), (1, 0));
+        assert!(sem.try_acquire().is_ok(), "the flag is cleared once nobody waits");
+    });
+}
+
+/// Two tasks share one permit, each acquiring it once through whichever path the race gives
+/// (fast CAS, direct take under the lock, or a grant), while the main thread's release opens
+/// it: never held twice, never lost.
+#[test]
+fn semaphore_two_acquirers_share_one_permit() {
+    model("semaphore_two_acquirers_share_one_permit", || {
+        let sem = std::sync::Arc::new(Semaphore::new(1));
+        let held = Arc::new(AtomicBool::new(false));
+        let permit = sem.try_acquire_owned().expect("free");
+        let spawn = |sem: &std::sync::Arc<Semaphore>| {
+            let (s, h) = (std::sync::Arc::clone(sem), Arc::clone(&held));
+            thread::spawn(move || {
+                let permit = block_on(s.acquire()).expect("not closed");
+                enter(&h);
+                leave(&h);
+                drop(permit);
+            })
+        };
+        let a = spawn(&sem);
+        let b = spawn(&sem);
+        drop(permit);
+        a.join().unwrap();
+        b.join().unwrap();
+
+        let stats = sem.statistics();
+        assert_eq!((stats.available_permits, stats.tasks_waiting), (1, 0));
+    });
+}
+
+/// `close` races an acquirer (fast path or queueing) and the holder's release: the acquirer
+/// ends with the permit (it came first, or was granted before it saw the close) or with
+/// `Closed`, never hangs, and the permit comes back either way.
+#[test]
+fn semaphore_close_races_acquire_and_release() {
+    model("semaphore_close_races_acquire_and_release", || {
+        let sem = std::sync::Arc::new(Semaphore::new(1));
+        let permit = sem.try_acquire_owned().expect("free");
+        let s = std::sync::Arc::clone(&sem);
+        let acquirer = thread::spawn(move || {
+            if let Ok(permit) = block_on(s.acquire()) {
+                assert_eq!(permit.permits(), 1);
+            }
+        });
+        let s = std::sync::Arc::clone(&sem);
+        let closer = thread::spawn(move || s.close());
+        drop(permit);
+        acquirer.join().unwrap();
+        closer.join().unwrap();
+
+        let stats = sem.statistics();
+        assert_eq!((stats.available_permits, stats.tasks_waiting, stats.closed), (1, 0, true));
+        assert!(sem.try_acquire().unwrap_err().is_closed());
+    });
+}
+
+/// A waiter granted the permit by a release and then cancelled (its future dropped) races a
+/// newcomer's `try_acquire` (the fast path): the permit is held by at most one of them at a
+/// time, and comes back in the end.
+#[test]
+fn semaphore_cancelled_granted_waiter_races_a_newcomer() {
+    model("semaphore_cancelled_granted_waiter_races_a_newcomer", || {
+        let sem = std::sync::Arc::new(Semaphore::new(1));
+        let held = Arc::new(AtomicBool::new(false));
+        let permit = sem.try_acquire_owned().expect("free");
+
+        let (s, h) = (std::sync::Arc::clone(&sem), Arc::clone(&held));
+        let cancelled = thread::spawn(move || {
+            let mut acquire = pin!(s.acquire());
+            if let Poll::Ready(permit) = poll_once(acquire.as_mut()) {
+                let _permit = permit.expect("not closed");
+                enter(&h);
+                leave(&h);
+            }
+            // Dropped: cancelled in the queue, or after the grant (the permit passes on).
+        });
+        let (s, h) = (std::sync::Arc::clone(&sem), Arc::clone(&held));
+        let newcomer = thread::spawn(move || {
+            if let Ok(_permit) = s.try_acquire() {
+                enter(&h);
+                leave(&h);
+            }
+        });
+        drop(permit);
+        cancelled.join().unwrap();
+        newcomer.join().unwrap();
+
+        let stats = sem.statistics();
+        assert_eq!((stats.available_permits, stats.tasks_waiting), (1, 0));
+    });
+}
+
+/// With a maximum of one, the holder forgets its permit and adds one back while an acquirer
+/// queues for it: the acquirer gets the new permit, and the maximum still holds.
+#[test]
+fn semaphore_forget_and_add_race_a_queueing_acquirer() {
+    model("semaphore_forget_and_add_race_a_queueing_acquirer", || {
+        let sem = std::sync::Arc::new(Semaphore::with_max(1, 1));
+        let permit = sem.try_acquire_owned().expect("free");
+        let s = std::sync::Arc::clone(&sem);
+        let acquirer = thread::spawn(move || {
+            let permit = block_on(s.acquire()).expect("not closed");
+            assert!(s.add_permits(1).is_err(), "the permit it holds counts against the maximum");
+            drop(permit);
+        });
+        permit.forget();
+        sem.add_permits(1).expect("room below the maximum");
+        acquirer.join().unwrap();
+
+        assert_eq!(sem.available_permits(), 1);
+        assert!(sem.add_permits(1).is_err());
+        assert_eq!(sem.forget_permits(2), 1);
+        assert_eq!(sem.available_permits(), 0);
+    });
+}
+
+/// The mutex's unlock (the semaphore's fast release) races a `lock` that queues.
+#[test]
+fn mutex_unlock_races_a_queueing_lock() {
+    model("mutex_unlock_races_a_queueing_lock", || {
+        let mutex = Arc::new(Mutex::new(0_u32));
+        let mut guard = mutex.try_lock().expect("free");
+        let m = Arc::clone(&mutex);
+        let locker = thread::spawn(move || *block_on(m.lock()) += 1);
+        *guard += 10;
+        drop(guard);
+        locker.join().unwrap();
+        assert_eq!(*mutex.try_lock().expect("the lock is not lost"), 11);
+        assert!(!mutex.statistics().locked);
+    });
+}

@@ -66,7 +66,23 @@ pub struct SemaphoreStatistics {
 }
 
 impl Semaphore {
+    /// The most permits a semaphore can hold in total, free and held: `usize::MAX >> 2` (the
+    /// two low bits of the atomic word that counts free permits are flags).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyscope_core::sync::Semaphore;
+    /// let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    /// assert!(sem.add_permits(1).is_err());
+    /// ```
+    pub const MAX_PERMITS: usize = raw::MAX_PERMITS;
+
     /// A semaphore with `permits` permits and no maximum.
+    ///
+    /// # Panics
+    ///
+    /// If `permits > Semaphore::MAX_PERMITS`.
     ///
     /// # Examples
     ///
@@ -79,11 +95,12 @@ impl Semaphore {
     }
 
     /// A semaphore with `permits` permits that never holds more than `max` permits in total
-    /// (free and held): [`add_permits`](Semaphore::add_permits) beyond it is an error.
+    /// (free and held): [`add_permits`](Semaphore::add_permits) beyond it is an error. A `max`
+    /// above [`Semaphore::MAX_PERMITS`] acts as `MAX_PERMITS`.
     ///
     /// # Panics
     ///
-    /// If `permits > max`.
+    /// If `permits > max` or `permits > Semaphore::MAX_PERMITS`.
     ///
     /// # Examples
     ///
@@ -258,8 +275,8 @@ impl Semaphore {
     ///
     /// # Errors
     ///
-    /// [`MaxPermitsExceeded`] if the semaphore has a maximum and the permits in existence (free
-    /// and held) would exceed it; nothing is added then.
+    /// [`MaxPermitsExceeded`] if the permits in existence (free and held) would exceed the
+    /// semaphore's maximum, or [`Semaphore::MAX_PERMITS`]; nothing is added then.
     ///
     /// # Examples
     ///

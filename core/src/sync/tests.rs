@@ -308,3 +308,216 @@ fn condition_waiter_dropped_while_relocking_passes_the_notification_on() {
     drop(g);
     assert!(!m.is_locked());
 }
+
+// The semaphore's atomic fast path against its queue (semaphore/raw.rs).
+
+#[test]
+fn semaphore_release_with_a_waiter_hands_off_then_the_fast_path_returns() {
+    let sem = Semaphore::new(1);
+    let p = sem.try_acquire().unwrap();
+    let (c, w) = waker();
+    let mut a = sem.acquire();
+    assert!(poll(&mut a, &w).is_pending());
+    drop(p); // handed to `a`, never free
+    assert_eq!(woken(&c), 1);
+    assert_eq!(sem.available_permits(), 0);
+    assert!(sem.try_acquire().unwrap_err().is_no_permits());
+    let Poll::Ready(Ok(pa)) = poll(&mut a, &w) else { panic!("a was granted the permit") };
+    drop(pa);
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting), (1, 0));
+    // Nobody waits any more: a newcomer takes the permit directly again.
+    let mut b = sem.acquire();
+    assert!(matches!(poll(&mut b, &w), Poll::Ready(Ok(_))));
+}
+
+#[test]
+fn semaphore_closed_refuses_free_permits_and_takes_back_held_ones() {
+    let sem = Semaphore::new(2);
+    let p = sem.try_acquire().unwrap();
+    sem.close();
+    assert!(sem.try_acquire().unwrap_err().is_closed());
+    let (_c, w) = waker();
+    let mut a = sem.acquire();
+    assert!(matches!(poll(&mut a, &w), Poll::Ready(Err(AcquireError::Closed))));
+    drop(p);
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting, s.closed), (2, 0, true));
+}
+
+#[test]
+fn semaphore_grant_made_before_close_is_kept() {
+    let sem = Semaphore::new(1);
+    let p = sem.try_acquire().unwrap();
+    let (_c, w) = waker();
+    let mut a = sem.acquire();
+    assert!(poll(&mut a, &w).is_pending());
+    drop(p); // granted to `a`
+    sem.close();
+    let Poll::Ready(Ok(pa)) = poll(&mut a, &w) else { panic!("the grant came before the close") };
+    drop(pa);
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn semaphore_forget_and_add_with_a_large_waiter_queued() {
+    let sem = Semaphore::with_max(1, 3);
+    let (c, w) = waker();
+    let mut a = sem.acquire_many(2);
+    assert!(poll(&mut a, &w).is_pending());
+    assert_eq!(sem.available_permits(), 1); // free, but `a` needs 2
+    assert_eq!(sem.forget_permits(5), 1);
+    assert_eq!(sem.available_permits(), 0);
+    assert!(sem.add_permits(4).is_err()); // beyond the maximum: nothing added, nobody woken
+    assert_eq!(woken(&c), 0);
+    sem.add_permits(3).unwrap();
+    assert_eq!(woken(&c), 1);
+    assert_eq!(sem.available_permits(), 1);
+    let Poll::Ready(Ok(pa)) = poll(&mut a, &w) else { panic!("a was granted 2 permits") };
+    drop(pa);
+    assert_eq!(sem.available_permits(), 3);
+    assert_eq!(sem.statistics().tasks_waiting, 0);
+}
+
+#[test]
+fn semaphore_zero_permit_request_queues_behind_a_waiter() {
+    let sem = Semaphore::new(0);
+    let (_ca, wa) = waker();
+    let (cb, wb) = waker();
+    let mut a = sem.acquire();
+    let mut b = sem.acquire_many(0);
+    assert!(poll(&mut a, &wa).is_pending());
+    assert!(poll(&mut b, &wb).is_pending()); // no barging, even for nothing
+    sem.add_permits(1).unwrap(); // `a` gets 1, then `b` its 0
+    assert_eq!(woken(&cb), 1);
+    assert!(matches!(poll(&mut b, &wb), Poll::Ready(Ok(_))));
+    assert!(matches!(poll(&mut a, &wa), Poll::Ready(Ok(_))));
+    // With nobody waiting, zero permits are taken at once.
+    assert!(sem.try_acquire_many(0).is_ok());
+}
+
+#[test]
+fn semaphore_holds_at_most_max_permits() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    assert!(sem.add_permits(1).is_err());
+    let all = sem.try_acquire_many(Semaphore::MAX_PERMITS).unwrap();
+    assert_eq!(sem.available_permits(), 0);
+    drop(all);
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+    // A maximum above MAX_PERMITS acts as MAX_PERMITS.
+    let sem = Semaphore::with_max(0, usize::MAX);
+    sem.add_permits(Semaphore::MAX_PERMITS).unwrap();
+    assert!(sem.add_permits(1).is_err());
+    // A request larger than can ever exist waits (as one larger than the permits in existence).
+    let (_c, w) = waker();
+    let one = Semaphore::new(1);
+    let mut huge = one.acquire_many(usize::MAX);
+    assert!(poll(&mut huge, &w).is_pending());
+    one.add_permits(1).unwrap(); // a release with it queued never shifts its request
+    assert!(poll(&mut huge, &w).is_pending());
+    drop(huge);
+    assert_eq!(one.available_permits(), 2);
+}
+
+#[test]
+#[should_panic(expected = "MAX_PERMITS")]
+fn semaphore_with_more_than_max_permits_panics() {
+    let _ = Semaphore::new(Semaphore::MAX_PERMITS + 1);
+}
+
+/// A minimal `block_on` for the threaded tests: parks the thread until woken.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn semaphore_threads_never_exceed_the_permits_and_lose_none() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let sem = Arc::new(Semaphore::new(3));
+    let held = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (sem, held) = (Arc::clone(&sem), Arc::clone(&held));
+            std::thread::spawn(move || {
+                for i in 0..2_000 {
+                    let n = 1 + (t + i) % 2;
+                    let p = if i % 3 == 0 {
+                        match sem.try_acquire_many(n) {
+                            Ok(p) => p,
+                            Err(_) => continue,
+                        }
+                    } else {
+                        block_on(sem.acquire_many(n)).unwrap()
+                    };
+                    assert!(held.fetch_add(n, SeqCst) + n <= 3, "more permits held than exist");
+                    held.fetch_sub(n, SeqCst);
+                    drop(p);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting), (3, 0));
+}
+
+#[test]
+fn mutex_threads_increment_under_the_lock() {
+    let m = Arc::new(Mutex::new(0_u64));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let m = Arc::clone(&m);
+            std::thread::spawn(move || {
+                for _ in 0..2_000 {
+                    *block_on(m.lock()) += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(*m.try_lock().unwrap(), 8_000);
+    assert_eq!(m.statistics().tasks_waiting, 0);
+}
+
+#[test]
+fn semaphore_granted_waiters_take_their_grants_in_any_order() {
+    let sem = Semaphore::new(0);
+    let (ca, wa) = waker();
+    let (cb, wb) = waker();
+    let (cc, wc) = waker();
+    let mut a = sem.acquire();
+    let mut b = sem.acquire();
+    let mut c = sem.acquire();
+    for (f, w) in [(&mut a, &wa), (&mut b, &wb), (&mut c, &wc)] {
+        assert!(poll(f, w).is_pending());
+    }
+    sem.add_permits(2).unwrap(); // `a` and `b` granted, `c` waits
+    assert_eq!((woken(&ca), woken(&cb), woken(&cc)), (1, 1, 0));
+    assert!(poll(&mut c, &wc).is_pending());
+    let Poll::Ready(Ok(pb)) = poll(&mut b, &wb) else { panic!("b was granted") };
+    let Poll::Ready(Ok(pa)) = poll(&mut a, &wa) else { panic!("a was granted") };
+    assert_eq!(sem.statistics().tasks_waiting, 1);
+    drop(pb);
+    assert_eq!(woken(&cc), 1);
+    let Poll::Ready(Ok(pc)) = poll(&mut c, &wc) else { panic!("c was granted") };
+    drop((pa, pc));
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting), (2, 0));
+}

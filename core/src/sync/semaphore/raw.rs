@@ -1,51 +1,109 @@
 //! The fair counting semaphore that [`Semaphore`](super::Semaphore) and
-//! [`Mutex`](crate::sync::Mutex) are built on.
+//! [`Mutex`](crate::sync::Mutex) are built on: a lock-free fast path over one atomic word, and a
+//! slow path — the FIFO wait queue — under a `std::sync::Mutex` (the *state lock*).
 //!
-//! # Invariants (all under `state`'s lock)
+//! # The word
 //!
-//! - `available` permits are free; granted waiters already own theirs (subtracted at grant).
-//! - `total` = free + held by guards + granted-but-not-taken: the permits in existence. With a
-//!   maximum, `total <= max` always; `add` refuses to exceed it.
-//! - No barging: a new acquirer takes permits directly only when no waiter is waiting; otherwise
-//!   it queues. Every change that frees permits runs [`State::grant`], which hands them to the
-//!   oldest waiters in order, stopping at the first one that does not fit (strict FIFO, as
-//!   tokio's semaphore, so a large request is not starved by small ones).
-//! - Wakers are collected under the lock and woken after it is released.
+//! `word = free << SHIFT | CLOSED | QUEUED`:
+//!
+//! - `free`: the permits nobody holds and nobody has been granted. Free permits live here and
+//!   only here, with or without waiters; a granted waiter already owns its permits (they are
+//!   subtracted from `free` when it is granted, under the lock).
+//! - `QUEUED`: "a waiter may be waiting: take the lock". See invariant 2 for its exact meaning.
+//! - `CLOSED`: [`RawSemaphore::close`] was called. Never cleared.
+//!
+//! Fast paths (no lock): an acquisition takes `n` permits with one compare-and-swap that requires
+//! `QUEUED` and `CLOSED` clear and `free >= n`; a release adds its permits with one `fetch_add`
+//! and is done unless the value it replaced had `QUEUED` set, in which case it takes the lock
+//! and grants (below). Everything else — queueing, granting, cancelling, `add`, `forget_*`,
+//! `close`, `stats` — runs under the state lock.
+//!
+//! # Invariants
+//!
+//! 1. Only a holder of the state lock sets or clears `QUEUED` and `CLOSED`. Without the lock,
+//!    code changes `free` only: a fast acquisition subtracts (and only while both flags are
+//!    clear, checked by the same CAS), a release adds (whatever the flags).
+//! 2. `QUEUED` clear implies that no waiter is waiting (queued and not granted), at every
+//!    instant: the slow path sets `QUEUED` *before* it pushes a waiter, and clears it only
+//!    *after* the last waiting entry was granted or removed ([`RawSemaphore::settle`]). Whenever
+//!    the lock is free, `QUEUED` is set exactly when a waiter is waiting.
+//! 3. No barging: by 2, a fast acquisition (which needs `QUEUED` clear in the very value its CAS
+//!    replaces) never takes permits while a waiter waits. Under the lock, a new acquirer takes
+//!    directly only when no waiter waits, as before; otherwise it queues behind the others.
+//! 4. While `QUEUED` is set, `free` can only grow behind a lock holder's back (a fast acquisition
+//!    needs `QUEUED` clear, and everything else that subtracts holds the lock). So a lock holder
+//!    that read `free >= k` may subtract `k` with a plain `fetch_sub`.
+//! 5. No lost wake-up: a queueing acquirer sets `QUEUED` with `fetch_or` under the lock and
+//!    decides from the `free` that returns; a release's `fetch_add` is ordered against that
+//!    `fetch_or` (one modification order per atomic). If the release came first, the acquirer
+//!    sees its permits and takes them; if it came after, it sees `QUEUED`, takes the lock —
+//!    after the acquirer has pushed itself — and grants. So a permit is never left free while
+//!    the oldest waiter, which it would fit, sleeps.
+//! 6. Grants are strict FIFO: [`RawSemaphore::settle`] hands `free` to the oldest waiters in
+//!    order and stops at the first that does not fit (as tokio's semaphore, so a large request
+//!    is not starved by small ones).
+//! 7. `total` (under the lock) = free + held by guards + granted-but-not-taken: the permits in
+//!    existence; `total <= min(max, MAX_PERMITS)` always (`add` refuses to exceed it), so
+//!    `free << SHIFT` never overflows. A request for more than `free` is never shifted.
+//! 8. Cancel safety: a queued acquisition that is dropped leaves the queue under the lock; if it
+//!    had been granted, its permits go back to `free` and [`RawSemaphore::settle`] passes them
+//!    to the next waiters (or leaves them free for anyone if nobody waits). A poll inside a
+//!    cancelled scope returns `Pending` before touching the word or the lock.
+//! 9. Close: `CLOSED` is set under the lock, which wakes every waiter; a fast acquisition sees it
+//!    in its CAS loop and fails. A waiter that was granted before it saw the close keeps its
+//!    grant; the others leave the queue with `Closed`. Releases after the close still give
+//!    their permits back (held permits stay valid).
+//!
+//! # Orderings
+//!
+//! A release must happen-before the acquisition that gets its permits (a semaphore protects
+//! data). Every write of the word is a read-modify-write, so each acquisition that reads a value
+//! synchronizes with every `Release` write before it in the word's modification order: a release
+//! `fetch_add`s with `Release`; a fast acquisition's successful CAS is `Acquire`; the lock
+//! holder's reads and read-modify-writes are `Acquire`/`AcqRel`, and a granted waiter learns of
+//! its grant under the state lock, which orders it after the granting holder. A failed CAS and
+//! the first load of a CAS loop are `Relaxed` (the CAS checks the value). The flags need no
+//! ordering of their own: they are only changed under the lock, and code that sees `QUEUED`
+//! takes the lock.
+//!
+//! There is one lock and no user code runs under it; wakers are collected under it and woken
+//! after it is released.
 
 use std::task::{Context, Poll, Waker};
 
 use crate::frame;
 use crate::sync::error::{AcquireError, MaxPermitsExceeded, TryAcquireError};
-use crate::sync::queue::{WaitQueue, set_waker, wake_all};
-use crate::sync_shim::{Mutex, MutexGuard};
+use crate::sync::queue::{WaitQueue, set_waker};
+use crate::sync_shim::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use crate::sync_shim::{AtomicUsize, Mutex, MutexGuard};
+
+/// A waiter may be waiting: acquisitions queue, releases take the lock and grant.
+const QUEUED: usize = 1;
+/// The semaphore is closed.
+const CLOSED: usize = 2;
+/// `free` is stored above the flags.
+const SHIFT: u32 = 2;
+
+/// The most permits a semaphore can hold in total (free, held and granted).
+pub(crate) const MAX_PERMITS: usize = usize::MAX >> SHIFT;
+
+/// The free permits of a word.
+const fn free(word: usize) -> usize {
+    word >> SHIFT
+}
 
 #[derive(Debug)]
 pub(crate) struct RawSemaphore {
+    /// See the module docs.
+    word: AtomicUsize,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
-    available: usize,
     total: usize,
     max: Option<usize>,
-    closed: bool,
     queue: WaitQueue<usize>,
-}
-
-impl State {
-    /// Hands free permits to the oldest waiters, in order.
-    fn grant(&mut self, wakers: &mut Vec<Waker>) {
-        while let Some(next) = self.queue.next_waiting() {
-            if next.data > self.available {
-                break;
-            }
-            self.available -= next.data;
-            if let Some(w) = self.queue.grant_next() {
-                wakers.push(w);
-            }
-        }
-    }
 }
 
 /// Statistics of a raw semaphore.
@@ -57,16 +115,53 @@ pub(crate) struct RawStats {
     pub(crate) max: Option<usize>,
 }
 
+/// What the fast path of an acquisition did.
+enum Fast {
+    /// Took the permits.
+    Taken,
+    /// The semaphore is closed.
+    Closed,
+    /// Not enough free permits, or a waiter may be waiting: the lock decides.
+    Slow,
+}
+
+/// The wakers collected under the lock, woken after it: the first one inline (a release wakes
+/// one waiter, most of the time), so that a handoff allocates nothing.
+#[derive(Default)]
+struct Wakers {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Wakers {
+    fn push(&mut self, waker: Waker) {
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
+    }
+
+    /// Wakes them all (call with no lock held).
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        for w in self.rest {
+            w.wake();
+        }
+    }
+}
+
 impl RawSemaphore {
+    /// # Panics
+    ///
+    /// If `permits > MAX_PERMITS`.
     pub(crate) const fn new(permits: usize, max: Option<usize>) -> Self {
+        assert!(permits <= MAX_PERMITS, "a semaphore holds at most Semaphore::MAX_PERMITS permits");
         RawSemaphore {
-            state: Mutex::new(State {
-                available: permits,
-                total: permits,
-                max,
-                closed: false,
-                queue: WaitQueue::new(),
-            }),
+            word: AtomicUsize::new(permits << SHIFT),
+            state: Mutex::new(State { total: permits, max, queue: WaitQueue::new() }),
         }
     }
 
@@ -75,28 +170,74 @@ impl RawSemaphore {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
-        let mut s = self.lock();
-        if s.closed {
-            return Err(TryAcquireError::Closed);
+    /// The lock-free attempt: takes `n` permits if both flags are clear and enough are free.
+    #[inline]
+    fn acquire_fast(&self, n: usize) -> Fast {
+        let mut cur = self.word.load(Relaxed);
+        loop {
+            if cur & CLOSED != 0 {
+                return Fast::Closed;
+            }
+            if cur & QUEUED != 0 || free(cur) < n {
+                return Fast::Slow;
+            }
+            // `n <= free(cur)`: the shift cannot overflow, nor the subtraction borrow.
+            match self.word.compare_exchange(cur, cur - (n << SHIFT), Acquire, Relaxed) {
+                Ok(_) => return Fast::Taken,
+                Err(actual) => cur = actual,
+            }
         }
-        if s.queue.waiting() == 0 && s.available >= n {
-            s.available -= n;
-            Ok(())
-        } else {
-            Err(TryAcquireError::NoPermits)
+    }
+
+    /// Under the lock: hands free permits to the oldest waiters, in order, then clears `QUEUED`
+    /// if nobody waits any more (invariants 2 and 6).
+    fn settle(&self, s: &mut State, wakers: &mut Wakers) {
+        while let Some(next) = s.queue.next_waiting() {
+            let n = next.data;
+            // A waiter waits, so `QUEUED` is set and `free` only grows meanwhile (invariant 4).
+            if free(self.word.load(Acquire)) < n {
+                break;
+            }
+            self.word.fetch_sub(n << SHIFT, AcqRel);
+            if let Some(w) = s.queue.grant_next() {
+                wakers.push(w);
+            }
+        }
+        // Only lock holders change the flag, so this read is exact.
+        if s.queue.waiting() == 0 && self.word.load(Relaxed) & QUEUED != 0 {
+            self.word.fetch_and(!QUEUED, AcqRel);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
+        match self.acquire_fast(n) {
+            Fast::Taken => Ok(()),
+            Fast::Closed => Err(TryAcquireError::Closed),
+            // A waiter waits (no barging) or too few permits are free.
+            Fast::Slow => Err(TryAcquireError::NoPermits),
         }
     }
 
     /// Gives `n` held permits back.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
-        let mut wakers = Vec::new();
+        // `free + n <= total <= MAX_PERMITS`: no overflow.
+        let prev = self.word.fetch_add(n << SHIFT, Release);
+        if prev & QUEUED != 0 {
+            self.release_slow();
+        }
+        // Otherwise nobody waited when the permits came back; a later acquirer sees them (inv. 5).
+    }
+
+    /// A waiter may be waiting: grant under the lock.
+    fn release_slow(&self) {
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
-            s.available += n;
-            s.grant(&mut wakers);
+            self.settle(&mut s, &mut wakers);
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 
     /// Removes `n` held permits from existence (a forgotten permit).
@@ -108,42 +249,53 @@ impl RawSemaphore {
     /// Removes up to `n` free permits; returns how many were removed.
     pub(crate) fn forget_free(&self, n: usize) -> usize {
         let mut s = self.lock();
-        let k = n.min(s.available);
-        s.available -= k;
-        s.total -= k;
-        k
+        // Fast acquisitions and releases may run meanwhile: a CAS loop.
+        let mut cur = self.word.load(Relaxed);
+        loop {
+            let k = n.min(free(cur));
+            if k == 0 {
+                return 0;
+            }
+            match self.word.compare_exchange(cur, cur - (k << SHIFT), AcqRel, Relaxed) {
+                Ok(_) => {
+                    s.total -= k;
+                    return k;
+                }
+                Err(actual) => cur = actual,
+            }
+        }
     }
 
     /// Adds `n` new permits.
     pub(crate) fn add(&self, n: usize) -> Result<(), MaxPermitsExceeded> {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
-            let total = s.total.checked_add(n).ok_or(MaxPermitsExceeded { _priv: () })?;
-            if s.max.is_some_and(|m| total > m) {
-                return Err(MaxPermitsExceeded { _priv: () });
-            }
-            s.total = total;
-            s.available += n;
-            s.grant(&mut wakers);
+            let limit = s.max.map_or(MAX_PERMITS, |m| m.min(MAX_PERMITS));
+            let total = s.total.checked_add(n).filter(|&t| t <= limit);
+            s.total = total.ok_or(MaxPermitsExceeded { _priv: () })?;
+            self.word.fetch_add(n << SHIFT, AcqRel);
+            self.settle(&mut s, &mut wakers);
         }
-        wake_all(wakers);
+        wakers.wake();
         Ok(())
     }
 
     pub(crate) fn close(&self) {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
-            s.closed = true;
-            s.queue.take_all_wakers(&mut wakers);
+            self.word.fetch_or(CLOSED, AcqRel);
+            // The waiters leave the queue when they see it closed (or take a grant that raced).
+            s.queue.take_all_wakers(&mut wakers.rest);
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 
     pub(crate) fn stats(&self) -> RawStats {
         let s = self.lock();
-        RawStats { available: s.available, waiting: s.queue.waiting(), closed: s.closed, max: s.max }
+        let word = self.word.load(Acquire);
+        RawStats { available: free(word), waiting: s.queue.waiting(), closed: word & CLOSED != 0, max: s.max }
     }
 }
 
@@ -161,6 +313,7 @@ impl AcquireOp {
 
     /// Polls the acquisition. A checkpoint: inside a cancelled scope it is `Pending` and takes
     /// nothing (the scope drops it at once; [`AcquireOp::cancel`] then undoes the queueing).
+    #[inline]
     pub(crate) fn poll(
         &mut self,
         sem: &RawSemaphore,
@@ -169,58 +322,96 @@ impl AcquireOp {
         if frame::cancelled_here() {
             return Poll::Pending;
         }
-        let mut wakers = Vec::new();
-        let out = {
-            let mut s = sem.lock();
-            match self.id {
-                None => {
-                    if s.closed {
-                        Poll::Ready(Err(AcquireError::Closed))
-                    } else if s.queue.waiting() == 0 && s.available >= self.n {
-                        s.available -= self.n;
-                        Poll::Ready(Ok(()))
-                    } else {
-                        self.id = Some(s.queue.push(self.n, cx.waker()));
-                        Poll::Pending
-                    }
-                }
-                Some(id) => {
-                    let closed = s.closed;
-                    let entry = s.queue.get_mut(id).expect("a queued acquirer stays queued until it leaves");
-                    if entry.granted {
-                        s.queue.remove(id);
-                        self.id = None;
-                        Poll::Ready(Ok(()))
-                    } else if closed {
-                        s.queue.remove(id);
-                        self.id = None;
-                        // A large request that leaves may unblock the ones behind it.
-                        s.grant(&mut wakers);
-                        Poll::Ready(Err(AcquireError::Closed))
-                    } else {
-                        set_waker(&mut entry.waker, cx.waker());
-                        Poll::Pending
-                    }
-                }
+        match self.id {
+            None => match sem.acquire_fast(self.n) {
+                Fast::Taken => Poll::Ready(Ok(())),
+                Fast::Closed => Poll::Ready(Err(AcquireError::Closed)),
+                Fast::Slow => self.poll_first_slow(sem, cx),
+            },
+            Some(id) => self.poll_queued(sem, id, cx),
+        }
+    }
+
+    /// Not queued yet, and the fast path failed: the lock decides.
+    fn poll_first_slow(
+        &mut self,
+        sem: &RawSemaphore,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        let mut s = sem.lock();
+        if sem.word.load(Relaxed) & CLOSED != 0 {
+            return Poll::Ready(Err(AcquireError::Closed));
+        }
+        if s.queue.waiting() == 0 {
+            // Nobody waits, so `QUEUED` is clear (invariant 2, lock held). Set it before deciding:
+            // from here on `free` only grows, and a release that misses our permits in `prev`
+            // will see the flag and grant to us once we are queued (invariants 4 and 5).
+            let prev = sem.word.fetch_or(QUEUED, AcqRel);
+            if free(prev) >= self.n {
+                // Take them and clear the flag again in one step (`QUEUED` is bit 0, set).
+                sem.word.fetch_sub((self.n << SHIFT) | QUEUED, AcqRel);
+                return Poll::Ready(Ok(()));
             }
-        };
-        wake_all(wakers);
-        out
+        }
+        self.id = Some(s.queue.push(self.n, cx.waker()));
+        Poll::Pending
+    }
+
+    /// Queued: granted, closed, or still waiting.
+    fn poll_queued(
+        &mut self,
+        sem: &RawSemaphore,
+        id: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        let mut s = sem.lock();
+        // Grants go in queue order and ids grow in push order (queue.rs), so this entry (still
+        // queued: only its own poll or drop removes it) is granted exactly when no waiting entry
+        // is older than it. No search needed.
+        let granted = s.queue.next_waiting().is_none_or(|next| id < next.id);
+        if granted {
+            // Its permits were subtracted from `free` at the grant. The only granted entry (a
+            // mutex's handoff, most of the time) is the front one: popped without a search.
+            let entry = if s.queue.granted() == 1 { s.queue.pop_front() } else { s.queue.remove(id) };
+            debug_assert!(entry.is_some_and(|e| e.id == id && e.granted));
+            self.id = None;
+            return Poll::Ready(Ok(()));
+        }
+        if sem.word.load(Relaxed) & CLOSED != 0 {
+            s.queue.remove(id);
+            self.id = None;
+            // A large request that leaves may unblock the ones behind it.
+            let mut wakers = Wakers::default();
+            sem.settle(&mut s, &mut wakers);
+            drop(s);
+            wakers.wake();
+            return Poll::Ready(Err(AcquireError::Closed));
+        }
+        let entry = s.queue.get_mut(id).expect("a queued acquirer stays queued until it leaves");
+        set_waker(&mut entry.waker, cx.waker());
+        Poll::Pending
     }
 
     /// Leaves the queue; permits already granted go to the next waiters. Never panics.
+    #[inline]
     pub(crate) fn cancel(&mut self, sem: &RawSemaphore) {
-        let Some(id) = self.id.take() else { return };
-        let mut wakers = Vec::new();
+        if let Some(id) = self.id.take() {
+            Self::leave(sem, id);
+        }
+    }
+
+    fn leave(sem: &RawSemaphore, id: u64) {
+        let mut wakers = Wakers::default();
         {
             let mut s = sem.lock();
             if let Some(entry) = s.queue.remove(id) {
                 if entry.granted {
-                    s.available += entry.data;
+                    // Back to `free`; granted permits were free once, so this cannot overflow.
+                    sem.word.fetch_add(entry.data << SHIFT, AcqRel);
                 }
-                s.grant(&mut wakers);
+                sem.settle(&mut s, &mut wakers);
             }
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 }
