@@ -15,10 +15,10 @@
 mod framed;
 mod state;
 
-pub(crate) use framed::{Framed, Outcome, drain, hand_off};
+pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use state::{
     CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SHIELD_COUNTED, SKIP_REASON,
-    STARTED, TASK_ROOT, UNLINKED, Via,
+    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED, Via,
 };
 
 use std::cell::RefCell;

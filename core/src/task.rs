@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::frame::{self, FrameState, Framed, Outcome, SKIP_REASON, TASK_ROOT};
+use crate::frame::{self, FrameState, Outcome, RootFramed, SKIP_REASON, TASK_ROOT};
 use std::sync::Arc;
 
 use crate::cancel::node::Node;
@@ -55,7 +55,7 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    let task = TaskRoot { inner: Framed::new(state, None, fut) };
+    let task = TaskRoot { inner: RootFramed::new(state, None, fut) };
     JoinHandle::new(rt.spawn(Box::pin(task)))
 }
 
@@ -63,7 +63,7 @@ pin_project! {
     /// The root frame of a spawned task.
     pub(crate) struct TaskRoot<F: Future> {
         #[pin]
-        inner: Framed<F>,
+        inner: RootFramed<F>,
     }
 }
 

@@ -112,6 +112,16 @@ impl Node {
         true
     }
 
+    /// Links a task root's node under `parent` (the scope of the spawner) without registering
+    /// it in the parent's children yet: [`register_in_parent`](Self::register_in_parent) does,
+    /// when the task first suspends. A task that completes in its first poll never takes the
+    /// parent's lock. Until registered, the parent's cancellation does not wake the task, which
+    /// is fine: the task is running or about to run, and checks its parent right after it
+    /// registers. Does nothing if the node was already linked.
+    pub(crate) fn link_unregistered(&self, parent: Arc<Node>) {
+        let _ = self.parent.set(Parent { node: parent, crosses_task: true });
+    }
+
     pub(crate) fn parent(&self) -> Option<&Arc<Node>> {
         self.parent.get().map(|p| &p.node)
     }
@@ -128,7 +138,7 @@ impl Node {
 
     /// Registers `self` in its parent's children, and the parent in its own parent, upward until
     /// an already registered node. Takes locks child-then-parent only.
-    fn register_in_parent(self: &Arc<Self>) {
+    pub(crate) fn register_in_parent(self: &Arc<Self>) {
         let mut me = self.lock();
         if me.slot != NO_SLOT {
             return;

@@ -12,6 +12,7 @@ use crate::testing::{Log, MockRuntime, poll_with};
 
 mod delivery;
 mod drops;
+mod links;
 mod shields;
 mod wakeups;
 

@@ -34,6 +34,10 @@ pub(crate) const SKIP_REASON: u32 = 1 << 23;
 /// is spawned under the scope, a nested scope gets a node, ...): a scope around a body that
 /// spawns nothing never touches its parent, and costs its parent no reference count.
 pub(crate) const UNLINKED: u32 = 1 << 24;
+/// A task root whose node is linked under its parent but not registered in the parent's
+/// children yet (`Node::link_unregistered`): the frame registers it when the task first
+/// suspends, before it checks its parent's cancellation.
+pub(crate) const UNREGISTERED: u32 = 1 << 25;
 /// The flags that a node holds once the frame has one.
 const SCOPE_BITS: u32 = CANCELLED | BY_DEADLINE | SHIELD;
 

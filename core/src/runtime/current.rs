@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::Runtime;
-use crate::frame::{self, FrameState, Framed, Outcome, TASK_ROOT};
+use crate::frame::{self, FrameState, Outcome, RootFramed, TASK_ROOT};
 
 /// A shared handle to a [`Runtime`]: what frames carry and core functions use.
 ///
@@ -155,7 +155,7 @@ pub fn current() -> Handle {
 /// ```
 pub fn with_runtime<F: Future>(rt: Handle, fut: F) -> WithRuntime<F> {
     let state = FrameState { flags: TASK_ROOT, runtime: Some(rt), ..FrameState::default() };
-    WithRuntime { inner: Framed::new(state, None, fut) }
+    WithRuntime { inner: RootFramed::new(state, None, fut) }
 }
 
 pin_project! {
@@ -168,7 +168,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct WithRuntime<F: Future> {
         #[pin]
-        inner: Framed<F>,
+        inner: RootFramed<F>,
     }
 }
 

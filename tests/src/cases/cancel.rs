@@ -5,11 +5,13 @@
 //! checked.
 
 mod deadlines;
+mod links;
 mod scopes;
 mod shields;
 mod tasks;
 
 pub use deadlines::*;
+pub use links::*;
 pub use scopes::*;
 pub use shields::*;
 pub use tasks::*;
@@ -62,6 +64,10 @@ macro_rules! __cases_cancel {
             cancel_with_reason_reaches_caught_value,
             shield_in_child_task_does_not_defer_the_parent,
             task_spawned_inside_shield_is_not_cancelled_by_outer,
+            task_under_nested_handle_scopes_reaches_the_outermost,
+            lowered_shield_lets_the_outer_cancel_reach_its_task,
+            groups_nested_through_a_handle_scope_reach_the_outermost,
+            borrower_is_the_task_through_nested_scopes,
         );
     };
 }

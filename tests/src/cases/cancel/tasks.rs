@@ -195,7 +195,9 @@ pub async fn task_under_nested_scopes_is_cancelled_by_the_outermost() {
     assert!(outer.cancelled_caught());
     assert!(child_dropped.is_set(), "the group's child was cancelled");
     let task = slot.lock().unwrap().take().unwrap();
-    assert!(task.await.unwrap_err().is_cancelled());
+    // Bounded: were the task not reached by the cancellation, this fails instead of hanging.
+    let joined = anyscope_core::move_on_after(Duration::from_secs(10), task).await;
+    assert!(joined.expect("the outer cancel reached the task").unwrap_err().is_cancelled());
     assert!(task_dropped.is_set());
     assert_eq!(*seen.lock().unwrap(), [Some(deadline); 2], "both see the middle scope's deadline");
 }

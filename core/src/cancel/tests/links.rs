@@ -1,0 +1,118 @@
+//! Lazy links: a scope that brought its own node (a [`CancelScope`] handle's) is linked under
+//! the node of the frame that polls it only when something asks for its node, and then under
+//! the frame polling it at that moment.
+
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use super::*;
+use crate::cancel::CancelScope;
+use crate::cancel::node::Node;
+use crate::frame;
+use crate::testing::{Counter, Gate, MockRuntime, poll_with};
+
+/// What a body saw of the links of its scopes' nodes.
+#[derive(Debug, Default, PartialEq)]
+struct Seen {
+    /// Before anything asked for a node: the inner and outer scopes' nodes had no parent.
+    unlinked_before: Option<(bool, bool)>,
+    /// `current_node()` was the inner scope's node.
+    current_is_inner: bool,
+    /// Then: inner under outer, outer under the root frame's (new) node, which has none.
+    inner_under_outer: bool,
+    outer_under_a_root: bool,
+}
+
+#[test]
+fn handle_scopes_are_linked_when_their_node_is_asked_for() {
+    let rt = MockRuntime::new();
+    let (outer, inner) = (CancelScope::new(), CancelScope::shielded());
+    let (o, i) = (outer.clone(), inner.clone());
+    let gate = Gate::new();
+    let g = gate.clone();
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let s = seen.clone();
+    let mut fut = rooted(
+        &rt,
+        outer.run(inner.run(async move {
+            s.lock().unwrap().unlinked_before =
+                Some((i.node().parent().is_none(), o.node().parent().is_none()));
+            g.wait().await;
+            let node = frame::current_node().expect("a frame is active");
+            let mut seen = s.lock().unwrap();
+            seen.current_is_inner = Arc::ptr_eq(&node, i.node());
+            seen.inner_under_outer = node.parent().is_some_and(|p| Arc::ptr_eq(p, o.node()));
+            seen.outer_under_a_root = o.node().parent().is_some_and(|root| root.parent().is_none());
+        })),
+    );
+    let (_, waker) = Counter::new();
+    assert!(poll_with(fut.as_mut(), &waker).is_pending());
+    assert_eq!(seen.lock().unwrap().unlinked_before, Some((true, true)), "no link before it is needed");
+    assert!(outer.node().parent().is_none() && inner.node().parent().is_none());
+    gate.open();
+    assert_eq!(poll_with(fut.as_mut(), &waker), Poll::Ready(Some(Some(()))));
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        seen,
+        Seen {
+            unlinked_before: Some((true, true)),
+            current_is_inner: true,
+            inner_under_outer: true,
+            outer_under_a_root: true,
+        }
+    );
+}
+
+/// A handle scope started by a cleanup of frame `a`, whose cleanup is handed to the enclosing
+/// frame `e` when `a` is dropped, is linked under `e` — the frame that polls it when its node is
+/// first needed — not under `a`, which is gone.
+#[test]
+fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
+    let rt = MockRuntime::new();
+    let (e, a, inner) = (CancelScope::new(), CancelScope::new(), CancelScope::new());
+    let (e2, i2) = (e.clone(), inner.clone());
+    let gate = Gate::new();
+    let g = gate.clone();
+    let linked: Arc<Mutex<Option<Arc<Node>>>> = Arc::default();
+    let k = linked.clone();
+    a.cancel();
+    let mut fut = rooted(
+        &rt,
+        e.run(async move {
+            let cleanup = frame::Cleanup::new(
+                "test cleanup",
+                Box::pin(async move {
+                    let _ = i2
+                        .run(async move {
+                            g.wait().await;
+                            let node = frame::current_node().expect("a frame is active");
+                            *k.lock().unwrap() = node.parent().cloned();
+                        })
+                        .await;
+                }),
+            );
+            // `a` adopts the cleanup, delivers its cancellation on its first poll and starts
+            // draining: the inner scope starts inside `a`'s frame and waits for the gate.
+            let mut a_fut = Box::pin(a.run(async move {
+                assert!(frame::adopt(cleanup).is_ok());
+                std::future::pending::<()>().await;
+            }));
+            poll_fn(|cx| {
+                assert!(a_fut.as_mut().poll(cx).is_pending(), "the cleanup waits for the gate");
+                Poll::Ready(())
+            })
+            .await;
+            // Dropped with its cleanup pending: the cleanup goes to `e`'s frame.
+            drop(a_fut);
+            std::future::pending::<()>().await;
+        }),
+    );
+    let (_, waker) = Counter::new();
+    assert!(poll_with(fut.as_mut(), &waker).is_pending());
+    assert!(inner.node().parent().is_none(), "nothing needed the inner scope's node yet");
+    gate.open();
+    assert!(poll_with(fut.as_mut(), &waker).is_pending(), "e's body still runs");
+    let parent = linked.lock().unwrap().take().expect("the inner scope was linked");
+    assert!(Arc::ptr_eq(&parent, e2.node()), "linked under the frame that polled it");
+}
