@@ -171,9 +171,25 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
             && f.remote_parent.is_none()
             && f.deadline.is_none()
             && f.flags & (crate::cancel::node::CANCELLED | crate::cancel::node::SHIELD) == 0;
-        if uncancellable_root { None } else { Some(ensure_node(s, top)) }
+        if uncancellable_root { None } else { Some(node_above(s, top)) }
     })
     .flatten()
+}
+
+/// The node that what runs directly above the frame at `i` hangs under: a scope nested in it, or
+/// a task spawned while it is the innermost frame.
+///
+/// That is the frame's own node — unless the frame is polling its adopted cleanups
+/// (`CLEANING`). Cleanups are shielded from everything, the frame's own cancellation included
+/// (it is usually why they run; see `cancelled_in`), so what a cleanup starts hangs under a
+/// fresh shielded node instead: a task spawned by a cleanup is not cancelled by the cancellation
+/// the cleanup runs after, and sees no enclosing deadline, exactly as the cleanup itself.
+fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
+    use crate::cancel::node::{ENTERED, SHIELD};
+    if stack[i].flags & CLEANING != 0 {
+        return Arc::new(Node::new(SHIELD | ENTERED, None, None));
+    }
+    ensure_node(stack, i)
 }
 
 /// Gives the frame at `i` a node linked to its parent's (created or linked too, recursively),
@@ -189,7 +205,7 @@ fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
         if stack[i].flags & UNLINKED != 0 {
             stack[i].flags &= !UNLINKED;
             if i > 0 {
-                node.link(ensure_node(stack, i - 1), false);
+                node.link(node_above(stack, i - 1), false);
             }
         }
         return node;
@@ -197,7 +213,7 @@ fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     let (parent, crosses_task) = if stack[i].is_task_root() {
         (stack[i].remote_parent.clone(), true)
     } else if i > 0 {
-        (Some(ensure_node(stack, i - 1)), false)
+        (Some(node_above(stack, i - 1)), false)
     } else {
         (None, false)
     };

@@ -68,6 +68,7 @@ macro_rules! __cases_cancel {
             lowered_shield_lets_the_outer_cancel_reach_its_task,
             groups_nested_through_a_handle_scope_reach_the_outermost,
             borrower_is_the_task_through_nested_scopes,
+            task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope,
         );
     };
 }

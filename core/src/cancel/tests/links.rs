@@ -65,8 +65,10 @@ fn handle_scopes_are_linked_when_their_node_is_asked_for() {
 }
 
 /// A handle scope started by a cleanup of frame `a`, whose cleanup is handed to the enclosing
-/// frame `e` when `a` is dropped, is linked under `e` — the frame that polls it when its node is
-/// first needed — not under `a`, which is gone.
+/// frame `e` when `a` is dropped, is linked when its node is first needed, under what `e`'s
+/// frame gives the cleanups it polls: a fresh shielded node (cleanups are shielded from
+/// everything, `e`'s own cancellation included) — neither under `a`, which is gone, nor under
+/// `e`'s node itself.
 #[test]
 fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
     let rt = MockRuntime::new();
@@ -114,5 +116,7 @@ fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
     gate.open();
     assert!(poll_with(fut.as_mut(), &waker).is_pending(), "e's body still runs");
     let parent = linked.lock().unwrap().take().expect("the inner scope was linked");
-    assert!(Arc::ptr_eq(&parent, e2.node()), "linked under the frame that polled it");
+    assert!(parent.flags() & crate::cancel::node::SHIELD != 0, "linked under a shield");
+    assert!(!Arc::ptr_eq(&parent, e2.node()), "not under the draining frame's node itself");
+    assert!(parent.parent().is_none(), "the shield stands for the cleanup's frame: nothing above");
 }

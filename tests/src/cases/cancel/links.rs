@@ -165,3 +165,38 @@ pub async fn borrower_is_the_task_through_nested_scopes() {
     assert!(limiter.try_acquire().unwrap_err().is_already_borrowing());
     limiter.release().expect("the token taken inside belongs to this task");
 }
+
+/// A task spawned by a cleanup — here the teardown of a resource whose body a deadline cancelled
+/// — runs shielded like the cleanup itself: it is not cancelled by the cancellation the cleanup
+/// runs after, and sees no enclosing deadline.
+pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
+    use anyscope_core::is_cancelled;
+    use anyscope_core::resource::{Exit, resource};
+    type Seen = (bool, Option<Instant>);
+    let seen: Arc<Mutex<Option<Result<Seen, String>>>> = Arc::default();
+    let s = seen.clone();
+    let res = resource(async { Ok::<u32, String>(1) }, move |_v: u32, _exit: Exit| async move {
+        let task = spawn(async {
+            checkpoint().await;
+            (is_cancelled(), current_effective_deadline())
+        });
+        let joined = move_on_after(BOUND, task).await;
+        *s.lock().unwrap() = Some(match joined {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(format!("{e:?}")),
+            None => Err("the task did not end".into()),
+        });
+        Ok::<(), String>(())
+    });
+    let out = move_on_after(
+        Duration::from_millis(20),
+        res.run(async move |_v: &mut u32| {
+            sleep(Duration::from_secs(3600)).await;
+            Ok::<(), String>(())
+        }),
+    )
+    .await;
+    assert!(out.is_none(), "the deadline cancelled the body");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, Some(Ok((false, None))), "the cleanup's task ran to its end, shielded");
+}
