@@ -44,7 +44,8 @@ pub(crate) const ENTERED: u32 = 1 << 5;
 /// The scope has finished.
 pub(crate) const FINISHED: u32 = 1 << 6;
 /// A waker has been stored (set under the lock by the future that runs the scope, the only
-/// caller of both `set_waker` and `finish`): `finish` takes the lock only then.
+/// caller of both `set_waker` and `finish`): `finish` takes the lock only then. Cleared, also
+/// under the lock, when the cancel walk takes a task root's waker to wake it.
 const HAS_WAKER: u32 = 1 << 7;
 
 #[derive(Debug)]
@@ -348,8 +349,14 @@ impl Node {
             return;
         }
         let (waker, children) = {
-            let inner = self.lock();
-            let waker = if self.is_task_root() { inner.waker.clone() } else { None };
+            let mut inner = self.lock();
+            // A task root's waker is taken, not cloned (no reference count on the task, and its
+            // `finish` then takes no lock): the woken task stores its waker again whenever its
+            // body stays pending (`register` runs at every pending poll).
+            let waker = if self.is_task_root() { inner.waker.take() } else { None };
+            if waker.is_some() {
+                self.state.fetch_and(!HAS_WAKER, Ordering::Relaxed);
+            }
             let children: Vec<Arc<Node>> = match &inner.kids {
                 Some(kids) => kids.children.iter().filter_map(Weak::upgrade).collect(),
                 None => Vec::new(),

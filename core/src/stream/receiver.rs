@@ -93,7 +93,7 @@ impl<T> Receiver<T> {
         if self.is_closed() {
             return Err(TryRecvError::Closed);
         }
-        let mut wakers = Vec::new();
+        let mut wakers = crate::sync::queue::Wakers::default();
         let out = {
             let mut s = self.chan.lock();
             match s.try_take(&mut wakers) {
@@ -102,7 +102,7 @@ impl<T> Receiver<T> {
                 None => Err(TryRecvError::WouldBlock),
             }
         };
-        crate::sync::queue::wake_all(wakers);
+        wakers.wake();
         out
     }
 

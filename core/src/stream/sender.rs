@@ -106,7 +106,7 @@ impl<T> Sender<T> {
         if self.is_closed() {
             return Err(TrySendError::Closed(item));
         }
-        let mut wakers = Vec::new();
+        let mut wakers = crate::sync::queue::Wakers::default();
         let out = {
             let mut s = self.chan.lock();
             if s.receivers == 0 {
@@ -115,7 +115,7 @@ impl<T> Sender<T> {
                 s.try_push(item, &mut wakers).map_err(TrySendError::WouldBlock)
             }
         };
-        crate::sync::queue::wake_all(wakers);
+        wakers.wake();
         out
     }
 

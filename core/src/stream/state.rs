@@ -39,11 +39,11 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::error::{RecvError, SendError};
 use crate::frame;
-use crate::sync::queue::{WaitQueue, set_waker, wake_all};
+use crate::sync::queue::{WaitQueue, Wakers, set_waker};
 
 pub(crate) struct Chan<T> {
     inner: Mutex<Inner<T>>,
@@ -74,7 +74,7 @@ impl<T> Inner<T> {
     }
 
     /// Promises unpromised items to the oldest waiting receivers.
-    pub(crate) fn promise(&mut self, wakers: &mut Vec<Waker>) {
+    pub(crate) fn promise(&mut self, wakers: &mut Wakers) {
         while self.recv_q.granted() < self.available() && self.recv_q.next_waiting().is_some() {
             if let Some(w) = self.recv_q.grant_next() {
                 wakers.push(w);
@@ -83,7 +83,7 @@ impl<T> Inner<T> {
     }
 
     /// Grants free buffer slots to the oldest blocked senders (buffered streams only).
-    fn grant_senders(&mut self, wakers: &mut Vec<Waker>) {
+    fn grant_senders(&mut self, wakers: &mut Wakers) {
         while self.buffer.len() + self.reserved < self.capacity && self.send_q.next_waiting().is_some() {
             self.reserved += 1;
             if let Some(w) = self.send_q.grant_next() {
@@ -93,7 +93,7 @@ impl<T> Inner<T> {
     }
 
     /// Takes the next item (there is one).
-    fn take(&mut self, wakers: &mut Vec<Waker>) -> T {
+    fn take(&mut self, wakers: &mut Wakers) -> T {
         let item = match self.buffer.pop_front() {
             Some(item) => item,
             None => {
@@ -109,7 +109,7 @@ impl<T> Inner<T> {
     }
 
     /// When the last item of an ended stream is gone, waiting receivers learn it.
-    fn wake_if_ended(&mut self, wakers: &mut Vec<Waker>) {
+    fn wake_if_ended(&mut self, wakers: &mut Wakers) {
         if self.ended() {
             self.recv_q.take_all_wakers(wakers);
         }
@@ -117,7 +117,7 @@ impl<T> Inner<T> {
 
     /// Removes a blocked sender's entry and returns its item; gives back what it held (a
     /// granted slot, or the backing of a promise).
-    fn withdraw(&mut self, id: u64, wakers: &mut Vec<Waker>) -> Option<T> {
+    fn withdraw(&mut self, id: u64, wakers: &mut Wakers) -> Option<T> {
         let entry = self.send_q.remove(id)?;
         if entry.granted {
             self.reserved -= 1;
@@ -131,7 +131,7 @@ impl<T> Inner<T> {
     }
 
     /// The fast path of a send: into the buffer if there is room or a receiver waits.
-    pub(crate) fn try_push(&mut self, item: T, wakers: &mut Vec<Waker>) -> Result<(), T> {
+    pub(crate) fn try_push(&mut self, item: T, wakers: &mut Wakers) -> Result<(), T> {
         let room = self.buffer.len() + self.reserved < self.capacity;
         if self.send_q.waiting() == 0 && (room || self.recv_q.waiting() > 0) {
             self.buffer.push_back(item);
@@ -143,7 +143,7 @@ impl<T> Inner<T> {
     }
 
     /// The fast path of a receive by a newcomer: an unpromised item.
-    pub(crate) fn try_take(&mut self, wakers: &mut Vec<Waker>) -> Option<T> {
+    pub(crate) fn try_take(&mut self, wakers: &mut Wakers) -> Option<T> {
         if self.unpromised() > 0 { Some(self.take(wakers)) } else { None }
     }
 
@@ -175,7 +175,7 @@ impl<T> Chan<T> {
 
     /// A sender handle closes. The last one ends the stream for waiting receivers.
     pub(crate) fn close_sender(&self) {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
             s.senders -= 1;
@@ -183,12 +183,12 @@ impl<T> Chan<T> {
             s.recv_q.take_all_wakers(&mut wakers);
             s.send_q.take_all_wakers(&mut wakers);
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 
     /// A receiver handle closes. The last one discards the buffer and fails blocked senders.
     pub(crate) fn close_receiver(&self) {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         let discarded = {
             let mut s = self.lock();
             s.receivers -= 1;
@@ -196,7 +196,7 @@ impl<T> Chan<T> {
             s.send_q.take_all_wakers(&mut wakers);
             if s.receivers == 0 { std::mem::take(&mut s.buffer) } else { VecDeque::new() }
         };
-        wake_all(wakers);
+        wakers.wake();
         drop(discarded);
     }
 
@@ -242,7 +242,7 @@ impl<T> SendOp<T> {
         if frame::cancelled_here() {
             return Poll::Pending;
         }
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         let out = {
             let mut s = chan.lock();
             match self.id {
@@ -293,7 +293,7 @@ impl<T> SendOp<T> {
                 },
             }
         };
-        wake_all(wakers);
+        wakers.wake();
         out
     }
 
@@ -301,9 +301,9 @@ impl<T> SendOp<T> {
     /// lock held). Never panics.
     pub(crate) fn cancel(&mut self, chan: &Chan<T>) -> Option<T> {
         let id = self.id.take()?;
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         let item = chan.lock().withdraw(id, &mut wakers);
-        wake_all(wakers);
+        wakers.wake();
         item
     }
 
@@ -330,7 +330,7 @@ impl RecvOp {
         if frame::cancelled_here() {
             return Poll::Pending;
         }
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         let out = {
             let mut s = chan.lock();
             match self.id {
@@ -370,12 +370,12 @@ impl RecvOp {
                 }
             }
         };
-        wake_all(wakers);
+        wakers.wake();
         out
     }
 
     /// Leaves the queue, passing a promise on.
-    fn leave<T>(&mut self, s: &mut Inner<T>, wakers: &mut Vec<Waker>) {
+    fn leave<T>(&mut self, s: &mut Inner<T>, wakers: &mut Wakers) {
         if let Some(id) = self.id.take() {
             s.recv_q.remove(id);
             s.promise(wakers);
@@ -388,8 +388,8 @@ impl RecvOp {
         if self.id.is_none() {
             return;
         }
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         self.leave(&mut chan.lock(), &mut wakers);
-        wake_all(wakers);
+        wakers.wake();
     }
 }

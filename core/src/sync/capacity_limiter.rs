@@ -8,13 +8,13 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 pub use borrower::BorrowerId;
 pub use token::{Borrow, CapacityToken};
 
 use super::error::CapacityError;
-use super::queue::{WaitQueue, set_waker, wake_all};
+use super::queue::{WaitQueue, Wakers, set_waker};
 use crate::frame;
 
 /// A capacity limiter (AnyIO's `CapacityLimiter`): at most `total_tokens` borrowers at a time,
@@ -57,7 +57,7 @@ struct State {
 }
 
 impl State {
-    fn grant(&mut self, wakers: &mut Vec<Waker>) {
+    fn grant(&mut self, wakers: &mut Wakers) {
         while self.borrowers.len() < self.total {
             let Some(next) = self.queue.next_waiting() else { break };
             self.borrowers.insert(next.data.clone());
@@ -304,7 +304,7 @@ impl CapacityLimiter {
     /// limiter.release_on_behalf_of(&b).unwrap();
     /// ```
     pub fn release_on_behalf_of(&self, borrower: &BorrowerId) -> Result<(), CapacityError> {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
             // A granted waiter owns its token only once its future has taken it: until then,
@@ -315,7 +315,7 @@ impl CapacityLimiter {
             }
             s.grant(&mut wakers);
         }
-        wake_all(wakers);
+        wakers.wake();
         Ok(())
     }
 
@@ -330,13 +330,13 @@ impl CapacityLimiter {
     /// assert_eq!(limiter.available_tokens(), 3);
     /// ```
     pub fn set_total_tokens(&self, total_tokens: usize) {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
             s.total = total_tokens;
             s.grant(&mut wakers);
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 
     /// The total number of tokens.
@@ -455,7 +455,7 @@ impl Future for AcquireToken<'_> {
 impl Drop for AcquireToken<'_> {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         {
             let mut s = self.limiter.lock();
             if let Some(entry) = s.queue.remove(id) {
@@ -465,6 +465,6 @@ impl Drop for AcquireToken<'_> {
                 s.grant(&mut wakers);
             }
         }
-        wake_all(wakers);
+        wakers.wake();
     }
 }

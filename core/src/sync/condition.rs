@@ -4,10 +4,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex as StdMutex, MutexGuard as StdGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::mutex::{Lock, Mutex, MutexGuard};
-use super::queue::{WaitQueue, set_waker, wake_all};
+use super::queue::{WaitQueue, Wakers, set_waker};
 use crate::frame;
 
 /// A condition variable (AnyIO's `Condition`, shaped like `std::sync::Condvar`): a task holding
@@ -117,7 +117,7 @@ impl Condition {
     /// assert_eq!(anyscope_core::sync::Condition::new().notify(1), 0); // nobody waits
     /// ```
     pub fn notify(&self, n: usize) -> usize {
-        let mut wakers = Vec::new();
+        let mut wakers = Wakers::default();
         let mut count = 0;
         {
             let mut q = self.lock();
@@ -128,7 +128,7 @@ impl Condition {
                 count += 1;
             }
         }
-        wake_all(wakers);
+        wakers.wake();
         count
     }
 
@@ -257,7 +257,7 @@ impl<T> Drop for CondWait<'_, T> {
             return;
         }
         if let Step::Waiting { id, .. } = self.step {
-            let mut wakers = Vec::<Waker>::new();
+            let mut wakers = Wakers::default();
             {
                 let mut q = self.cond.lock();
                 if q.remove(id).is_some_and(|e| e.granted) {
@@ -267,7 +267,7 @@ impl<T> Drop for CondWait<'_, T> {
                     }
                 }
             }
-            wake_all(wakers);
+            wakers.wake();
         }
     }
 }

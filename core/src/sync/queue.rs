@@ -116,7 +116,7 @@ impl<D> WaitQueue<D> {
     }
 
     /// Every queued entry's waker (to wake them all, e.g. on close).
-    pub(crate) fn take_all_wakers(&mut self, out: &mut Vec<Waker>) {
+    pub(crate) fn take_all_wakers(&mut self, out: &mut Wakers) {
         out.extend(self.entries.iter_mut().filter_map(|e| e.waker.take()));
     }
 
@@ -134,9 +134,38 @@ pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
-/// Wakes every waker of `wakers` (call with no lock held).
-pub(crate) fn wake_all(wakers: Vec<Waker>) {
-    for w in wakers {
-        w.wake();
+/// The wakers collected under a lock, woken after it is released. The first one is kept inline
+/// (an operation wakes one waiter most of the time), so that collecting it allocates nothing.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Wakers {
+    pub(crate) fn push(&mut self, waker: Waker) {
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
+    }
+
+    /// Wakes them all (call with no lock held).
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        for w in self.rest {
+            w.wake();
+        }
+    }
+}
+
+impl Extend<Waker> for Wakers {
+    fn extend<I: IntoIterator<Item = Waker>>(&mut self, iter: I) {
+        for w in iter {
+            self.push(w);
+        }
     }
 }

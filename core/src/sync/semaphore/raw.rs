@@ -69,11 +69,11 @@
 //! There is one lock and no user code runs under it; wakers are collected under it and woken
 //! after it is released.
 
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::frame;
 use crate::sync::error::{AcquireError, MaxPermitsExceeded, TryAcquireError};
-use crate::sync::queue::{WaitQueue, set_waker};
+use crate::sync::queue::{WaitQueue, Wakers, set_waker};
 use crate::sync_shim::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use crate::sync_shim::{AtomicUsize, Mutex, MutexGuard};
 
@@ -123,34 +123,6 @@ enum Fast {
     Closed,
     /// Not enough free permits, or a waiter may be waiting: the lock decides.
     Slow,
-}
-
-/// The wakers collected under the lock, woken after it: the first one inline (a release wakes
-/// one waiter, most of the time), so that a handoff allocates nothing.
-#[derive(Default)]
-struct Wakers {
-    first: Option<Waker>,
-    rest: Vec<Waker>,
-}
-
-impl Wakers {
-    fn push(&mut self, waker: Waker) {
-        if self.first.is_none() {
-            self.first = Some(waker);
-        } else {
-            self.rest.push(waker);
-        }
-    }
-
-    /// Wakes them all (call with no lock held).
-    fn wake(self) {
-        if let Some(w) = self.first {
-            w.wake();
-        }
-        for w in self.rest {
-            w.wake();
-        }
-    }
 }
 
 impl RawSemaphore {
@@ -287,7 +259,7 @@ impl RawSemaphore {
             let mut s = self.lock();
             self.word.fetch_or(CLOSED, AcqRel);
             // The waiters leave the queue when they see it closed (or take a grant that raced).
-            s.queue.take_all_wakers(&mut wakers.rest);
+            s.queue.take_all_wakers(&mut wakers);
         }
         wakers.wake();
     }
