@@ -67,8 +67,17 @@ impl bb8::ManageConnection for Bb8 {
 type Sample = Pin<Box<dyn Future<Output = f64>>>;
 
 async fn ours_pool() -> anyscope_core::pool::Pool<Ours> {
-    let config = anyscope_core::pool::PoolConfig::builder().max_size(MAX).build().expect("config");
-    anyscope_core::pool::Pool::open(Ours, config).await
+    ours_pool_bounded(true).await
+}
+
+/// anyscope's pool bounds every acquire by default (`DEFAULT_ACQUIRE_TIMEOUT`: a waiting acquire
+/// arms a timer); deadpool's default does not. `bounded: false` sets no bound, as deadpool.
+async fn ours_pool_bounded(bounded: bool) -> anyscope_core::pool::Pool<Ours> {
+    let mut builder = anyscope_core::pool::PoolConfig::builder().max_size(MAX);
+    if !bounded {
+        builder = builder.acquire_timeout(std::time::Duration::MAX);
+    }
+    anyscope_core::pool::Pool::open(Ours, builder.build().expect("config")).await
 }
 
 fn dead_pool() -> deadpool::managed::Pool<Dead> {
@@ -119,9 +128,9 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     };
     let per = cfg.pick(1_000, 100);
     let ops = 64 * per;
-    let ours_co = move |fan: Fan| -> Sample {
+    let ours_co_with = move |fan: Fan, bounded: bool| -> Sample {
         Box::pin(async move {
-            let pool = ours_pool().await;
+            let pool = ours_pool_bounded(bounded).await;
             let t0 = Instant::now();
             fan.run(64, |_| {
                 let pool = pool.clone();
@@ -139,6 +148,7 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             r
         })
     };
+    let ours_co = move |fan: Fan| ours_co_with(fan, true);
     let dead_co = move |fan: Fan| -> Sample {
         Box::pin(async move {
             let pool = dead_pool();
@@ -224,11 +234,15 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             &mut || rts.base_tokio(dead_co(Fan::Tokio)),
             &mut || rts.base_tokio(bb8_co()),
             &mut || rts.base_tokio(sem_co()),
+            &mut || rts.ours_tokio(ours_co_with(Fan::Ours, false)),
         ],
     );
     rows.push(mk("pool_contended_64x16", "tokio", "deadpool", m[0], m[1], Some(0.5)));
     rows.push(mk("pool_contended_64x16", "tokio", "bb8 (info)", m[0], m[2], None));
     rows.push(mk("pool_contended_64x16", "tokio", "tokio Semaphore(16), no pool (info)", m[0], m[3], None));
+    // The same anyscope pool with no acquire bound (deadpool's default): ours_ns is that
+    // variant here, against deadpool.
+    rows.push(mk("pool_contended_64x16(unbounded acquire)", "tokio", "deadpool (info)", m[4], m[1], None));
     let ex = std::sync::Arc::clone(&rts.smol);
     let m = measure(
         cfg.rounds,
