@@ -182,14 +182,19 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
 /// That is the frame's own node — unless the frame is polling its adopted cleanups
 /// (`CLEANING`). Cleanups are shielded from everything, the frame's own cancellation included
 /// (it is usually why they run; see `cancelled_in`), so what a cleanup starts hangs under a
-/// fresh shielded node instead: a task spawned by a cleanup is not cancelled by the cancellation
-/// the cleanup runs after, and sees no enclosing deadline, exactly as the cleanup itself.
+/// fresh shielded node, itself under the frame's node: a task spawned by a cleanup is not
+/// cancelled by the cancellation the cleanup runs after and sees no enclosing deadline, exactly
+/// as the cleanup itself, while a walk up to the task root (a borrower's identity) still
+/// reaches it.
 fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     use crate::cancel::node::{ENTERED, SHIELD};
-    if stack[i].flags & CLEANING != 0 {
-        return Arc::new(Node::new(SHIELD | ENTERED, None, None));
+    let node = ensure_node(stack, i);
+    if stack[i].flags & CLEANING == 0 {
+        return node;
     }
-    ensure_node(stack, i)
+    let shield = Arc::new(Node::new(SHIELD | ENTERED, None, None));
+    shield.link(node, false);
+    shield
 }
 
 /// Gives the frame at `i` a node linked to its parent's (created or linked too, recursively),

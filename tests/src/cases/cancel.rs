@@ -69,6 +69,7 @@ macro_rules! __cases_cancel {
             groups_nested_through_a_handle_scope_reach_the_outermost,
             borrower_is_the_task_through_nested_scopes,
             task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope,
+            borrower_in_a_cleanup_is_the_task_through_nested_scopes,
         );
     };
 }

@@ -200,3 +200,32 @@ pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen, Some(Ok((false, None))), "the cleanup's task ran to its end, shielded");
 }
+
+/// Inside a cleanup, a nested scope does not change who the borrower is: a capacity-limiter
+/// token taken in a scope nested in the cleanup belongs to the task, as one taken in the
+/// cleanup itself (what a cleanup starts hangs under a shield that stays under the task).
+pub async fn borrower_in_a_cleanup_is_the_task_through_nested_scopes() {
+    use anyscope_core::resource::{Exit, resource};
+    let seen: Arc<Mutex<Option<(bool, bool)>>> = Arc::default();
+    let s = seen.clone();
+    let res = resource(async { Ok::<u32, String>(1) }, move |_v: u32, _exit: Exit| async move {
+        let here = BorrowerId::current();
+        let nested = CancelScope::new().run(async { BorrowerId::current() }).await;
+        let limiter = CapacityLimiter::new(1);
+        let taken = CancelScope::new().run(async { limiter.acquire().await.is_ok() }).await;
+        // Released by the cleanup itself: the token taken in the nested scope is the task's.
+        let released = limiter.release().is_ok();
+        *s.lock().unwrap() = Some((nested == Some(here), taken == Some(true) && released));
+        Ok::<(), String>(())
+    });
+    let out = move_on_after(
+        Duration::from_millis(20),
+        res.run(async move |_v: &mut u32| {
+            sleep(Duration::from_secs(3600)).await;
+            Ok::<(), String>(())
+        }),
+    )
+    .await;
+    assert!(out.is_none(), "the deadline cancelled the body");
+    assert_eq!(*seen.lock().unwrap(), Some((true, true)), "the task is the borrower throughout");
+}
