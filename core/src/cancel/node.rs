@@ -12,7 +12,12 @@
 //!   `CANCELLED` is only ever set, never cleared; it is stored with `Release` after the reason is
 //!   written under the lock, and loaded with `Acquire`, so a reader that sees it also sees the
 //!   reason.
-//! - `parent` is set once, when the scope first runs, and never changes.
+//! - `parent` is set once and never changes: for a task root when the task is spawned, for a
+//!   scope's node when something first needs to walk up through it (`frame::ensure_node`, the
+//!   only way another task or a nested scope reaches a frame's node, links it before handing it
+//!   out). A scope around a body that spawns nothing never links, and costs its parent nothing.
+//! - A task root of a group registers among its parent's children at its first suspension
+//!   (`link_unregistered`), before it checks its parent's cancellation.
 //! - Lock order: a node's `inner` lock may be held while taking its *parent's* lock (upward,
 //!   during registration), never the other way round. The wake walk holds one lock at a time and
 //!   drops it before waking or recursing, and no `Arc<Node>` is dropped while a lock is held by
