@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED, UNLINKED};
+use super::{
+    CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
+};
 use crate::cancel::CancelReason;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState};
@@ -150,9 +152,10 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         let first = this.state.flags & STARTED == 0;
         if first {
             this.state.flags |= STARTED;
-            match this.dl.get() {
-                Some(d) => start(this.state, &mut d.after, &mut d.target),
-                None => start(this.state, &mut None, &mut None),
+            let after = this.dl.get().and_then(|d| d.after.take());
+            let target = start(this.state, after);
+            if let Some(d) = this.dl.get() {
+                d.target = target;
             }
         }
         if this.body.is_some() {
@@ -195,11 +198,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                                 frame::shield_exit();
                             }
                         }
-                        if !state.own_cancelled()
-                            && this.dl.get().is_some_and(|d| {
-                                poll_deadline(state, &mut d.target, &mut d.armed, &mut d.timer, cx)
-                            })
-                        {
+                        if !state.own_cancelled() && this.dl.get().is_some_and(|d| d.poll(state, cx)) {
                             state.cancel(CancelReason::Deadline);
                         }
                         if should_deliver(state) {
@@ -219,10 +218,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
             if bounding
                 && this.body.is_none()
                 && !state.own_cancelled()
-                && this
-                    .dl
-                    .get()
-                    .is_some_and(|d| poll_deadline(state, &mut d.target, &mut d.armed, &mut d.timer, cx))
+                && this.dl.get().is_some_and(|d| d.poll(state, cx))
             {
                 state.cancel(CancelReason::Deadline);
             }
@@ -251,15 +247,15 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
     }
 }
 
-/// First poll: mark the node to be linked when needed, resolve the deadline.
-fn start(state: &mut FrameState, after: &mut Option<Duration>, target: &mut Option<Instant>) {
-    if let Some(d) = after.take() {
+/// First poll: mark the node to be linked when needed, resolve the deadline (`after`, relative
+/// to now, for `move_on_after`), and return the deadline the timer should fire at.
+fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
+    if let Some(d) = after {
         // A deadline too far to represent is no deadline.
         state.deadline = read_clock(state).checked_add(d);
-        *target = state.deadline;
-        return;
+        return state.deadline;
     }
-    *target = match &state.node {
+    let target = match &state.node {
         Some(node) => {
             if !state.is_task_root() {
                 // Linked under the enclosing frame's node when something needs it
@@ -283,11 +279,12 @@ fn start(state: &mut FrameState, after: &mut Option<Duration>, target: &mut Opti
         }
         None => state.deadline,
     };
-    if let Some(deadline) = *target {
+    if let Some(deadline) = target {
         if read_clock(state) >= deadline {
             state.cancel(CancelReason::Deadline);
         }
     }
+    target
 }
 
 /// The runtime's clock: through the frame's own handle when it has one.
@@ -357,46 +354,42 @@ fn register(state: &mut FrameState, cx: &Context<'_>) {
         }
     }
     if let Some(node) = &state.node {
-        if state.flags & super::UNREGISTERED != 0 {
-            state.flags &= !super::UNREGISTERED;
+        if state.flags & UNREGISTERED != 0 {
+            state.flags &= !UNREGISTERED;
             node.register_in_parent();
         }
         node.set_waker(cx.waker());
     }
 }
 
-/// Arms the deadline timer on the deadline currently wanted, and polls it.
-fn poll_deadline(
-    state: &mut FrameState,
-    target: &mut Option<Instant>,
-    armed: &mut Option<Instant>,
-    timer: &mut Option<Pin<Box<dyn Timer>>>,
-    cx: &mut Context<'_>,
-) -> bool {
-    if let Some(node) = &state.node {
-        if node.flags() & DEADLINE_MOVED != 0 {
-            node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
-            *target = node.deadline();
+impl Deadline {
+    /// Arms the deadline timer on the deadline currently wanted, and polls it.
+    fn poll(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
+        if let Some(node) = &state.node {
+            if node.flags() & DEADLINE_MOVED != 0 {
+                node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
+                self.target = node.deadline();
+            }
         }
-    }
-    let Some(deadline) = *target else {
-        *timer = None;
-        *armed = None;
-        return false;
-    };
-    match timer {
-        None => {
-            // Kept in the frame: the drop path hands pending cleanups to this runtime.
-            let rt = state.runtime.get_or_insert_with(runtime::current);
-            *timer = Some(rt.timer(deadline));
+        let Some(deadline) = self.target else {
+            self.timer = None;
+            self.armed = None;
+            return false;
+        };
+        match &mut self.timer {
+            None => {
+                // Kept in the frame: the drop path hands pending cleanups to this runtime.
+                let rt = state.runtime.get_or_insert_with(runtime::current);
+                self.timer = Some(rt.timer(deadline));
+            }
+            Some(t) if self.armed != Some(deadline) => t.as_mut().reset(deadline),
+            Some(_) => {}
         }
-        Some(t) if *armed != Some(deadline) => t.as_mut().reset(deadline),
-        Some(_) => {}
-    }
-    *armed = Some(deadline);
-    match timer {
-        Some(t) => t.as_mut().poll_expired(cx).is_ready(),
-        None => false,
+        self.armed = Some(deadline);
+        match &mut self.timer {
+            Some(t) => t.as_mut().poll_expired(cx).is_ready(),
+            None => false,
+        }
     }
 }
 
