@@ -17,6 +17,18 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// A row in nanoseconds per unit of work.
+    pub(crate) fn ns(
+        id: &str,
+        runtime: &'static str,
+        baseline: &'static str,
+        ours: f64,
+        base: f64,
+        target: Option<f64>,
+    ) -> Row {
+        Row { id: id.to_string(), runtime, ours, baseline, base, target, unit: "ns/op" }
+    }
+
     pub(crate) fn ratio(&self) -> f64 {
         self.ours / self.base
     }

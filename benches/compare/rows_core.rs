@@ -15,7 +15,7 @@ use crate::harness::{Config, Row, measure, per_unit};
 use crate::rt::{Runtimes, yield_once};
 
 fn row(id: &str, runtime: &'static str, m: &[f64], baseline: &'static str, target: Option<f64>) -> Row {
-    Row { id: id.to_string(), runtime, ours: m[0], baseline, base: m[1], target, unit: "ns/op" }
+    Row::ns(id, runtime, baseline, m[0], m[1], target)
 }
 
 /// `spawn_join_100k`: a task group of trivial children, and plain `spawn` + join, against
@@ -264,9 +264,7 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }],
         );
         rows.push(row(id, "smol", &m, "race with async_io::Timer", Some(target)));
-        let mut info = row(id, "smol", &[m[0], m[2]], "race, Timer made first (info)", None);
-        info.target = None;
-        rows.push(info);
+        rows.push(row(id, "smol", &[m[0], m[2]], "race, Timer made first (info)", None));
     }
 }
 

@@ -208,15 +208,7 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             per_unit(t0, ops)
         })
     };
-    let mk = |id: &str, runtime, baseline, ours, base, target| Row {
-        id: id.to_string(),
-        runtime,
-        ours,
-        baseline,
-        base,
-        target,
-        unit: "ns/op",
-    };
+    let mk = Row::ns;
     let m = measure(
         cfg.rounds,
         &mut [&mut || rts.ours_tokio(ours_un()), &mut || rts.base_tokio(dead_un()), &mut || {

@@ -77,15 +77,7 @@ fn family(
             rts.base_tokio(tok())
         }],
     );
-    let mk = |runtime, baseline, ours, base, target| Row {
-        id: id.to_string(),
-        runtime,
-        ours,
-        baseline,
-        base,
-        target,
-        unit: "ns/op",
-    };
+    let mk = |runtime, baseline, ours, base, target| Row::ns(id, runtime, baseline, ours, base, target);
     rows.push(mk("tokio", alt_name, m[0], m[1], Some(target)));
     rows.push(mk("tokio", tokio_name, m[0], m[2], None));
     let ex = Arc::clone(&rts.smol);
