@@ -4,6 +4,7 @@
 //! current task's borrower identity) depend on such a link, through scopes whose nodes nobody
 //! asked for before.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -166,26 +167,19 @@ pub async fn borrower_is_the_task_through_nested_scopes() {
     limiter.release().expect("the token taken inside belongs to this task");
 }
 
-/// A task spawned by a cleanup — here the teardown of a resource whose body a deadline cancelled
-/// — runs shielded like the cleanup itself: it is not cancelled by the cancellation the cleanup
-/// runs after, and sees no enclosing deadline.
-pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
-    use anyscope_core::is_cancelled;
+/// Runs `cleanup` as the teardown of a resource whose body a deadline cancelled (so the cleanup
+/// is polled by the cancelled frame, shielded), and returns what the cleanup produced.
+async fn in_a_cleanup_after_a_cancel<T, Fut>(cleanup: impl FnOnce() -> Fut + Send + 'static) -> Option<T>
+where
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
     use anyscope_core::resource::{Exit, resource};
-    type Seen = (bool, Option<Instant>);
-    let seen: Arc<Mutex<Option<Result<Seen, String>>>> = Arc::default();
-    let s = seen.clone();
+    let slot = Arc::new(Mutex::new(None));
+    let s = slot.clone();
     let res = resource(async { Ok::<u32, String>(1) }, move |_v: u32, _exit: Exit| async move {
-        let task = spawn(async {
-            checkpoint().await;
-            (is_cancelled(), current_effective_deadline())
-        });
-        let joined = move_on_after(BOUND, task).await;
-        *s.lock().unwrap() = Some(match joined {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(format!("{e:?}")),
-            None => Err("the task did not end".into()),
-        });
+        let out = cleanup().await;
+        *s.lock().unwrap() = Some(out);
         Ok::<(), String>(())
     });
     let out = move_on_after(
@@ -197,7 +191,26 @@ pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
     )
     .await;
     assert!(out.is_none(), "the deadline cancelled the body");
-    let seen = seen.lock().unwrap().clone();
+    slot.lock().unwrap().take()
+}
+
+/// A task spawned by a cleanup — here the teardown of a resource whose body a deadline cancelled
+/// — runs shielded like the cleanup itself: it is not cancelled by the cancellation the cleanup
+/// runs after, and sees no enclosing deadline.
+pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
+    use anyscope_core::is_cancelled;
+    let seen = in_a_cleanup_after_a_cancel(|| async {
+        let task = spawn(async {
+            checkpoint().await;
+            (is_cancelled(), current_effective_deadline())
+        });
+        match move_on_after(BOUND, task).await {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(format!("{e:?}")),
+            None => Err("the task did not end".to_string()),
+        }
+    })
+    .await;
     assert_eq!(seen, Some(Ok((false, None))), "the cleanup's task ran to its end, shielded");
 }
 
@@ -205,27 +218,15 @@ pub async fn task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope() {
 /// token taken in a scope nested in the cleanup belongs to the task, as one taken in the
 /// cleanup itself (what a cleanup starts hangs under a shield that stays under the task).
 pub async fn borrower_in_a_cleanup_is_the_task_through_nested_scopes() {
-    use anyscope_core::resource::{Exit, resource};
-    let seen: Arc<Mutex<Option<(bool, bool)>>> = Arc::default();
-    let s = seen.clone();
-    let res = resource(async { Ok::<u32, String>(1) }, move |_v: u32, _exit: Exit| async move {
+    let seen = in_a_cleanup_after_a_cancel(|| async {
         let here = BorrowerId::current();
         let nested = CancelScope::new().run(async { BorrowerId::current() }).await;
         let limiter = CapacityLimiter::new(1);
         let taken = CancelScope::new().run(async { limiter.acquire().await.is_ok() }).await;
         // Released by the cleanup itself: the token taken in the nested scope is the task's.
         let released = limiter.release().is_ok();
-        *s.lock().unwrap() = Some((nested == Some(here), taken == Some(true) && released));
-        Ok::<(), String>(())
-    });
-    let out = move_on_after(
-        Duration::from_millis(20),
-        res.run(async move |_v: &mut u32| {
-            sleep(Duration::from_secs(3600)).await;
-            Ok::<(), String>(())
-        }),
-    )
+        (nested == Some(here), taken == Some(true) && released)
+    })
     .await;
-    assert!(out.is_none(), "the deadline cancelled the body");
-    assert_eq!(*seen.lock().unwrap(), Some((true, true)), "the task is the borrower throughout");
+    assert_eq!(seen, Some((true, true)), "the task is the borrower throughout");
 }
