@@ -268,10 +268,10 @@ impl Node {
     /// through a handle that outlives the scope wake nothing (and keep no task alive).
     pub(crate) fn finish(&self) {
         // `set_waker` and `finish` are called by the future that runs the scope only, never at
-        // the same time: a scope that never stored a waker (its body completed on its first
-        // poll) or that already finished needs no lock.
-        // With no waker stored there is nothing to forget, and `FINISHED` is only read by
-        // `set_waker`, which the finished future never calls again: nothing to write either.
+        // the same time. A scope that already finished, or that holds no waker (its body
+        // completed on its first poll, or the cancel walk took it), has nothing to forget and
+        // nothing to write: `FINISHED` is only read by `set_waker`, which the finished future
+        // never calls again.
         let flags = self.flags();
         if flags & (FINISHED | HAS_WAKER) != HAS_WAKER {
             return;
