@@ -24,8 +24,10 @@
 //! - A cancelled acquire loses nothing: an object or slot handed to it goes on, untouched, to
 //!   the next waiter or back to the pool.
 //! - An object whose holder was cancelled or panicked while holding it (a query cut off
-//!   mid-reply, a transaction left open) is recycled — checked and reset — by a cleanup of
-//!   the holder's frame before anyone else can get it, or closed if the check fails.
+//!   mid-reply, a transaction left open) is never handed out as it is: [`Manager::recycle`]
+//!   is told why it runs ([`Recycle::Cancelled`], [`Recycle::Panicked`]) before anyone else
+//!   can get it. By default such an object is closed; a manager that can reset it (a
+//!   `ROLLBACK`) overrides `recycle` and keeps it.
 //! - Every object is counted in the [`tracker`](crate::tracker) under the pool's
 //!   [`object_kind`](Pool::object_kind) from its create to its close: after a close, zero are
 //!   open and none are lost.
@@ -56,7 +58,7 @@
 //!
 //! ```
 //! # anyscope_tokio::run(async {
-//! use anyscope_core::pool::{Manager, Pool, PoolConfig};
+//! use anyscope_core::pool::{Manager, Pool, PoolConfig, Recycle, RecycleError};
 //! use std::time::Duration;
 //!
 //! struct Conn { open_tx: bool }
@@ -68,7 +70,7 @@
 //!     async fn create(&self) -> Result<Conn, std::io::Error> {
 //!         Ok(Conn { open_tx: false })
 //!     }
-//!     async fn recycle(&self, conn: &mut Conn) -> Result<(), std::io::Error> {
+//!     async fn recycle(&self, conn: &mut Conn, _why: Recycle) -> Result<(), RecycleError<std::io::Error>> {
 //!         conn.open_tx = false; // ROLLBACK whatever was left open
 //!         Ok(())
 //!     }
@@ -106,6 +108,6 @@ mod wait;
 pub use config::{ConfigError, PoolConfig, PoolConfigBuilder, RecyclePolicy};
 pub use error::PoolError;
 pub use handle::Pool;
-pub use manager::Manager;
+pub use manager::{Manager, Recycle, RecycleError};
 pub use object::Object;
 pub use stats::PoolStats;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::shared::{AfterClose, Counters, Shared};
 use super::state::Turn;
 use super::wait::{Bounded, Deadline, WaitTurn};
-use super::{Manager, Object, PoolError, RecyclePolicy};
+use super::{Manager, Object, PoolError, Recycle, RecyclePolicy};
 
 type Acquired<M> = Result<Object<M>, PoolError<<M as Manager>::Error>>;
 
@@ -26,8 +26,12 @@ pub(super) async fn acquire<M: Manager>(shared: &Arc<Shared<M>>) -> Acquired<M> 
                 if expired {
                     close_keep_slot(guard).await?
                 } else if shared.config.recycle == RecyclePolicy::Always {
-                    let checked =
-                        Bounded::new(shared, &mut deadline, shared.manager.recycle(&mut guard)).await;
+                    let checked = Bounded::new(
+                        shared,
+                        &mut deadline,
+                        shared.manager.recycle(&mut guard, Recycle::Reuse),
+                    )
+                    .await;
                     match checked {
                         Some(Ok(())) if !shared.manager.is_broken(&guard) => {
                             Counters::add(&shared.counters.recycled);

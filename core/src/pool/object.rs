@@ -3,10 +3,10 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use super::Manager;
 use super::shared::{AfterClose, Shared};
 use super::state::Entry;
-use crate::resource::drop_cause;
+use super::{Manager, Recycle};
+use crate::resource::{DropCause, drop_cause};
 
 /// An object checked out of a [`Pool`](super::Pool): derefs (mutably) to it, and returns it
 /// when dropped.
@@ -150,8 +150,13 @@ impl<M: Manager> DerefMut for Object<M> {
 impl<M: Manager> Drop for Object<M> {
     fn drop(&mut self) {
         let Some(entry) = self.entry.take() else { return };
-        if self.suspect || drop_cause().is_some() {
-            self.shared.suspect_returned(entry);
+        let cause = drop_cause();
+        if self.suspect || cause.is_some() {
+            let why = match cause {
+                Some(DropCause::Panicked) => Recycle::Panicked,
+                _ => Recycle::Cancelled,
+            };
+            self.shared.suspect_returned(entry, why);
         } else if self.shared.manager.is_broken(&entry.obj) {
             self.shared.discard(entry, true);
         } else {

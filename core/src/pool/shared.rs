@@ -8,7 +8,7 @@ use std::time::Instant;
 use event_listener::Event;
 
 use super::state::{Entry, State, Turn};
-use super::{Manager, PoolConfig, PoolStats};
+use super::{Manager, PoolConfig, PoolStats, Recycle};
 use crate::CancelScope;
 use crate::frame::{self, Cleanup};
 use crate::resource::{Completing, Ending};
@@ -170,11 +170,11 @@ impl<M: Manager> Shared<M> {
 
     /// An object whose holder was cancelled or panicked: recycled first if the pool is open,
     /// closed if it is closed (no point checking it).
-    pub(super) fn suspect_returned(self: &Arc<Self>, entry: Entry<M::Object>) {
+    pub(super) fn suspect_returned(self: &Arc<Self>, entry: Entry<M::Object>, why: Recycle) {
         if self.is_closed() {
             self.discard(entry, true);
         } else {
-            self.recycle_later(entry);
+            self.recycle_later(entry, why);
         }
     }
 
@@ -239,12 +239,12 @@ impl<M: Manager> Shared<M> {
     /// operation): hands the innermost frame a cleanup that recycles it — or closes it if the
     /// recycle fails or it is broken — and only then returns it. Its slot stays taken
     /// meanwhile, so nobody gets it before the check.
-    pub(super) fn recycle_later(self: &Arc<Self>, entry: Entry<M::Object>) {
+    pub(super) fn recycle_later(self: &Arc<Self>, entry: Entry<M::Object>, why: Recycle) {
         let shared = Arc::clone(self);
         let check = async move {
             let mut entry = entry;
-            let ok =
-                !shared.manager.is_broken(&entry.obj) && shared.manager.recycle(&mut entry.obj).await.is_ok();
+            let ok = !shared.manager.is_broken(&entry.obj)
+                && shared.manager.recycle(&mut entry.obj, why).await.is_ok();
             if ok && !shared.manager.is_broken(&entry.obj) {
                 Counters::add(&shared.counters.recycled);
                 shared.release(entry);

@@ -9,11 +9,13 @@
 
 mod basics;
 mod cancel;
+mod defaults;
 mod lifecycle;
 pub mod manager;
 
 pub use basics::*;
 pub use cancel::*;
+pub use defaults::*;
 pub use lifecycle::*;
 
 /// The list of this area's cases.
@@ -45,6 +47,8 @@ macro_rules! __cases_pool {
             idle_expiry,
             exit_stack_closes_pool_around_task_group,
             pool_dropped_unclosed_is_closed_by_its_frame,
+            default_manager_closes_object_of_cut_off_holder,
+            recycle_is_told_why_it_runs,
         );
     };
 }
