@@ -18,7 +18,11 @@
 //! # Guarantees
 //!
 //! - `max_size` is never exceeded: a slot is taken before an object is created, and freed only
-//!   after it is closed.
+//!   after it is closed — or, when a close or check is abandoned or overdue, when the object
+//!   is dropped: a slot is freed whenever its object is gone.
+//! - Nothing the manager does can hang the pool: every create, recycle and close the pool
+//!   runs is bounded (by the acquire, by `create_timeout`/`recycle_timeout`, or by the
+//!   acquire timeout when nobody waits for it).
 //! - Waiters are served first come, first served; a returned object or a freed slot goes
 //!   straight to the oldest waiter, and a new acquire never barges past one.
 //! - A cancelled acquire loses nothing: an object or slot handed to it goes on, untouched, to
@@ -35,9 +39,11 @@
 //! # Compared with deadpool and bb8
 //!
 //! - deadpool's `get` waits forever by default; here the acquire timeout is finite (30 s) and
-//!   the caller's cancel scope bounds the acquire as well. deadpool discards a healthy object
-//!   when a `get` is cancelled while recycling it; here a cancelled acquire hands the object
-//!   back (checked again first if the check was cut off).
+//!   the caller's cancel scope bounds the acquire as well. As in deadpool, creates and
+//!   recycles have bounds of their own ([`PoolConfigBuilder::create_timeout`],
+//!   [`PoolConfigBuilder::recycle_timeout`]), and an acquire cut off while it checks an
+//!   object returns at its bound: the object, cut off mid-check, is closed (on a detached
+//!   cleanup, bounded) and its slot freed.
 //! - bb8 has leaked connections and deadlocked under load when futures were dropped at the
 //!   wrong moment (bb8#67, #122): its waiters and its slot count can disagree. Here the idle
 //!   set, the slot count and the waiter queue live under one lock, and every drop path gives

@@ -93,3 +93,34 @@ pub async fn recycle_is_told_why_it_runs() {
     assert_whole(&pool, &manager);
     close_and_check(pool, &manager).await;
 }
+
+/// A manager whose close never ends.
+struct Stuck;
+
+impl Manager for Stuck {
+    type Object = u32;
+    type Error = std::io::Error;
+
+    async fn create(&self) -> Result<u32, std::io::Error> {
+        Ok(1)
+    }
+
+    async fn close(&self, _obj: u32) {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A close that never ends is abandoned at the pool's recycle timeout: the object is dropped,
+/// its slot freed, and the pool's own close returns.
+pub async fn close_that_never_ends_frees_its_slot() {
+    let kind = unique_kind("pool-stuck");
+    let config = PoolConfig::builder().max_size(1).recycle_timeout(Duration::from_millis(10)).kind(kind);
+    let pool = Pool::open(Stuck, config.build().unwrap()).await;
+    anyscope_core::pool::Object::close(pool.acquire().await.unwrap()).await;
+    let stats = pool.stats();
+    assert_eq!((stats.size, stats.in_use, stats.timed_out), (0, 0, 1), "{stats:?}");
+    drop(pool.acquire().await.unwrap()); // idle now: the pool's close must close it
+    pool.close().await;
+    assert_eq!(pool.stats().size, 0);
+    assert_clean(kind).await;
+}
