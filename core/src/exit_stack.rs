@@ -2,6 +2,7 @@
 //! LIFO.
 
 mod error;
+mod report;
 mod stack;
 
 pub use error::{BoxError, ExitError};

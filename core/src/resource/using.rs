@@ -16,8 +16,10 @@ use super::{AsyncClose, Scoped};
 ///
 /// If the returned future is dropped (cancelled) while the body runs, the resource's guard is
 /// dropped with it and its close is adopted by the enclosing frame: it still runs, shielded,
-/// before that frame completes. Once the close has started it is shielded, and if the future
-/// is dropped anyway the rest of the close is handed over the same way.
+/// before that frame completes. The close itself is not shielded while `using` awaits it: a
+/// cancellation cuts the caller off at one of its suspension points, and the rest of the
+/// close is handed over the same way and runs to its end. A close error the cut-off caller
+/// can no longer receive is counted in the [`tracker`](crate::tracker) (`close_failed`).
 ///
 /// # Examples
 ///
