@@ -59,13 +59,19 @@ where
 }
 
 /// The error of [`using`]: the body failed, the close failed, or both did.
+///
+/// [`UsingError::Body`] is transparent (the body's own message and `source()`); the others
+/// say what failed at this level and lead to the cause through `source()`, never repeating
+/// it in their message.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum UsingError<E, C> {
     /// The body failed; the close succeeded.
     Body(E),
     /// The body succeeded (its value is dropped); the close failed.
     Close(C),
-    /// Both failed. The body's error comes first, and is the `source` of the close's.
+    /// Both failed. The body's error comes first and is the `source()`; the close's is
+    /// [`close_error`](UsingError::close_error).
     Both {
         /// The body's error.
         body: E,
@@ -95,11 +101,9 @@ impl<E, C> UsingError<E, C> {
 impl<E: fmt::Display, C: fmt::Display> fmt::Display for UsingError<E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UsingError::Body(e) => write!(f, "{e}"),
-            UsingError::Close(c) => write!(f, "closing the resource failed: {c}"),
-            UsingError::Both { body, close } => {
-                write!(f, "{body}; then closing the resource failed too: {close}")
-            }
+            UsingError::Body(e) => fmt::Display::fmt(e, f),
+            UsingError::Close(_) => f.write_str("closing the resource failed"),
+            UsingError::Both { .. } => f.write_str("closing the resource failed after the body failed"),
         }
     }
 }
@@ -111,7 +115,8 @@ where
 {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            UsingError::Body(e) | UsingError::Both { body: e, .. } => Some(e),
+            UsingError::Body(e) => e.source(),
+            UsingError::Both { body, .. } => Some(body),
             UsingError::Close(c) => Some(c),
         }
     }
