@@ -203,8 +203,8 @@ fn main() {
         let db = Db { next_id: AtomicU32::new(0), rng: Mutex::new(0x2545_f491_4f6c_dd1d) };
 
         let mut stack = ExitStack::new();
-        let entered = stack.enter(Pool::open(db, config).await);
-        let pool = stack.get(entered).clone();
+        let entered = stack.enter(Pool::open(db, config).await.into_resource());
+        let pool = (**stack.get(entered)).clone();
         println!("pool open: {}", pool.stats());
 
         let group = task_group(|tg| async move {
@@ -220,7 +220,7 @@ fn main() {
         });
         group.await.expect("workers report their own errors");
 
-        let pool = stack.get(entered).clone();
+        let pool = (**stack.get(entered)).clone();
         println!("workers done: {}", pool.stats());
         stack.close().await.expect("closing the pool reports no error");
         println!("pool closed:  {}", pool.stats());
