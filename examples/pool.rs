@@ -127,7 +127,8 @@ async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> R
         Ok(conn)
     };
     let end = |mut conn: Object<Db>, exit: Exit| async move {
-        Ok(query(&mut conn, if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }, 1).await)
+        query(&mut conn, if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }, 1).await;
+        Ok(())
     };
     resource(begin, end)
         .with_kind("transaction")
@@ -141,12 +142,9 @@ async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> R
             if amount > 100 {
                 return Err(TxError::Refused(format!("{from} has less than {amount}")));
             }
-            Ok(query(
-                conn,
-                &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"),
-                3,
-            )
-            .await)
+            query(conn, &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"), 3)
+                .await;
+            Ok(())
         })
         .await
 }
