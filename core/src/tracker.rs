@@ -8,10 +8,16 @@
 //! the kinds it used; kinds are per resource type by default, and test resources give each
 //! scenario its own so that tests running in parallel do not see each other.
 //!
-//! Close errors and panics in cleanups are counted too, and reported on standard error: a
-//! cleanup that fails after its owner has gone has nobody else to tell.
+//! Close errors and panics in cleanups are counted too, as are errors and panics that nobody can
+//! receive any more (an error of a task group dropped with the group, an `ExitStack` closed after
+//! its owner had gone). The library never writes to standard error: the counters are the record,
+//! and with the `tracing` feature each counted event is also a `tracing` event (target
+//! `anyscope`, a field `event` naming it), as is each cancellation a scope catches, with its
+//! reason.
 //!
 //! `run` waits for detached cleanups ([`wait_detached`]) before it returns.
+
+mod event;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -47,6 +53,12 @@ pub struct KindStats {
     pub close_failed: u64,
     /// Cleanups that panicked (the resource counts as closed).
     pub cleanup_panicked: u64,
+    /// Errors that nobody could receive any more and were dropped: an error of a task group
+    /// dropped with the group, the error of a close whose caller was cut off.
+    pub errors_unreceived: u64,
+    /// Panics that nobody could resume and were dropped: a second panic in a task group, a
+    /// panic of a task whose group was dropped.
+    pub panics_unreceived: u64,
 }
 
 impl KindStats {
@@ -143,21 +155,32 @@ impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>6} {:>7}",
-            "kind", "opened", "explicit", "adopted", "detached", "lost", "failed", "panics"
+            "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>9} {:>6} {:>7} {:>11}",
+            "kind",
+            "opened",
+            "explicit",
+            "adopted",
+            "detached",
+            "lost",
+            "abandoned",
+            "failed",
+            "panics",
+            "unreceived"
         )?;
         for (kind, s) in &self.kinds {
             writeln!(
                 f,
-                "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>6} {:>7}",
+                "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>9} {:>6} {:>7} {:>11}",
                 kind,
                 s.opened,
                 s.closed_explicitly,
                 s.closed_adopted,
                 s.closed_detached,
                 s.lost,
+                s.abandoned,
                 s.close_failed,
-                s.cleanup_panicked
+                s.cleanup_panicked,
+                s.errors_unreceived + s.panics_unreceived
             )?;
         }
         write!(
@@ -201,10 +224,10 @@ impl Token {
         });
     }
 
-    /// Counts a failed close (the resource still counts as closed, by `finish`).
+    /// Counts a failed close nobody could receive (the resource still counts as closed).
     pub(crate) fn close_failed(&self, error: &dyn fmt::Display) {
         update(self.kind, |s| s.close_failed += 1);
-        eprintln!("anyscope: closing a `{}` after its owner had gone failed: {error}", self.kind);
+        event::close_failed(self.kind, error);
     }
 }
 
@@ -213,9 +236,10 @@ impl Drop for Token {
         if !self.done {
             if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
                 update(self.kind, |s| s.abandoned += 1);
+                event::abandoned(self.kind);
             } else {
                 update(self.kind, |s| s.lost += 1);
-                eprintln!("anyscope: a `{}` was lost: no runtime could close it", self.kind);
+                event::lost(self.kind);
             }
         }
     }
@@ -230,13 +254,39 @@ pub(crate) fn cleanup_lost(kind: &'static str) {
         return; // abandoned on purpose by a bounding scope; counted per resource
     }
     CLEANUPS_LOST.fetch_add(1, Ordering::AcqRel);
-    eprintln!("anyscope: a cleanup ({kind}) was dropped unfinished: no runtime could run it to its end");
+    event::cleanup_lost(kind);
 }
 
+/// A cleanup panicked; the cleanups after it still run.
 pub(crate) fn cleanup_panicked(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
     update(kind, |s| s.cleanup_panicked += 1);
-    let msg = crate::runtime::panic_message(payload);
-    eprintln!("anyscope: a cleanup ({kind}) panicked: {msg}; the other cleanups still run");
+    event::cleanup_panicked(kind, crate::runtime::panic_message(payload));
+}
+
+/// An error nobody can receive any more was dropped (counted under `kind` as
+/// [`errors_unreceived`](KindStats::errors_unreceived)): the error of a close whose caller was
+/// cut off, an error of a task group dropped with the group. Never panics, never prints.
+pub(crate) fn unreceived_error(kind: &'static str, error: &dyn fmt::Display) {
+    update(kind, |s| s.errors_unreceived += 1);
+    event::unreceived_error(kind, error);
+}
+
+/// A panic nobody can resume any more was dropped (counted under `kind` as
+/// [`panics_unreceived`](KindStats::panics_unreceived)). Never panics, never prints.
+pub(crate) fn unreceived_panic(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
+    update(kind, |s| s.panics_unreceived += 1);
+    event::unreceived_panic(kind, crate::runtime::panic_message(payload));
+}
+
+/// A cancel scope caught its cancellation and is dropping its body: with the `tracing` feature,
+/// an event with the reason (`reason` is called only then: frames that return no reason do not
+/// otherwise compute it); nothing without the feature (no counter: this is the normal path).
+#[inline]
+pub(crate) fn cancel_delivered(reason: impl FnOnce() -> Option<crate::cancel::CancelReason>) {
+    #[cfg(feature = "tracing")]
+    event::cancel_delivered(&reason().unwrap_or(crate::cancel::CancelReason::Explicit(None)));
+    #[cfg(not(feature = "tracing"))]
+    drop(reason);
 }
 
 /// Waits until no detached cleanup task is running. `run` awaits this before it returns.

@@ -14,11 +14,10 @@ use std::task::{Context, Poll, Waker};
 
 use super::child::{Abandon, End, Route, spawn_child};
 use super::error::StartError;
-use super::shared::{Shared, adopt_or_detach, report, report_error};
+use super::shared::{Shared, adopt_or_detach, report_error, report_panic};
 use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
 use crate::frame;
-use crate::runtime::panic_message;
 
 /// What a task started with [`TaskGroup::start`](super::TaskGroup::start) uses to report that
 /// it is ready, with a value for the caller of `start` (a bound address, a handle…).
@@ -166,10 +165,7 @@ where
             settle(inner, State::Taken);
             match end {
                 End::Err(e) => report_error(&e),
-                End::Panicked(p) => report(format_args!(
-                    "a task started by a cancelled `start` panicked: {}",
-                    panic_message(&*p)
-                )),
+                End::Panicked(p) => report_panic(&*p),
                 End::Ok(()) | End::Cancelled => {}
             }
             return None;
@@ -201,8 +197,9 @@ impl<V: Send + 'static, E: Send + 'static> Abandon for StartRoute<V, E> {
 /// A checkpoint: polled first inside a cancelled scope, it starts nothing. Dropped while the
 /// task has not reported ready, it cancels the task and hands a cleanup that waits for the task
 /// to the enclosing frame: the scope that cancelled the caller completes only after the task
-/// has finished (or reported ready). An error the task returns then is reported on standard
-/// error. Once the task reported ready, the value is returned even if the caller's scope was
+/// has finished (or reported ready). An error or panic of the task then has nobody to go to: it
+/// is recorded in the [`tracker`](crate::tracker) (`errors_unreceived`/`panics_unreceived` of
+/// the kind `anyscope::TaskGroup`). Once the task reported ready, the value is returned even if the caller's scope was
 /// cancelled meanwhile (the cancellation is delivered at its next checkpoint).
 ///
 /// # Examples
@@ -333,7 +330,7 @@ where
             }
             State::Panicked(p) => {
                 drop(inner);
-                report(format_args!("a task started by a dropped `start` panicked: {}", panic_message(&*p)));
+                report_panic(&*p);
             }
             other => {
                 drop(inner);
