@@ -15,7 +15,8 @@
 //! `anyscope`, a field `event` naming it), as is each cancellation a scope catches, with its
 //! reason.
 //!
-//! `run` waits for detached cleanups ([`wait_detached`]) before it returns.
+//! `run` waits for the detached cleanups of its own run ([`wait_detached_for`]) before it
+//! returns, never for another run's.
 
 mod event;
 
@@ -26,7 +27,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 
 use crate::frame::{CLEANING, Cleanup, DETACHED, FrameState, TASK_ROOT, Via};
 use crate::runtime::{Handle, TaskOutput};
@@ -289,7 +290,10 @@ pub(crate) fn cancel_delivered(reason: impl FnOnce() -> Option<crate::cancel::Ca
     drop(reason);
 }
 
-/// Waits until no detached cleanup task is running. `run` awaits this before it returns.
+/// Waits until no detached cleanup task is running, whatever run spawned it.
+///
+/// A `run` waits for its own detached cleanups only ([`wait_detached_for`]); this waits for
+/// every run's, for a program that shuts down a runtime it drives itself.
 ///
 /// # Cancel safety
 ///
@@ -302,36 +306,137 @@ pub(crate) fn cancel_delivered(reason: impl FnOnce() -> Option<crate::cancel::Ca
 /// anyscope_core::tracker::wait_detached().await;
 /// # });
 /// ```
-pub async fn wait_detached() {
-    loop {
-        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
-            return;
+pub fn wait_detached() -> WaitDetached {
+    WaitDetached { run: None, listener: None }
+}
+
+/// Waits until no detached cleanup task spawned for the run of `rt` is running: what an
+/// adapter's `run` awaits before it returns.
+///
+/// A run is identified by its [`Handle`]: the handle `run` gives its root
+/// ([`with_runtime`](crate::runtime::with_runtime)) is carried by every frame and task under it,
+/// and its clones are the same run. Cleanups detached under another run, or under a handle an
+/// adapter's fallback made for code outside any frame, are not waited for.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it only observes.
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// let rt = anyscope_core::runtime::current();
+/// anyscope_core::tracker::wait_detached_for(&rt).await;
+/// # });
+/// ```
+pub fn wait_detached_for(rt: &Handle) -> WaitDetached {
+    WaitDetached { run: Some(rt.clone()), listener: None }
+}
+
+/// The future of [`wait_detached`] and [`wait_detached_for`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it only observes.
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitDetached {
+    /// The run waited for (its handle, kept so that its address names no other run meanwhile),
+    /// or every run.
+    run: Option<Handle>,
+    listener: Option<EventListener>,
+}
+
+impl Future for WaitDetached {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if detached_running(this.run.as_ref()) == 0 {
+                this.listener = None;
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                // Register, then check the count again at the top of the loop.
+                None => this.listener = Some(DETACHED_DONE.listen()),
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.listener = None;
+                }
+            }
         }
-        let listener = DETACHED_DONE.listen();
-        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        listener.await;
     }
 }
 
-/// Runs `queue` in order on one detached task.
+impl fmt::Debug for WaitDetached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitDetached").field("all_runs", &self.run.is_none()).finish_non_exhaustive()
+    }
+}
+
+/// Detached cleanup tasks running per run, keyed by [`run_key`]. Entries at zero are removed.
+static RUNS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+/// A run's key: the address of its runtime object, shared by every clone of its handle. A
+/// detached task and a waiter hold a clone, so no other run can have the address meanwhile.
+fn run_key(rt: &Handle) -> usize {
+    let runtime: &dyn crate::runtime::Runtime = &**rt;
+    (runtime as *const dyn crate::runtime::Runtime).cast::<()>() as usize
+}
+
+fn detached_running(run: Option<&Handle>) -> usize {
+    match run {
+        None => DETACHED_RUNNING.load(Ordering::Acquire),
+        Some(rt) => {
+            let runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+            runs.get(&run_key(rt)).copied().unwrap_or(0)
+        }
+    }
+}
+
+/// Runs `queue` in order on one detached task, counted for the run of `rt`.
 pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
-    DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
+    let running = Running::start(rt);
     let state = FrameState {
         flags: TASK_ROOT | CLEANING | DETACHED,
         runtime: Some(rt.clone()),
         cleanups: queue,
         ..FrameState::default()
     };
-    let task = DetachedCleanups { state, _running: Running };
+    let task = DetachedCleanups { state, _running: running };
     drop(rt.spawn(Box::pin(task)));
 }
 
-struct Running;
+/// One detached cleanup task, counted in total and for its run until dropped.
+struct Running {
+    /// Dropped after the count is taken back: the run's key stays its own until then.
+    rt: Handle,
+}
+
+impl Running {
+    fn start(rt: &Handle) -> Self {
+        DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
+        let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+        *runs.entry(run_key(rt)).or_insert(0) += 1;
+        Running { rt: rt.clone() }
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
+        {
+            let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+            let key = run_key(&self.rt);
+            if let Some(n) = runs.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    runs.remove(&key);
+                }
+            }
+        }
         DETACHED_RUNNING.fetch_sub(1, Ordering::AcqRel);
         DETACHED_DONE.notify(usize::MAX);
     }
