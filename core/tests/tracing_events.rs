@@ -84,7 +84,22 @@ fn a_subscriber_sees_every_counted_event_and_delivered_cancellations() {
     let lost = unique_kind("traced-lost");
     let failing = unique_kind("traced-fails");
     let panicking = unique_kind("traced-panics");
+    let shut_down = unique_kind("traced-shutdown");
     tracing::subscriber::with_default(rec.clone(), || {
+        // A runtime dropped while a task's adopted close hangs: the close is lost, and so is
+        // the cleanup that ran it.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(anyscope_tokio::bind(async move {
+            let _task = anyscope_core::spawn(async move {
+                drop(Scoped::new(Res { kind: shut_down, ends: Ends::Hangs }));
+                std::future::pending::<()>().await
+            });
+            while anyscope_core::tracker::kind(shut_down).opened == 0 {
+                anyscope_core::sleep(Duration::from_millis(1)).await;
+            }
+        }));
+        drop(rt);
+
         drop(Scoped::new(Res { kind: lost, ends: Ends::Ok })); // no runtime: lost
         // A current-thread runtime: every task runs on this thread, under the subscriber.
         anyscope_tokio::run_current_thread(async move {
@@ -116,6 +131,8 @@ fn a_subscriber_sees_every_counted_event_and_delivered_cancellations() {
     let kinds = |event: &str| rec.seen(event).into_iter().map(|s| s.kind).collect::<Vec<_>>();
     // (A panicking close is also counted as lost today: issue 13 §4, not this test's subject.)
     assert!(kinds("lost").contains(&lost.to_owned()));
+    assert!(kinds("lost").contains(&shut_down.to_owned()));
+    assert!(kinds("cleanup_lost").contains(&shut_down.to_owned()));
     assert_eq!(kinds("close_failed"), [failing]);
     assert_eq!(kinds("cleanup_panicked"), [panicking]);
     assert_eq!(kinds("unreceived_error"), ["anyscope::TaskGroup"]);

@@ -14,6 +14,8 @@ pub(crate) enum Ends {
     Ok,
     Fails,
     Panics,
+    /// Never ends (until its runtime drops it).
+    Hangs,
 }
 
 /// A resource whose close ends as told, counted under `kind`.
@@ -43,6 +45,7 @@ impl AsyncClose for Res {
             Ends::Ok => Ok(()),
             Ends::Fails => Err(CloseFailed),
             Ends::Panics => panic!("close panics on purpose"),
+            Ends::Hangs => std::future::pending().await,
         }
     }
 
