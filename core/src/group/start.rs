@@ -207,7 +207,9 @@ impl<V: Send + 'static, E: Send + 'static> Abandon for StartRoute<V, E> {
 ///   task reports ready or finishes;
 /// - if the task reports ready — before or after it saw the cancellation, and even if the
 ///   caller's scope was cancelled before the caller was polled again — `start` returns
-///   `Ok(value)`, and the cancellation is delivered at the caller's next checkpoint;
+///   `Ok(value)`, and the cancellation is delivered at the caller's next checkpoint (a task
+///   that reports ready after `start` cancelled it stays cancelled: it goes on in the group up
+///   to its next checkpoint);
 /// - if the task finishes without reporting ready, the caller's scope catches its cancellation
 ///   (the caller gets no outcome); an error or a panic of the task then has nobody to go to and
 ///   is recorded in the [`tracker`](crate::tracker) (`errors_unreceived` / `panics_unreceived`
