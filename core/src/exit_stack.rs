@@ -2,7 +2,6 @@
 //! LIFO.
 
 mod error;
-mod report;
 mod stack;
 
 pub use error::{BoxError, ExitError};

@@ -4,14 +4,14 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 
-use super::{BoxError, ExitError, report};
+use super::{BoxError, ExitError};
 
 /// The kind under which the tracker counts what an unwinding nobody awaits reports.
 const KIND: &str = "anyscope::ExitStack";
 use crate::frame::{self, Cleanup};
 use crate::resource::{AsyncClose, Completing, DropCause, drop_cause};
 use crate::runtime::{BoxFuture, panic_message};
-use crate::tracker::Token;
+use crate::tracker::{self, Token};
 use crate::util::CatchUnwind;
 
 /// A dynamic set of resources and async callbacks, closed last-in first-out: Python's
@@ -256,8 +256,9 @@ impl ExitStack {
     /// point of a callback, like any body. The rest of the closing is then handed to the
     /// frame that cut it off, which runs it to its end, shielded, in order (what a dropped
     /// stack does). An error the cut-off caller can no longer receive is reported to the
-    /// [`tracker`](crate::tracker) (counted as a failed close of kind
-    /// `anyscope::ExitStack`), not lost and not printed.
+    /// [`tracker`](crate::tracker) (counted as `errors_unreceived` of kind
+    /// `anyscope::ExitStack`, and a `tracing` event with that feature), not lost and not
+    /// printed.
     pub fn close(&mut self) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         self.close_carrying(Carried::Ok)
     }
@@ -313,7 +314,7 @@ impl ExitStack {
         let entries = std::mem::take(&mut self.entries);
         Completing::new(KIND, unwind(entries, outcome, true), |r, ending| {
             if let (Err(e), crate::resource::Ending::Orphaned(_)) = (r, ending) {
-                report::unreceived(KIND, e);
+                tracker::unreceived_error(KIND, e);
             }
         })
     }
@@ -375,7 +376,7 @@ impl Drop for ExitStack {
         let entries = std::mem::take(&mut self.entries);
         let rest = async move {
             if let Err(e) = unwind(entries, outcome, false).await {
-                report::unreceived(KIND, &e);
+                tracker::unreceived_error(KIND, &e);
             }
         };
         frame::dispose(Cleanup::new(KIND, Box::pin(rest)));

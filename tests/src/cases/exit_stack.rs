@@ -403,22 +403,39 @@ pub async fn callback_sees_the_error_a_previous_callback_raised() {
     assert_eq!(context_chain(&err), ["flush failed", "body"]);
 }
 
-/// `close` is not shielded: a deadline cuts the caller off during a callback; the rest of the
-/// closing still runs (handed to the caller's frame, before that frame returns), and the error
-/// the caller can no longer receive is counted in the tracker, not lost.
+/// `close` is not shielded: a cancellation cuts the caller off during a callback; the rest of
+/// the closing still runs (handed to the caller's frame, before that frame returns), and the
+/// error the caller can no longer receive is counted in the tracker, not lost.
 pub async fn close_cut_off_reports_its_error_to_the_tracker() {
-    let failed = || tracker::kind("anyscope::ExitStack").close_failed;
-    let before = failed();
+    use anyscope_core::CancelScope;
+    use anyscope_core::sync::Event;
+    use std::sync::Arc;
+
+    let unreceived = || tracker::kind("anyscope::ExitStack").errors_unreceived;
+    let before = unreceived();
     let log = Log::new();
+    let (started, go) = (Arc::new(Event::new()), Arc::new(Event::new()));
     let mut stack = ExitStack::new();
-    let l = log.clone();
+    let (l, s, g) = (log.clone(), started.clone(), go.clone());
     stack.push_callback(move || async move {
-        sleep(Duration::from_millis(30)).await;
+        s.set();
+        g.wait().await; // until the caller has been cut off
         l.push("callback finished");
         Err::<(), _>("late failure")
     });
-    let out = move_on_after(Duration::from_millis(5), stack.close()).await;
+    let scope = CancelScope::new();
+    let canceller = {
+        let (scope, started, go) = (scope.clone(), started.clone(), go.clone());
+        spawn(async move {
+            started.wait().await;
+            scope.cancel();
+            sleep(Duration::from_millis(5)).await;
+            go.set();
+        })
+    };
+    let out = scope.run(stack.close()).await;
     assert!(out.is_none(), "the caller was cut off");
     assert_eq!(log.events(), ["callback finished"], "the rest ran before the scope returned");
-    assert!(failed() > before, "the unreceived error was counted");
+    assert!(unreceived() > before, "the unreceived error was counted");
+    canceller.await.unwrap();
 }
