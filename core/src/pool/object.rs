@@ -16,8 +16,10 @@ use crate::resource::{DropCause, drop_cause};
 ///
 /// - dropped while its holder is being cancelled or is panicking ([`drop_cause`] says so), the
 ///   object may be stuck mid-operation (a half-read reply, an open transaction): a cleanup
-///   adopted by the holder's frame recycles it (or closes it if the recycle fails or it is
-///   broken) before it is returned. Its slot stays taken meanwhile, so nobody gets it first;
+///   adopted by the holder's frame calls [`Manager::recycle`] with
+///   [`Recycle::Cancelled`] or [`Recycle::Panicked`] — which by default refuses it, so it is
+///   closed; a manager that can reset it keeps it — before it is returned, bounded by the
+///   pool's recycle timeout. Its slot stays taken meanwhile, so nobody gets it first;
 /// - dropped while [`Manager::is_broken`] says it is broken, it is closed, not returned.
 ///
 /// [`Object::detach`] takes the object out of the pool; [`Object::close`] closes it.

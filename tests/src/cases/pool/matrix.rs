@@ -1,8 +1,10 @@
 //! deadpool's cancellation test, in the structure of its `tests/managed_cancellation.rs`:
-//! every combination of a create and a recycle that succeed, fail, are slow or never end,
-//! with acquires cut off at every point (by the caller's scope, a shielded scope's deadline,
-//! or the pool's acquire timeout) and holders cut off while holding. Nothing hangs, no slot
-//! leaks, and the pool closes.
+//! every combination of a create and a recycle that succeed, fail, are slow or never end
+//! (deadpool's `Gate`; it also gates three hooks, which this pool does not have: 4^2
+//! combinations, not 4^5), with acquires cut off at every point (by the caller's scope, a
+//! shielded scope's deadline, the pool's acquire timeout) and holders cut off while holding;
+//! then, as deadpool does, users looping on acquires with growing bounds while the size is
+//! checked, aborted from outside. Nothing hangs, no slot leaks, and the pool closes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use anyscope_core::group::task_group;
 use anyscope_core::pool::{Manager, Pool, PoolConfig, Recycle, RecycleError};
-use anyscope_core::{CancelScope, current_time, fail_after, move_on_after, sleep};
+use anyscope_core::{CancelScope, current_time, fail_after, move_on_after, sleep, spawn};
 
 use crate::fixtures::{assert_clean, unique_kind};
 
@@ -129,6 +131,32 @@ async fn one_combination(create: Behave, recycle: Behave, own_bounds: bool) {
         group.await.expect("users report nothing");
         let stats = pool.stats();
         assert!(stats.size <= stats.max_size, "{what}: {stats:?}");
+        // deadpool's loop: users acquire again and again under growing bounds; the size is
+        // checked meanwhile; then every user is aborted wherever it is.
+        let loops: Vec<_> = (0..8u64)
+            .map(|i| {
+                let pool = pool.clone();
+                spawn(async move {
+                    loop {
+                        let _obj = move_on_after(Duration::from_millis(i), pool.acquire()).await;
+                        // At least 1 ms: a loop that never suspends would starve a
+                        // current-thread runtime (no cooperative budget yet).
+                        sleep(Duration::from_millis(1 + i % 3)).await;
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..5 {
+            sleep(Duration::from_millis(2)).await;
+            let stats = pool.stats();
+            assert!(stats.size <= stats.max_size, "{what}: {stats:?}");
+        }
+        for user in &loops {
+            user.abort();
+        }
+        for user in loops {
+            assert!(user.await.unwrap_err().is_cancelled());
+        }
         pool.close().await;
     };
     if fail_after(Duration::from_secs(20), run).await.is_err() {
