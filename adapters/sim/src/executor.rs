@@ -8,7 +8,7 @@
 //! runs on its thread, wait for it in real time (the clock then flows at real speed, up to the
 //! next deadline, so a task that waits for the thread is not overtaken by its own timeouts);
 //! else jump the clock to the first timer. With no timer and no thread either, nothing inside
-//! the run can make progress: after [`DEADLOCK_GRACE`] of real time without a wake from another
+//! the run can make progress: after a grace period of real time ([`DEADLOCK_GRACE`] by default) without a wake from another
 //! thread, the run fails with a deadlock error.
 //!
 //! A task that wakes itself while it is polled (a yield) goes to a second queue, `later`, that
@@ -44,8 +44,8 @@ const ROOT: u64 = 0;
 const BLOCKING: u64 = u64::MAX;
 /// Virtual time one yield costs.
 pub(crate) const YIELD_COST: Duration = Duration::from_micros(1);
-/// Real time the executor waits, with nothing to run and nothing pending, for a wake from
-/// another thread before it declares a deadlock.
+/// Real time the executor waits by default, with nothing to run and nothing pending, for a
+/// wake from another thread before it declares a deadlock.
 pub(crate) const DEADLOCK_GRACE: Duration = Duration::from_secs(10);
 /// Longest single real-time wait while blocking calls run (the loop then looks again).
 const BLOCKING_SLICE: Duration = Duration::from_millis(50);
@@ -80,6 +80,7 @@ pub(crate) struct Shared {
     cond: Condvar,
     pub(crate) clock: Arc<Clock>,
     pub(crate) seed: u64,
+    deadlock_grace: Duration,
 }
 
 struct State {
@@ -108,7 +109,7 @@ enum Step {
 }
 
 impl Shared {
-    pub(crate) fn new(seed: u64) -> Arc<Self> {
+    pub(crate) fn new(seed: u64, deadlock_grace: Duration) -> Arc<Self> {
         let clock = Arc::new(Clock { base: Instant::now(), elapsed_ns: AtomicU64::new(0), next_timer: AtomicU64::new(0) });
         Arc::new(Shared {
             state: Mutex::new(State {
@@ -128,6 +129,7 @@ impl Shared {
             cond: Condvar::new(),
             clock,
             seed,
+            deadlock_grace,
         })
     }
 
@@ -319,10 +321,10 @@ impl Shared {
             // Nothing inside the run can make progress: only another thread can wake a task.
             let since = *idle_since.get_or_insert_with(Instant::now);
             let waited = since.elapsed();
-            if waited >= DEADLOCK_GRACE {
+            if waited >= self.deadlock_grace {
                 return Step::Deadlock;
             }
-            st = self.cond.wait_timeout(st, DEADLOCK_GRACE - waited).unwrap_or_else(|e| e.into_inner()).0;
+            st = self.cond.wait_timeout(st, self.deadlock_grace - waited).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 
@@ -477,9 +479,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, root: F) -> F::Output {
 
 fn deadlock_message(shared: &Shared) -> String {
     let pending = shared.state().tasks.len();
+    let grace = shared.deadlock_grace;
     format!(
         "anyscope-sim: deadlock: the root future and {pending} task(s) are all blocked, with no timer \
-         pending and no blocking call running, and nothing woke them for {DEADLOCK_GRACE:?}"
+         pending and no blocking call running, and nothing woke them for {grace:?}"
     )
 }
 

@@ -48,7 +48,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer};
 
@@ -131,7 +131,7 @@ pub fn seed() -> Option<u64> {
     executor::current().map(|s| s.seed)
 }
 
-/// Configures a run: for now, its seed.
+/// Configures a run: its seed, and how long it waits before it calls a silent run a deadlock.
 ///
 /// # Examples
 ///
@@ -157,6 +157,7 @@ pub fn seed() -> Option<u64> {
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     seed: Option<u64>,
+    deadlock_grace: Option<Duration>,
 }
 
 impl Builder {
@@ -171,6 +172,14 @@ impl Builder {
         self
     }
 
+    /// How long (real time) the run waits, when every task is blocked with no timer pending and
+    /// no blocking call running, for another thread to wake a task before it panics with a
+    /// deadlock error. Default: 10 s.
+    pub fn deadlock_grace(mut self, grace: Duration) -> Self {
+        self.deadlock_grace = Some(grace);
+        self
+    }
+
     /// Runs `fut` to completion on a new simulated executor driven by this thread, then waits
     /// for detached cleanups, and returns its output. Tasks still pending then are dropped.
     ///
@@ -182,7 +191,7 @@ impl Builder {
         static FALLBACK: std::sync::Once = std::sync::Once::new();
         FALLBACK.call_once(|| runtime::register_fallback("sim", || Sim::current().map(Handle::new)));
         let seed = self.seed.unwrap_or_else(seed::from_env_or_random);
-        let shared = Shared::new(seed);
+        let shared = Shared::new(seed, self.deadlock_grace.unwrap_or(executor::DEADLOCK_GRACE));
         let handle = Handle::new(Sim::of(&shared));
         let root = async move {
             let out = runtime::with_runtime(handle, fut).await;
