@@ -26,6 +26,14 @@ pub use anyscope_core::*;
 pub use anyscope_smol;
 #[cfg(feature = "tokio")]
 pub use anyscope_tokio;
+#[cfg(feature = "sim")]
+pub use anyscope_sim;
+#[cfg(feature = "macros")]
+pub use anyscope_macros::{main, test};
+
+pub mod test_util;
+#[doc(hidden)]
+pub mod test_runner;
 
 use std::future::Future;
 
@@ -42,6 +50,9 @@ pub enum RuntimeKind {
     /// anyscope's smol executor (async-executor, async-io, blocking).
     #[cfg(feature = "smol")]
     Smol,
+    /// The deterministic runtime: one thread, a virtual clock, a seeded order (for tests).
+    #[cfg(feature = "sim")]
+    Sim,
 }
 
 impl RuntimeKind {
@@ -97,6 +108,8 @@ pub fn run_with<F: Future>(kind: RuntimeKind, fut: F) -> F::Output {
         RuntimeKind::TokioCurrentThread => anyscope_tokio::run_current_thread(fut),
         #[cfg(feature = "smol")]
         RuntimeKind::Smol => anyscope_smol::run(fut),
+        #[cfg(feature = "sim")]
+        RuntimeKind::Sim => anyscope_sim::run(fut),
     }
 }
 
