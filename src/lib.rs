@@ -22,18 +22,18 @@
 
 pub use anyscope_core::*;
 
+#[cfg(feature = "macros")]
+pub use anyscope_macros::{main, test};
+#[cfg(feature = "sim")]
+pub use anyscope_sim;
 #[cfg(feature = "smol")]
 pub use anyscope_smol;
 #[cfg(feature = "tokio")]
 pub use anyscope_tokio;
-#[cfg(feature = "sim")]
-pub use anyscope_sim;
-#[cfg(feature = "macros")]
-pub use anyscope_macros::{main, test};
 
-pub mod test_util;
 #[doc(hidden)]
 pub mod test_runner;
+pub mod test_util;
 
 use std::future::Future;
 
@@ -53,6 +53,10 @@ pub enum RuntimeKind {
     /// The deterministic runtime: one thread, a virtual clock, a seeded order (for tests).
     #[cfg(feature = "sim")]
     Sim,
+    /// A current-thread tokio runtime on tokio's paused test clock (for tests): time moves only
+    /// when every task is idle, then jumps to the next timer.
+    #[cfg(feature = "tokio-paused")]
+    TokioPaused,
 }
 
 impl RuntimeKind {
@@ -110,6 +114,15 @@ pub fn run_with<F: Future>(kind: RuntimeKind, fut: F) -> F::Output {
         RuntimeKind::Smol => anyscope_smol::run(fut),
         #[cfg(feature = "sim")]
         RuntimeKind::Sim => anyscope_sim::run(fut),
+        #[cfg(feature = "tokio-paused")]
+        RuntimeKind::TokioPaused => anyscope_tokio::run_on(
+            &tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .expect("anyscope: failed to build a paused tokio runtime"),
+            fut,
+        ),
     }
 }
 

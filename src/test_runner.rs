@@ -90,9 +90,13 @@ fn runtime_name(kind: RuntimeKind) -> &'static str {
         RuntimeKind::Smol => "smol",
         #[cfg(feature = "sim")]
         RuntimeKind::Sim => "sim",
+        #[cfg(feature = "tokio-paused")]
+        RuntimeKind::TokioPaused => "tokio_paused",
     }
 }
 
+// With no runtime feature, `RuntimeKind` has no variant and nothing is run.
+#[cfg_attr(not(any(feature = "tokio", feature = "smol", feature = "sim")), allow(unused_variables))]
 fn run_on<Fut: Future>(kind: RuntimeKind, seed: Option<u64>, fut: Fut) -> Fut::Output {
     let _ = seed;
     match kind {
@@ -155,5 +159,21 @@ macro_rules! __if_sim {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __if_sim {
+    ($($t:tt)*) => {};
+}
+
+/// Keeps its input: the `tokio-paused` feature is on.
+#[cfg(feature = "tokio-paused")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_tokio_paused {
+    ($($t:tt)*) => { $($t)* };
+}
+
+/// Drops its input: the `tokio-paused` feature is off.
+#[cfg(not(feature = "tokio-paused"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_tokio_paused {
     ($($t:tt)*) => {};
 }

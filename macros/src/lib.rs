@@ -24,8 +24,10 @@ use proc_macro::TokenStream;
 ///
 /// # Options
 ///
-/// - `runtimes = [tokio, tokio_current_thread, smol, sim]`: the runtimes (default: `tokio`,
-///   `smol` and `sim`; those whose feature is off are left out);
+/// - `runtimes = [tokio, tokio_current_thread, tokio_paused, smol, sim]`: the runtimes (default:
+///   `tokio`, `smol` and `sim`; those whose feature is off are left out). `sim` (feature `sim`)
+///   and `tokio_paused` (feature `tokio-paused`, tokio's paused test clock) have virtual time;
+///   the others run on the real clock;
 /// - `seed = 42`: the seed of the deterministic runtime (default: `ANYSCOPE_SEED`, else random;
 ///   a failing run prints its seed);
 /// - `time_limit = std::time::Duration::from_secs(10)`: a deadline on the runtime's clock (virtual
@@ -34,14 +36,16 @@ use proc_macro::TokenStream;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use std::time::Duration;
 ///
-/// #[anyscope::test(time_limit = Duration::from_secs(5))]
+/// // Instant on the runtimes with a virtual clock.
+/// #[anyscope::test(runtimes = [sim, tokio_paused], time_limit = Duration::from_secs(7200))]
 /// async fn a_one_hour_timeout() {
 ///     let out = anyscope::fail_after(Duration::from_secs(3600), anyscope::sleep(Duration::from_secs(7200))).await;
 ///     assert!(out.is_err());
 /// }
+/// # fn main() {}
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -53,7 +57,7 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// #[anyscope::main]
 /// async fn main() {
 ///     anyscope::sleep(std::time::Duration::from_millis(1)).await;

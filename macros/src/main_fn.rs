@@ -6,7 +6,10 @@ use syn::ItemFn;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if !args.is_empty() {
-        return Err(syn::Error::new_spanned(args, "#[anyscope::main] takes no options: the runtime is chosen by anyscope's features"));
+        return Err(syn::Error::new_spanned(
+            args,
+            "#[anyscope::main] takes no options: the runtime is chosen by anyscope's features",
+        ));
     }
     let mut func: ItemFn = syn::parse2(item)?;
     if func.sig.asyncness.take().is_none() {

@@ -5,9 +5,10 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, LitBool, LitInt, Token};
 
 /// The runtimes a test can run on: (option name, test name, `RuntimeKind` variant, gate macro).
-pub(crate) const RUNTIMES: [(&str, &str, &str); 4] = [
+pub(crate) const RUNTIMES: [(&str, &str, &str); 5] = [
     ("tokio", "Tokio", "__if_tokio"),
     ("tokio_current_thread", "TokioCurrentThread", "__if_tokio"),
+    ("tokio_paused", "TokioPaused", "__if_tokio_paused"),
     ("smol", "Smol", "__if_smol"),
     ("sim", "Sim", "__if_sim"),
 ];
@@ -26,7 +27,10 @@ pub(crate) struct Options {
 fn runtime_index(name: &Ident) -> syn::Result<usize> {
     RUNTIMES.iter().position(|(n, ..)| name == n).ok_or_else(|| {
         let known: Vec<_> = RUNTIMES.iter().map(|(n, ..)| *n).collect();
-        syn::Error::new(name.span(), format!("unknown runtime `{name}`: expected one of {}", known.join(", ")))
+        syn::Error::new(
+            name.span(),
+            format!("unknown runtime `{name}`: expected one of {}", known.join(", ")),
+        )
     })
 }
 

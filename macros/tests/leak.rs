@@ -39,11 +39,14 @@ fn a_leaking_test_fails_with_a_clear_message() {
             .args(["--ignored", "--exact", &format!("leaks_a_resource::{runtime}"), "--test-threads=1"])
             .output()
             .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(!out.status.success(), "the leaking test passed on {runtime}:\n{text}");
         assert!(text.contains("1 failed"), "{text}");
         assert!(
-            text.contains(&format!("failed on {runtime}: resources left behind: `macros-leak-fixture`: 1 open, 0 lost")),
+            text.contains(&format!(
+                "failed on {runtime}: resources left behind: `macros-leak-fixture`: 1 open, 0 lost"
+            )),
             "the failure does not name the leak on {runtime}:\n{text}"
         );
     }

@@ -66,7 +66,9 @@ impl Clock {
     /// Moves the clock forward. Only the executor thread calls it.
     fn advance(&self, by: Duration) {
         let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.elapsed_ns.fetch_update(Ordering::AcqRel, Ordering::Acquire, |e| Some(e.saturating_add(ns))).ok();
+        self.elapsed_ns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |e| Some(e.saturating_add(ns)))
+            .ok();
     }
 
     pub(crate) fn next_timer_id(&self) -> u64 {
@@ -110,7 +112,11 @@ enum Step {
 
 impl Shared {
     pub(crate) fn new(seed: u64, deadlock_grace: Duration) -> Arc<Self> {
-        let clock = Arc::new(Clock { base: Instant::now(), elapsed_ns: AtomicU64::new(0), next_timer: AtomicU64::new(0) });
+        let clock = Arc::new(Clock {
+            base: Instant::now(),
+            elapsed_ns: AtomicU64::new(0),
+            next_timer: AtomicU64::new(0),
+        });
         Arc::new(Shared {
             state: Mutex::new(State {
                 tasks: BTreeMap::new(),
@@ -150,7 +156,11 @@ impl Shared {
         let own = st.polling == Some(id);
         st.yielded |= own;
         if st.queued.insert(id) {
-            if own { st.later.push(id) } else { st.ready.push(id) }
+            if own {
+                st.later.push(id)
+            } else {
+                st.ready.push(id)
+            }
             drop(st);
             self.cond.notify_one();
         }
@@ -305,7 +315,8 @@ impl Shared {
                 st = self.state();
                 continue;
             }
-            let next_deadline = st.timers.first_key_value().map(|((d, _), _)| d.saturating_duration_since(now));
+            let next_deadline =
+                st.timers.first_key_value().map(|((d, _), _)| d.saturating_duration_since(now));
             if st.blocking > 0 {
                 let slice = next_deadline.map_or(BLOCKING_SLICE, |d| d.min(BLOCKING_SLICE));
                 let started = Instant::now();
@@ -324,7 +335,8 @@ impl Shared {
             if waited >= self.deadlock_grace {
                 return Step::Deadlock;
             }
-            st = self.cond.wait_timeout(st, self.deadlock_grace - waited).unwrap_or_else(|e| e.into_inner()).0;
+            st =
+                self.cond.wait_timeout(st, self.deadlock_grace - waited).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 
@@ -350,7 +362,8 @@ impl Shared {
             cell.finish(Err(JoinError::cancelled()));
             true
         } else if let Some(fut) = slot.as_mut() {
-            let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut Context::from_waker(waker))));
+            let polled =
+                catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut Context::from_waker(waker))));
             let out = match polled {
                 Ok(Poll::Pending) => None,
                 Ok(Poll::Ready(v)) => Some(Ok(v)),
@@ -381,7 +394,11 @@ impl Shared {
             st.ready.clear();
             st.later.clear();
             st.queued.clear();
-            (std::mem::take(&mut st.tasks), std::mem::take(&mut st.timers), std::mem::take(&mut st.idle_waiters))
+            (
+                std::mem::take(&mut st.tasks),
+                std::mem::take(&mut st.timers),
+                std::mem::take(&mut st.idle_waiters),
+            )
         };
         for cell in tasks.values() {
             let fut = lock(&cell.fut).take();

@@ -30,7 +30,9 @@ fn parse(text: &str) -> Option<u64> {
 /// A random seed: std's randomly keyed hasher over the time and the thread.
 fn random() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+    );
     h.write(format!("{:?}", std::thread::current().id()).as_bytes());
     h.finish()
 }

@@ -30,8 +30,7 @@ fn interleaving(seed: u64) -> Vec<u32> {
         for t in tasks {
             t.await.unwrap();
         }
-        let out = log.lock().unwrap().clone();
-        out
+        log.lock().unwrap().clone()
     })
 }
 
@@ -116,10 +115,13 @@ fn a_running_blocking_call_holds_the_clock_jump() {
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
         // A virtual 10 s timeout around a real 50 ms thread: the clock may not jump past it.
-        let out = fail_after(Duration::from_secs(10), run_blocking(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            d.store(true, Ordering::SeqCst);
-        }))
+        let out = fail_after(
+            Duration::from_secs(10),
+            run_blocking(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                d.store(true, Ordering::SeqCst);
+            }),
+        )
         .await;
         assert!(out.is_ok(), "the deadline passed while the thread ran");
         assert!(done.load(Ordering::SeqCst));
