@@ -1,5 +1,5 @@
 //! Testing helpers that work on every runtime: AnyIO's `wait_all_tasks_blocked`, and one-line
-//! assertions on the [`tracker`](crate::tracker) that a test left nothing open and lost nothing.
+//! assertions on the [`tracker`] that a test left nothing open and lost nothing.
 //!
 //! `#[anyscope::test]` (feature `macros`) runs a [`LeakCheck`] around every test it generates.
 
