@@ -23,18 +23,19 @@
 //! thread only, while it polls or drops that future.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyscope_core::runtime::{BoxFuture, JoinError, TaskOutput};
 
+use crate::clock::Clock;
+use crate::current::enter;
 use crate::seed::Rng;
 use crate::task::{SimTask, TaskCell, lock};
 
@@ -49,32 +50,6 @@ pub(crate) const YIELD_COST: Duration = Duration::from_micros(1);
 pub(crate) const DEADLOCK_GRACE: Duration = Duration::from_secs(10);
 /// Longest single real-time wait while blocking calls run (the loop then looks again).
 const BLOCKING_SLICE: Duration = Duration::from_millis(50);
-
-/// The virtual clock: a real base instant plus the virtual time elapsed since.
-#[derive(Debug)]
-pub(crate) struct Clock {
-    base: Instant,
-    elapsed_ns: AtomicU64,
-    next_timer: AtomicU64,
-}
-
-impl Clock {
-    pub(crate) fn now(&self) -> Instant {
-        self.base + Duration::from_nanos(self.elapsed_ns.load(Ordering::Acquire))
-    }
-
-    /// Moves the clock forward. Only the executor thread calls it.
-    fn advance(&self, by: Duration) {
-        let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.elapsed_ns
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |e| Some(e.saturating_add(ns)))
-            .ok();
-    }
-
-    pub(crate) fn next_timer_id(&self) -> u64 {
-        self.next_timer.fetch_add(1, Ordering::Relaxed)
-    }
-}
 
 /// What the executor, the tasks' wakers, the timers and the blocking threads share.
 pub(crate) struct Shared {
@@ -112,11 +87,7 @@ enum Step {
 
 impl Shared {
     pub(crate) fn new(seed: u64, deadlock_grace: Duration) -> Arc<Self> {
-        let clock = Arc::new(Clock {
-            base: Instant::now(),
-            elapsed_ns: AtomicU64::new(0),
-            next_timer: AtomicU64::new(0),
-        });
+        let clock = Arc::new(Clock::new());
         Arc::new(Shared {
             state: Mutex::new(State {
                 tasks: BTreeMap::new(),
@@ -429,28 +400,6 @@ impl Wake for TaskWaker {
             shared.schedule(self.id);
         }
     }
-}
-
-thread_local! {
-    /// The run this thread drives (or a blocking call of it runs on).
-    static CURRENT: RefCell<Option<Weak<Shared>>> = const { RefCell::new(None) };
-}
-
-/// The run this thread belongs to.
-pub(crate) fn current() -> Option<Arc<Shared>> {
-    CURRENT.try_with(|c| c.borrow().as_ref().and_then(Weak::upgrade)).ok().flatten()
-}
-
-/// Marks this thread as belonging to `shared`'s run until the guard is dropped.
-fn enter(shared: Weak<Shared>) -> impl Drop {
-    struct Restore(Option<Weak<Shared>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let prev = self.0.take();
-            let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
-        }
-    }
-    Restore(CURRENT.with(|c| c.borrow_mut().replace(shared)))
 }
 
 /// Drives `root` and every task it spawns on this thread until `root` completes; then shuts the

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use crate::executor;
+use crate::current;
 
 /// Waits until every other task of the run is blocked: none is ready to run, no blocking call
 /// is running, and the clock would have to move for anything to happen.
@@ -63,7 +63,7 @@ impl Future for WaitAllTasksBlocked {
         if self.flag.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        let Some(shared) = executor::current() else {
+        let Some(shared) = current::current() else {
             panic!(
                 "anyscope-sim: wait_all_tasks_blocked() was awaited outside anyscope_sim::run; \
                  on other runtimes use anyscope::test_util::wait_all_tasks_blocked()"

@@ -38,6 +38,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod clock;
+mod current;
 mod executor;
 mod idle;
 mod seed;
@@ -55,7 +57,8 @@ use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutp
 pub use idle::{WaitAllTasksBlocked, wait_all_tasks_blocked};
 pub use seed::SEED_ENV;
 
-use executor::{Clock, Shared};
+use clock::Clock;
+use executor::Shared;
 
 /// anyscope's [`Runtime`] on the simulated executor of one [`run`].
 ///
@@ -75,7 +78,7 @@ impl Sim {
     /// The runtime of the run this thread drives, if it drives one (or runs a blocking call of
     /// one).
     pub fn current() -> Option<Self> {
-        executor::current().map(|s| Sim::of(&s))
+        current::current().map(|s| Sim::of(&s))
     }
 
     /// The seed of this runtime's run, to replay it.
@@ -128,7 +131,7 @@ impl Runtime for Sim {
 /// assert_eq!(anyscope_sim::seed(), None);
 /// ```
 pub fn seed() -> Option<u64> {
-    executor::current().map(|s| s.seed)
+    current::current().map(|s| s.seed)
 }
 
 /// Configures a run: its seed, and how long it waits before it calls a silent run a deadlock.
