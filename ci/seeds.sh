@@ -3,7 +3,8 @@
 # starting at FIRST_SEED (default 1), and prints each failing case with the seed that replays it:
 #   ci/seeds.sh 200
 #   ANYSCOPE_SEED=<seed> cargo test -p anyscope-conformance --test suite sim::<area>::<case>
-# Exits non-zero if any seed failed.
+# Exits non-zero if any seed failed. ANYSCOPE_SIM_SPURIOUS=<thousandths> adds spurious wakes
+# (polls of tasks nobody woke), which futures must tolerate.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${1:-20}"
@@ -27,5 +28,5 @@ for ((seed = FIRST; seed < FIRST + N; seed++)); do
         printf '%s\n' "$out" | grep -E '^test .* FAILED$|^    [a-z_:]+$' | sed "s/^/  seed $seed: /" || true
     fi
 done
-echo "seeds: $N run (from $FIRST), $failed failed"
+echo "seeds: $N run (from $FIRST, spurious wakes ${ANYSCOPE_SIM_SPURIOUS:-0}/1000), $failed failed"
 [ "$failed" -eq 0 ]

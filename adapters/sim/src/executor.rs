@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<Clock>,
     pub(crate) seed: u64,
     deadlock_grace: Duration,
+    /// Chance per scheduling step, in thousandths, of a spurious wake of a random task.
+    spurious_per_mille: u32,
 }
 
 struct State {
@@ -78,6 +80,21 @@ struct State {
     closed: bool,
 }
 
+impl State {
+    /// With a chance of `per_mille` thousandths, queues a random task (or the root) that was not
+    /// woken: futures must cope with being polled when nothing changed.
+    fn spurious_wake(&mut self, per_mille: u32) {
+        if self.rng.below(1000) >= per_mille as usize {
+            return;
+        }
+        let k = self.rng.below(self.tasks.len() + 1);
+        let id = if k == 0 { ROOT } else { self.tasks.keys().nth(k - 1).copied().unwrap_or(ROOT) };
+        if self.queued.insert(id) {
+            self.ready.push(id);
+        }
+    }
+}
+
 /// What the loop does next.
 enum Step {
     Root,
@@ -86,7 +103,7 @@ enum Step {
 }
 
 impl Shared {
-    pub(crate) fn new(seed: u64, deadlock_grace: Duration) -> Arc<Self> {
+    pub(crate) fn new(seed: u64, deadlock_grace: Duration, spurious_per_mille: u32) -> Arc<Self> {
         let clock = Arc::new(Clock::new());
         Arc::new(Shared {
             state: Mutex::new(State {
@@ -107,6 +124,7 @@ impl Shared {
             clock,
             seed,
             deadlock_grace,
+            spurious_per_mille,
         })
     }
 
@@ -260,6 +278,9 @@ impl Shared {
                 std::mem::swap(ready, later);
             }
             if !st.ready.is_empty() {
+                if self.spurious_per_mille > 0 {
+                    st.spurious_wake(self.spurious_per_mille);
+                }
                 let n = st.ready.len();
                 let i = st.rng.below(n);
                 let id = st.ready.swap_remove(i);

@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer};
 
 pub use idle::{WaitAllTasksBlocked, wait_all_tasks_blocked};
-pub use seed::SEED_ENV;
+pub use seed::{SEED_ENV, SPURIOUS_ENV};
 
 use clock::Clock;
 use executor::Shared;
@@ -161,6 +161,7 @@ pub fn seed() -> Option<u64> {
 pub struct Builder {
     seed: Option<u64>,
     deadlock_grace: Option<Duration>,
+    spurious_per_mille: Option<u32>,
 }
 
 impl Builder {
@@ -183,6 +184,16 @@ impl Builder {
         self
     }
 
+    /// Polls tasks that were not woken, at random (seeded): at each scheduling step, with a
+    /// chance of `per_mille` thousandths, a random task is queued as if woken. The `Future`
+    /// contract allows such spurious polls and some runtimes make them; this finds futures that
+    /// assume a poll means a wake. Default: `ANYSCOPE_SIM_SPURIOUS` (thousandths) when set,
+    /// else 0. Values above 1000 count as 1000.
+    pub fn spurious_wakeups(mut self, per_mille: u32) -> Self {
+        self.spurious_per_mille = Some(per_mille.min(1000));
+        self
+    }
+
     /// Runs `fut` to completion on a new simulated executor driven by this thread, then waits
     /// for detached cleanups, and returns its output. Tasks still pending then are dropped.
     ///
@@ -194,7 +205,8 @@ impl Builder {
         static FALLBACK: std::sync::Once = std::sync::Once::new();
         FALLBACK.call_once(|| runtime::register_fallback("sim", || Sim::current().map(Handle::new)));
         let seed = self.seed.unwrap_or_else(seed::from_env_or_random);
-        let shared = Shared::new(seed, self.deadlock_grace.unwrap_or(executor::DEADLOCK_GRACE));
+        let spurious = self.spurious_per_mille.unwrap_or_else(seed::spurious_from_env);
+        let shared = Shared::new(seed, self.deadlock_grace.unwrap_or(executor::DEADLOCK_GRACE), spurious);
         let handle = Handle::new(Sim::of(&shared));
         let root = async move {
             let out = runtime::with_runtime(handle, fut).await;

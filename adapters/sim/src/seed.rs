@@ -1,4 +1,5 @@
-//! Seeds: where a run's seed comes from, and the generator that turns it into a scheduling order.
+//! Seeds: where a run's seed (and chaos settings) come from, and the generator that turns the
+//! seed into a scheduling order.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -16,6 +17,25 @@ pub(crate) fn from_env_or_random() -> u64 {
             panic!("anyscope-sim: {SEED_ENV}={text:?} is not a seed: give a decimal or 0x-prefixed hex u64")
         }),
         Err(_) => random(),
+    }
+}
+
+/// The environment variable that sets [`Builder::spurious_wakeups`](crate::Builder::spurious_wakeups)
+/// for every run not given it (thousandths).
+pub const SPURIOUS_ENV: &str = "ANYSCOPE_SIM_SPURIOUS";
+
+/// The chance of spurious wakes for a run not given one: `ANYSCOPE_SIM_SPURIOUS`, else 0.
+///
+/// # Panics
+///
+/// When `ANYSCOPE_SIM_SPURIOUS` is set but is not a number.
+pub(crate) fn spurious_from_env() -> u32 {
+    match std::env::var(SPURIOUS_ENV) {
+        Ok(text) => match parse(&text) {
+            Some(n) => u32::try_from(n.min(1000)).unwrap_or(1000),
+            None => panic!("anyscope-sim: {SPURIOUS_ENV}={text:?} is not a number of thousandths"),
+        },
+        Err(_) => 0,
     }
 }
 

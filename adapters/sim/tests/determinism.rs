@@ -180,3 +180,26 @@ fn tasks_left_running_are_dropped_when_the_run_ends() {
     });
     assert!(dropped.load(Ordering::SeqCst));
 }
+
+/// How many times a task that never registers its waker is polled while the root yields 100
+/// times: only spurious wakes reach it after its first poll.
+fn polls_of_an_unwoken_task(spurious_per_mille: u32) -> usize {
+    Builder::new().seed(3).spurious_wakeups(spurious_per_mille).run(async {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        let _detached = spawn(std::future::poll_fn(move |_| {
+            p.fetch_add(1, Ordering::SeqCst);
+            std::task::Poll::<()>::Pending
+        }));
+        for _ in 0..100 {
+            checkpoint().await;
+        }
+        polls.load(Ordering::SeqCst)
+    })
+}
+
+#[test]
+fn spurious_wakeups_poll_tasks_nobody_woke() {
+    assert_eq!(polls_of_an_unwoken_task(0), 1, "without spurious wakes, a task nobody wakes is polled once");
+    assert!(polls_of_an_unwoken_task(1000) > 10, "every step adds a spurious wake");
+}
