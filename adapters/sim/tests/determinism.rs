@@ -78,8 +78,9 @@ fn a_loop_that_only_yields_reaches_its_deadline() {
         assert_eq!(out, None::<()>);
         n
     });
-    // A yield costs 1 µs of virtual time: about 5000 turns fit in 5 ms.
-    assert!((1000..=10_000).contains(&iterations), "{iterations} iterations");
+    // A yield costs 1 µs of virtual time: the loop ends, after thousands of turns (about 5000
+    // if every checkpoint yields).
+    assert!(iterations >= 1000, "{iterations} iterations");
 }
 
 #[test]
