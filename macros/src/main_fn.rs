@@ -27,3 +27,49 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::expand;
+
+    #[test]
+    fn main_becomes_a_sync_fn_that_runs_its_body() {
+        let out = expand(
+            quote!(),
+            quote!(
+                async fn main() -> u8 {
+                    1
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(!out.contains("async fn"), "{out}");
+        assert!(out.contains(":: anyscope :: run (async move"), "{out}");
+    }
+
+    #[test]
+    fn bad_input_says_what_is_wrong() {
+        let err = |args, item| expand(args, item).unwrap_err().to_string();
+        assert!(
+            err(
+                quote!(),
+                quote!(
+                    fn main() {}
+                )
+            )
+            .contains("needs an `async fn`")
+        );
+        assert!(
+            err(
+                quote!(flavor = "x"),
+                quote!(
+                    async fn main() {}
+                )
+            )
+            .contains("takes no options")
+        );
+    }
+}

@@ -72,3 +72,100 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 fn ident(name: &str) -> Ident {
     Ident::new(name, proc_macro2::Span::call_site())
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::expand;
+
+    fn error(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        match expand(args, item) {
+            Ok(out) => panic!("expected an error, got {out}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn one_test_per_runtime_named_after_it() {
+        let out = expand(
+            quote!(runtimes = [sim, tokio]),
+            quote!(
+                async fn t() {}
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("mod t"), "{out}");
+        assert!(out.contains("__if_sim") && out.contains("fn sim"), "{out}");
+        assert!(out.contains("__if_tokio") && out.contains("fn tokio"), "{out}");
+        assert!(!out.contains("fn smol"), "{out}");
+    }
+
+    #[test]
+    fn bad_input_says_what_is_wrong() {
+        assert!(
+            error(
+                quote!(),
+                quote!(
+                    fn t() {}
+                )
+            )
+            .contains("needs an `async fn`")
+        );
+        assert!(
+            error(
+                quote!(),
+                quote!(
+                    async fn t(x: u32) {}
+                )
+            )
+            .contains("take no arguments")
+        );
+        assert!(
+            error(
+                quote!(runtimes = [tokyo]),
+                quote!(
+                    async fn t() {}
+                )
+            )
+            .contains("unknown runtime `tokyo`")
+        );
+        assert!(
+            error(
+                quote!(runtimes = [sim, sim]),
+                quote!(
+                    async fn t() {}
+                )
+            )
+            .contains("listed twice")
+        );
+        assert!(
+            error(
+                quote!(runtimes = []),
+                quote!(
+                    async fn t() {}
+                )
+            )
+            .contains("names no runtime")
+        );
+        assert!(
+            error(
+                quote!(sed = 1),
+                quote!(
+                    async fn t() {}
+                )
+            )
+            .contains("unknown option")
+        );
+        assert!(
+            error(
+                quote!(seed = -1),
+                quote!(
+                    async fn t() {}
+                )
+            )
+            .contains("invalid digit")
+        );
+    }
+}
