@@ -8,13 +8,15 @@
 //! runs on its thread, wait for it in real time (the clock then flows at real speed, up to the
 //! next deadline, so a task that waits for the thread is not overtaken by its own timeouts);
 //! else jump the clock to the first timer. With no timer and no thread either, nothing inside
-//! the run can make progress: after a grace period of real time ([`DEADLOCK_GRACE`] by default) without a wake from another
-//! thread, the run fails with a deadlock error.
+//! the run can make progress: after a grace period of real time ([`DEADLOCK_GRACE`] by
+//! default) without a wake from another thread, the run fails with a deadlock error.
 //!
 //! A task that wakes itself while it is polled (a yield) goes to a second queue, `later`, that
 //! becomes the ready queue once the ready queue is empty: a yielding task runs again only after
 //! every task ready when it yielded has had a turn. Each yield costs [`YIELD_COST`] of virtual
 //! time, so a loop that only yields still sees its deadline pass.
+//!
+//! With spurious wakes on, each step may first queue a random task nobody woke (seeded too).
 //!
 //! # Locks
 //!
