@@ -62,9 +62,9 @@ impl PgConn {
     pub async fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
         self.in_tx |= begins(sql);
         self.busy = true;
-        let n = self.client.execute(sql, params).await?;
+        let n = self.client.execute(sql, params).await;
         self.busy = false;
-        Ok(n)
+        Ok(n?)
     }
 
     /// Runs a query and returns its rows.
@@ -79,9 +79,9 @@ impl PgConn {
     pub async fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, PgError> {
         self.in_tx |= begins(sql);
         self.busy = true;
-        let rows = self.client.query(sql, params).await?;
+        let rows = self.client.query(sql, params).await;
         self.busy = false;
-        Ok(rows)
+        Ok(rows?)
     }
 
     /// Runs a query that returns exactly one row.
@@ -96,9 +96,9 @@ impl PgConn {
     pub async fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, PgError> {
         self.in_tx |= begins(sql);
         self.busy = true;
-        let row = self.client.query_one(sql, params).await?;
+        let row = self.client.query_one(sql, params).await;
         self.busy = false;
-        Ok(row)
+        Ok(row?)
     }
 
     /// Runs one or more statements separated by semicolons, with no parameters (the simple
@@ -115,9 +115,9 @@ impl PgConn {
         // Several statements: any of them may open a transaction.
         self.in_tx = true;
         self.busy = true;
-        self.client.batch_execute(sql).await?;
+        let done = self.client.batch_execute(sql).await;
         self.busy = false;
-        Ok(())
+        Ok(done?)
     }
 
     /// The raw tokio-postgres client. The connection is then always reset (rolled back)
@@ -145,8 +145,9 @@ impl PgConn {
     /// Marks the transaction `sql` ends (COMMIT, ROLLBACK) as ended once it succeeded.
     pub(crate) async fn end_transaction(&mut self, sql: &str) -> Result<(), PgError> {
         self.busy = true;
-        self.client.batch_execute(sql).await?;
+        let done = self.client.batch_execute(sql).await;
         self.busy = false;
+        done?;
         self.in_tx = false;
         Ok(())
     }
@@ -159,7 +160,7 @@ impl PgConn {
     /// Dropped midway, the cancel request may or may not have reached the server.
     pub(crate) async fn cancel_on_server(&self) -> Result<(), PgError> {
         let stream = tcp::connect(&self.options.host, self.options.port).await.map_err(PgError::Connect)?;
-        self.cancel.cancel_query_raw(stream, NoTls).await?;
+        self.cancel.cancel_query_raw(tcp::CancelStream::new(stream), NoTls).await?;
         Ok(())
     }
 
@@ -190,8 +191,9 @@ impl PgConn {
     /// A round trip: an empty query.
     pub(crate) async fn ping(&mut self) -> Result<(), PgError> {
         self.busy = true;
-        self.client.simple_query("").await?;
+        let done = self.client.simple_query("").await;
         self.busy = false;
+        done?;
         Ok(())
     }
 }

@@ -47,7 +47,8 @@ impl PgError {
         match self {
             PgError::Connect(_) => true,
             PgError::Postgres(e) => {
-                e.is_closed() || e.as_db_error().is_none() && e.code().is_none()
+                e.is_closed()
+                    || e.as_db_error().is_none() && e.code().is_none()
                     || matches!(e.code().map(|c| c.code()), Some(c) if c.starts_with("57P") || c.starts_with("08"))
             }
             PgError::Pool(p) => matches!(&**p, PoolError::Create(e) if e.is_connection_lost()),

@@ -75,6 +75,11 @@ impl PoolOptions {
         self
     }
 
+    /// The server's host and port.
+    pub fn address(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+
     /// The configured maximum size.
     pub fn max_size_value(&self) -> usize {
         self.max_size

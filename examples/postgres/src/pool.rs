@@ -1,7 +1,7 @@
 use std::convert::Infallible;
 
 use anyscope_core::group::task_group;
-use anyscope_core::pool::{Object, Pool, PoolConfig, PoolStats};
+use anyscope_core::pool::{Manager, Object, Pool, PoolConfig, PoolStats};
 
 use crate::{PgError, PgManager, PoolOptions};
 
@@ -19,8 +19,8 @@ pub struct PgPool {
 /// Opens a pool, runs `body` with it, and closes the pool: asyncpg's
 /// `async with create_pool(...) as pool:`.
 ///
-/// The pool opens `min_size` connections before `body` runs (so a wrong address or password
-/// fails here, as in asyncpg) and keeps that many idle ones ready afterwards (asyncpg counts
+/// The pool makes one connection before `body` runs (so a wrong address or password fails
+/// here, as in asyncpg), then keeps `min_size` idle connections ready, opened in the background (asyncpg counts
 /// `min_size` in total; here it is the idle ones, within `max_size`). The connections'
 /// drivers run in a task group owned by this call: when `body` has returned, the pool is closed
 /// (it waits for checked-out connections to come back), every driver says goodbye to the server
@@ -28,8 +28,8 @@ pub struct PgPool {
 ///
 /// # Errors
 ///
-/// [`PgError::Config`] for sizes that do not fit, and the first connection error if the first
-/// `min_size` connections cannot be opened; `body`'s own result is returned as `Ok`.
+/// [`PgError::Config`] for sizes that do not fit; the connection error if the first connection
+/// cannot be opened (when `min_size` > 0); `body`'s own result is returned as `Ok`.
 ///
 /// # Cancel safety
 ///
@@ -71,20 +71,15 @@ where
     let min = options.min_size;
     let out = task_group(move |drivers| async move {
         let manager = PgManager::new(options, drivers);
-        // First the min_size connections, one at a time: the first error is the caller's.
-        let warm = Pool::open(manager, config).await;
-        let mut held = Vec::with_capacity(min);
-        for _ in 0..min {
-            match warm.acquire().await {
-                Ok(c) => held.push(c),
-                Err(e) => {
-                    drop(held);
-                    warm.close().await;
-                    return Ok::<_, Infallible>(Err(PgError::from(e)));
-                }
+        // One connection first, outside the pool: a wrong address or password is the caller's
+        // error, not a refill that retries in the background.
+        if min > 0 {
+            match manager.create().await {
+                Ok(probe) => drop(probe), // its driver says goodbye and ends
+                Err(e) => return Ok::<_, Infallible>(Err(e)),
             }
         }
-        drop(held);
+        let warm = Pool::open(manager, config).await;
         let pool = PgPool { pool: warm };
         let out = body(pool.clone()).await;
         pool.pool.close().await;

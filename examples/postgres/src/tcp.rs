@@ -2,7 +2,10 @@
 //! tokio's I/O traits (`tokio_util::compat`), so that no tokio runtime is needed.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt};
 
 /// The stream tokio-postgres runs over.
@@ -34,4 +37,59 @@ async fn resolve(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
     }
     let host = host.to_owned();
     anyscope_core::run_blocking(move || (host.as_str(), port).to_socket_addrs().map(Vec::from_iter)).await
+}
+
+/// The stream a cancel request goes over: its shutdown also waits for the server to close the
+/// connection, which the server does only once it has signalled the backend. tokio-postgres'
+/// `cancel_query_raw` returns after the shutdown; without the wait, a cancel could reach the
+/// backend late and hit a later statement instead of the one it was meant for.
+pub(crate) struct CancelStream {
+    inner: Stream,
+    shut: bool,
+}
+
+impl CancelStream {
+    pub(crate) fn new(inner: Stream) -> Self {
+        CancelStream { inner, shut: false }
+    }
+}
+
+impl AsyncRead for CancelStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CancelStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if !self.shut {
+            ready!(Pin::new(&mut self.inner).poll_shutdown(cx))?;
+            self.shut = true;
+        }
+        // The server sends nothing back: read until it closes its end.
+        let mut scratch = [0u8; 64];
+        loop {
+            let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
+            if buf.filled().is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+    }
 }

@@ -87,10 +87,7 @@ impl PgPool {
             conn.execute("BEGIN", &[]).await?;
             Ok::<_, PgError>(Transaction { conn })
         };
-        let res = resource(setup, Transaction::finish)
-            .with_kind("postgres transaction")
-            .run(body)
-            .await;
+        let res = resource(setup, Transaction::finish).with_kind("postgres transaction").run(body).await;
         match res {
             Ok(v) => Ok(v),
             Err(ResourceError::Body(e) | ResourceError::Both { body: e, .. }) => Err(e),
