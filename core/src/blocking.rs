@@ -42,6 +42,15 @@ where
     RunBlocking { job: Some(job), task: None, _t: PhantomData }
 }
 
+/// [`run_blocking`] whose caller, when cancelled, does not wait for the call (name resolution).
+pub(crate) fn run_blocking_abandoning<F, T>(f: F) -> RunBlocking<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    run_blocking(f)
+}
+
 /// The future of [`run_blocking`].
 ///
 /// # Cancel safety

@@ -21,7 +21,7 @@
 //! `cargo test` then lists every case as `my_runtime::<area>::<case>`. The runner is any path
 //! or expression callable as `run(fut)` for `fut: impl Future<Output = ()> + Send + 'static`.
 //!
-//! Areas: `runtime`, `cancel`, `resource`, `exit_stack`, `task_group`, `sync`, `stream`, `pool`.
+//! Areas: `runtime`, `cancel`, `resource`, `exit_stack`, `task_group`, `sync`, `stream`, `pool`, `io`.
 
 pub mod cases;
 pub mod fixtures;
@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
         $crate::__cases_sync!($runner);
         $crate::__cases_stream!($runner);
         $crate::__cases_pool!($runner);
+        $crate::__cases_io!($runner);
     };
 }
 
