@@ -119,9 +119,10 @@ impl<M: Manager> Pool<M> {
     /// A checkpoint: in a cancelled scope it does not complete (and takes nothing). Dropped
     /// while waiting, it leaves the queue; an object or slot that was handed to it meanwhile
     /// goes on, untouched, to the next waiter or back to the pool — a cancelled acquire never
-    /// loses a slot and never discards a healthy object. Dropped while checking an object,
-    /// the object is checked again by a cleanup of the caller's frame before anyone gets it;
-    /// dropped while creating one, the slot is freed.
+    /// loses a slot and never discards a healthy object. Dropped while checking an object
+    /// (or timed out then), it returns at once: the object, cut off mid-check, is not trusted
+    /// and is closed on a detached cleanup (bounded), which frees its slot; dropped while
+    /// creating one, the slot is freed.
     ///
     /// # Examples
     ///
