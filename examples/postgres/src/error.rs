@@ -3,6 +3,7 @@ use std::fmt;
 use std::time::Duration;
 
 use anyscope_core::PoolError;
+use anyscope_core::net::ConnectError;
 
 /// What went wrong talking to PostgreSQL through the pool.
 ///
@@ -16,7 +17,7 @@ pub enum PgError {
     /// The pool is closed, or the connection was closed.
     Closed,
     /// Opening the TCP connection to the server failed.
-    Connect(std::io::Error),
+    Connect(ConnectError),
     /// An operation did not finish within its bound: the connect timeout, or the bound on
     /// resetting a connection. The value names the operation.
     Timeout(&'static str, Duration),

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use anyscope_core::fail_after;
 use anyscope_core::group::TaskGroup;
-use anyscope_core::pool::Manager;
+use anyscope_core::pool::{Manager, Recycle, RecycleError};
 use tokio_postgres::NoTls;
 
 use crate::{PgConn, PgError, PoolOptions, tcp};
@@ -61,21 +61,25 @@ impl Manager for PgManager {
     /// Drops a lost connection; resets one its holder left mid-query or mid-transaction
     /// (cancel on the server, ROLLBACK) within the reset timeout; with the health check on,
     /// makes a round trip. An error closes the connection and the acquire makes another.
-    async fn recycle(&self, conn: &mut PgConn) -> Result<(), PgError> {
+    async fn recycle(&self, conn: &mut PgConn, why: Recycle) -> Result<(), RecycleError<PgError>> {
         if conn.is_closed() {
-            return Err(PgError::Closed);
+            return Err(PgError::Closed)?;
         }
+        // The connection's own marks say what its holder left behind, whether or not the holder
+        // was cut off (a query future dropped by a `select!` leaves its mark too); a holder cut
+        // off with the connection clean left nothing to undo.
+        let _ = why.holder_cut_off();
         let o = &self.options;
         if !conn.is_clean() {
             match fail_after(o.reset_timeout, conn.reset()).await {
                 Ok(r) => r?,
-                Err(_) => return Err(PgError::Timeout("resetting a connection", o.reset_timeout)),
+                Err(_) => return Err(PgError::Timeout("resetting a connection", o.reset_timeout))?,
             }
         }
         if o.health_check {
             match fail_after(o.reset_timeout, conn.ping()).await {
                 Ok(r) => r?,
-                Err(_) => return Err(PgError::Timeout("the health check", o.reset_timeout)),
+                Err(_) => return Err(PgError::Timeout("the health check", o.reset_timeout))?,
             }
         }
         Ok(())

@@ -65,6 +65,9 @@ where
         .max_size(options.max_size)
         .min_idle(options.min_size)
         .acquire_timeout(options.acquire_timeout)
+        // Backstops: the manager bounds its own connects and resets (with errors that say which).
+        .create_timeout(options.connect_timeout * 2)
+        .recycle_timeout(options.reset_timeout * 2)
         .kind("postgres connection")
         .build()
         .map_err(|_| PgError::Config("the pool rejected these sizes"))?;

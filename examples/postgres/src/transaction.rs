@@ -2,7 +2,9 @@ use std::ops::{Deref, DerefMut};
 
 use anyscope_core::fail_after;
 use anyscope_core::pool::Object;
-use anyscope_core::resource::{Exit, ResourceError, resource};
+use std::fmt;
+
+use anyscope_core::resource::{Exit, resource};
 
 use crate::{PgConn, PgError, PgPool, PooledConn};
 
@@ -69,8 +71,9 @@ impl PgPool {
     /// # Errors
     ///
     /// `body`'s error; a [`PgError`] (converted) if no connection could be acquired, BEGIN or
-    /// COMMIT failed. If `body` failed and the rollback failed too, `body`'s error is returned
-    /// and the connection is closed.
+    /// COMMIT failed. If `body` failed and the rollback failed too, `body`'s error is returned,
+    /// the rollback's is counted in anyscope's tracker as a failed close, and the connection
+    /// is closed.
     ///
     /// # Cancel safety
     ///
@@ -80,18 +83,14 @@ impl PgPool {
     pub async fn transaction<R, E, B>(&self, body: B) -> Result<R, E>
     where
         B: AsyncFnOnce(&mut Transaction) -> Result<R, E>,
-        E: From<PgError>,
+        E: From<PgError> + fmt::Display + Send + 'static,
     {
         let setup = async {
             let mut conn = self.acquire().await?;
             conn.execute("BEGIN", &[]).await?;
-            Ok::<_, PgError>(Transaction { conn })
+            Ok::<_, E>(Transaction { conn })
         };
-        let res = resource(setup, Transaction::finish).with_kind("postgres transaction").run(body).await;
-        match res {
-            Ok(v) => Ok(v),
-            Err(ResourceError::Body(e) | ResourceError::Both { body: e, .. }) => Err(e),
-            Err(ResourceError::Setup(e) | ResourceError::Teardown(e)) => Err(E::from(e)),
-        }
+        let teardown = |tx: Transaction, exit: Exit| async move { Ok(tx.finish(exit).await?) };
+        resource(setup, teardown).with_kind("postgres transaction").run(body).await
     }
 }

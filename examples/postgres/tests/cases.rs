@@ -27,8 +27,12 @@ async fn transfer(pool: &PgPool, t: &str, amount: i64) -> Result<(), PgError> {
     .await
 }
 
-/// A committed transfer is visible from another connection.
+/// A committed transfer is visible from another connection. On smol, with no tokio runtime
+/// anywhere: tokio-postgres without its `runtime` feature needs none.
 async fn commit_visible(app: &'static str) {
+    if app.starts_with("sm_") {
+        assert!(tokio::runtime::Handle::try_current().is_err(), "no tokio runtime on the smol runner");
+    }
     observed(app, async |obs| {
         accounts(&obs, app, &[1000, 0]).await;
         with_pool(options(app).min_size(1).max_size(2), async |pool| {

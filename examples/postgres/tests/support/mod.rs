@@ -161,3 +161,12 @@ impl From<PgError> for TestError {
         TestError::Pg(e)
     }
 }
+
+impl std::fmt::Display for TestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TestError::Pg(e) => write!(f, "{e}"),
+            TestError::Refused => f.write_str("the transfer was refused"),
+        }
+    }
+}
