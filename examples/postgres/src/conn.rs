@@ -142,6 +142,15 @@ impl PgConn {
         &self.options
     }
 
+    /// BEGIN, over the simple query protocol (one round trip).
+    pub(crate) async fn begin(&mut self) -> Result<(), PgError> {
+        self.in_tx = true;
+        self.busy = true;
+        let done = self.client.batch_execute("BEGIN").await;
+        self.busy = false;
+        Ok(done?)
+    }
+
     /// Marks the transaction `sql` ends (COMMIT, ROLLBACK) as ended once it succeeded.
     pub(crate) async fn end_transaction(&mut self, sql: &str) -> Result<(), PgError> {
         self.busy = true;

@@ -87,7 +87,7 @@ impl PgPool {
     {
         let setup = async {
             let mut conn = self.acquire().await?;
-            conn.execute("BEGIN", &[]).await?;
+            conn.begin().await?;
             Ok::<_, E>(Transaction { conn })
         };
         let teardown = |tx: Transaction, exit: Exit| async move { Ok(tx.finish(exit).await?) };
