@@ -31,7 +31,7 @@ async fn transfer(pool: &PgPool, t: &str, amount: i64) -> Result<(), PgError> {
 /// anywhere: tokio-postgres without its `runtime` feature needs none.
 async fn commit_visible(app: &'static str) {
     if app.starts_with("sm_") {
-        assert!(tokio::runtime::Handle::try_current().is_err(), "no tokio runtime on the smol runner");
+        assert!(::tokio::runtime::Handle::try_current().is_err(), "no tokio runtime on the smol runner");
     }
     observed(app, async |obs| {
         accounts(&obs, app, &[1000, 0]).await;
