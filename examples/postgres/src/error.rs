@@ -48,9 +48,12 @@ impl PgError {
         match self {
             PgError::Connect(_) => true,
             PgError::Postgres(e) => {
-                e.is_closed()
-                    || e.as_db_error().is_none() && e.code().is_none()
-                    || matches!(e.code().map(|c| c.code()), Some(c) if c.starts_with("57P") || c.starts_with("08"))
+                // The socket failed or closed, or the server said it is going away (57P01
+                // admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now) or the
+                // connection failed (class 08).
+                let io = Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+                let code = e.code().map(|c| c.code());
+                e.is_closed() || io || code.is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
             }
             PgError::Pool(p) => matches!(&**p, PoolError::Create(e) if e.is_connection_lost()),
             PgError::Closed => true,

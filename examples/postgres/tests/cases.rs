@@ -248,6 +248,16 @@ async fn bad_password_fails(app: &'static str) {
     assert_eq!(err.code(), Some("28P01"), "{err:?}");
 }
 
+/// Options that cannot work fail at once with an error that says why.
+async fn bad_options_fail(app: &'static str) {
+    let err = with_pool(options(app).min_size(5).max_size(2), async |_pool| ()).await.unwrap_err();
+    assert!(matches!(err, PgError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("min_size"), "{err}");
+    let err = anyscope_postgres_example::PoolOptions::new("host=/var/run/postgresql user=x").unwrap_err();
+    assert!(matches!(err, PgError::Config(_)), "{err:?}");
+    assert!(anyscope_postgres_example::PoolOptions::new("postgres://a@b:notaport/c").is_err());
+}
+
 macro_rules! on_runner {
     ($runner:path, $prefix:literal; $($case:ident),* $(,)?) => {
         $(
@@ -286,4 +296,5 @@ cases!(
     pool_sizes,
     close_leaves_zero,
     bad_password_fails,
+    bad_options_fail,
 );
