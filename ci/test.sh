@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests and the tour: the tour on both runtimes, the facade with smol alone, a short soak, the
-# benchmark's quick run, then the whole
+# benchmark's quick run, the PostgreSQL server (ci/postgres.sh) with the short money soak and the
+# quick comparison with deadpool-postgres, then the whole
 # workspace with every feature (the README's test command), which runs the conformance suite on
 # the tokio, tokio_current_thread and smol runners. It goes last so that the run's output ends
 # with cargo test's summary.
