@@ -58,9 +58,11 @@ impl Manager for PgManager {
         }
     }
 
-    /// Drops a lost connection; resets one its holder left mid-query or mid-transaction
-    /// (cancel on the server, ROLLBACK) within the reset timeout; with the health check on,
-    /// makes a round trip. An error closes the connection and the acquire makes another.
+    /// Runs for a connection whose holder was cut off (cancelled or panicked), and with the
+    /// health check on for every acquire. Drops a lost connection; resets one its holder left
+    /// mid-query or mid-transaction (cancel on the server, ROLLBACK) within the reset timeout;
+    /// with the health check on, makes a round trip. An error closes the connection and the
+    /// acquire makes another.
     async fn recycle(&self, conn: &mut PgConn, why: Recycle) -> Result<(), RecycleError<PgError>> {
         if conn.is_closed() {
             return Err(PgError::Closed)?;
@@ -85,6 +87,9 @@ impl Manager for PgManager {
         Ok(())
     }
 
+    /// A lost connection: closed, not pooled. (One that its holder left mid-query or
+    /// mid-transaction is reset by `recycle` when the holder was cut off, else by
+    /// [`PgPool::acquire`](crate::PgPool::acquire) before it is handed out again.)
     fn is_broken(&self, conn: &PgConn) -> bool {
         conn.is_closed()
     }

@@ -1,7 +1,8 @@
 use std::convert::Infallible;
 
+use anyscope_core::fail_after;
 use anyscope_core::group::task_group;
-use anyscope_core::pool::{Manager, Object, Pool, PoolConfig, PoolStats};
+use anyscope_core::pool::{Manager, Object, Pool, PoolConfig, PoolStats, RecyclePolicy};
 
 use crate::{PgError, PgManager, PoolOptions};
 
@@ -68,6 +69,9 @@ where
         // Backstops: the manager bounds its own connects and resets (with errors that say which).
         .create_timeout(options.connect_timeout * 2)
         .recycle_timeout(options.reset_timeout * 2)
+        // A connection its holder left clean is handed out as it is (no round trip, no timer);
+        // one left dirty is reset: by `recycle` if the holder was cut off, else by `acquire`.
+        .recycle(if options.health_check { RecyclePolicy::Always } else { RecyclePolicy::SuspectOnly })
         .kind("postgres connection")
         .build()
         .map_err(|_| PgError::Config("the pool rejected these sizes"))?;
@@ -97,6 +101,10 @@ where
 impl PgPool {
     /// Acquires a connection: asyncpg's `pool.acquire()`.
     ///
+    /// A connection that its last holder returned mid-query or mid-transaction without being cut
+    /// off (a query future dropped by a `select!`, a `BEGIN` by hand) is reset first (its query
+    /// cancelled on the server, ROLLBACK), or closed if that fails, and another one taken.
+    ///
     /// # Errors
     ///
     /// [`PgError::Pool`] if the pool is closed, the acquire timeout passed, or a new connection
@@ -107,7 +115,18 @@ impl PgPool {
     /// A cancelled acquire takes nothing and loses nothing (see
     /// [`Pool::acquire`](anyscope_core::Pool::acquire)).
     pub async fn acquire(&self) -> Result<PooledConn, PgError> {
-        Ok(self.pool.acquire().await?)
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            if conn.is_clean() {
+                return Ok(conn);
+            }
+            let bound = conn.options().reset_timeout;
+            // Cancelled here, the connection goes back from a cut-off holder: `recycle` resets it.
+            if let Ok(Ok(())) = fail_after(bound, conn.reset()).await {
+                return Ok(conn);
+            }
+            Object::close(conn).await;
+        }
     }
 
     /// The pool's counts: open, idle, in use, waiting.

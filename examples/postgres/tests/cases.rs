@@ -185,6 +185,30 @@ async fn cut_off_holder(app: &'static str) {
     .await;
 }
 
+/// A holder that returns its connection in the ordinary way with a transaction it opened by
+/// hand still open: the next acquirer gets it rolled back, not mid-transaction.
+async fn left_open_by_hand(app: &'static str) {
+    observed(app, async |obs| {
+        accounts(&obs, app, &[1000, 0]).await;
+        with_pool(options(app).min_size(1).max_size(1), async |pool| {
+            let mut conn = pool.acquire().await.unwrap();
+            conn.batch_execute(&format!("BEGIN; UPDATE {app} SET balance = balance - 100 WHERE id = 1"))
+                .await
+                .unwrap();
+            drop(conn);
+            let mut conn = pool.acquire().await.unwrap();
+            conn.execute(&format!("UPDATE {app} SET balance = balance + 1 WHERE id = 2"), &[]).await.unwrap();
+            drop(conn);
+            assert_eq!(balances(&obs, app).await, [1000, 1]);
+            assert_eq!(idle_in_transaction(&obs, app).await, 0);
+        })
+        .await
+        .unwrap();
+        drop_table(&obs, app).await;
+    })
+    .await;
+}
+
 /// `min_size` backends at rest, never more than `max_size` under load.
 async fn pool_sizes(app: &'static str) {
     observed(app, async |obs| {
@@ -293,6 +317,7 @@ cases!(
     deadline_rolls_back,
     panic_rolls_back,
     cut_off_holder,
+    left_open_by_hand,
     pool_sizes,
     close_leaves_zero,
     bad_password_fails,
