@@ -61,16 +61,12 @@ impl Manager for PgManager {
     /// Runs for a connection whose holder was cut off (cancelled or panicked), and with the
     /// health check on for every acquire. Drops a lost connection; resets one its holder left
     /// mid-query or mid-transaction (cancel on the server, ROLLBACK) within the reset timeout;
-    /// with the health check on, makes a round trip. An error closes the connection and the
-    /// acquire makes another.
+    /// then makes a round trip (an empty query) when the holder was cut off or the health check
+    /// is on. An error closes the connection (an acquire then goes on with another).
     async fn recycle(&self, conn: &mut PgConn, why: Recycle) -> Result<(), RecycleError<PgError>> {
         if conn.is_closed() {
             return Err(PgError::Closed)?;
         }
-        // The connection's own marks say what its holder left behind, whether or not the holder
-        // was cut off (a query future dropped by a `select!` leaves its mark too); a holder cut
-        // off with the connection clean left nothing to undo.
-        let _ = why.holder_cut_off();
         let o = &self.options;
         if !conn.is_clean() {
             match fail_after(o.reset_timeout, conn.reset()).await {
@@ -78,7 +74,11 @@ impl Manager for PgManager {
                 Err(_) => return Err(PgError::Timeout("resetting a connection", o.reset_timeout))?,
             }
         }
-        if o.health_check {
+        // The connection's own marks say what its holder left behind (and were acted on
+        // above). A connection whose holder was cut off also gets a round trip, to prove it is
+        // in step with the server before anyone else uses it; with the health check on, every
+        // acquire does.
+        if o.health_check || why.holder_cut_off() {
             match fail_after(o.reset_timeout, conn.ping()).await {
                 Ok(r) => r?,
                 Err(_) => return Err(PgError::Timeout("the health check", o.reset_timeout))?,
