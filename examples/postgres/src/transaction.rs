@@ -36,7 +36,7 @@ impl Transaction {
     /// timeout is closed, never reused.
     async fn finish(mut self, exit: Exit) -> Result<(), PgError> {
         let bound = self.conn.options().reset_timeout;
-        let mut result = match exit {
+        let result = match exit {
             Exit::Ok => self.conn.end_transaction("COMMIT").await,
             Exit::Error | Exit::Cancelled | Exit::Panicked => Ok(()),
         };
@@ -52,9 +52,8 @@ impl Transaction {
                 return result.and(Err(e));
             }
         }
-        if self.conn.is_closed() {
-            result = result.and(Err(PgError::Closed));
-        }
+        // A connection lost after a COMMIT that succeeded is closed by the pool when it comes
+        // back; the transaction did commit.
         result
     }
 }
