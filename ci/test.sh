@@ -11,6 +11,6 @@ step "tour on smol" cargo run --example tour --no-default-features --features sm
 step "facade tests with smol alone" cargo test -p anyscope --no-default-features --features smol
 step "soak, short (fault-injected pool on tokio and smol)" cargo run --release --example soak -- --ops 20000
 step "benchmark, quick (keeps benches/compare.rs building and running)" cargo bench --bench compare -- --quick
-step "workspace tests, all features" cargo test --workspace --all-features
 step "echo example on tokio (TCP server + clients, graceful shutdown)" cargo run --example echo -- 1
 step "echo example on smol" cargo run --example echo --no-default-features --features smol -- 1
+step "workspace tests, all features" cargo test --workspace --all-features
