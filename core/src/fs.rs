@@ -8,7 +8,7 @@
 //! | you want | use |
 //! |---|---|
 //! | a file to read, write and seek, closed (flushed, optionally synced) as a resource | [`open_file`], [`File`] |
-//! | a whole file at once | [`read`], [`read_to_string`], [`write`] |
+//! | a whole file at once | [`read`], [`read_to_string`], [`write()`] |
 //! | directories | [`create_dir_all`], [`read_dir`] (a [`Stream`](futures_core::Stream)), [`remove_dir_all`] |
 //! | a scratch file or directory removed when closed | [`TempFile`], [`TempDir`] |
 //!
