@@ -18,6 +18,9 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 /// The most a run of sequential reads reads ahead of the caller.
 const MAX_READAHEAD: usize = 1024 * 1024;
 
+/// The most bytes accepted while a write is in flight, written by the next one.
+const MAX_PENDING: usize = 1024 * 1024;
+
 /// Opens the file at `path` with `options` (`std`'s [`OpenOptions`](std::fs::OpenOptions)), on
 /// the blocking offload.
 ///
@@ -60,9 +63,11 @@ pub async fn open_file(path: impl AsRef<Path>, options: &std::fs::OpenOptions) -
 /// [`AsyncClose`](crate::AsyncClose) (flush, then sync if asked, then close).
 ///
 /// Each read, write or seek runs the `std` call on a thread ([`run_blocking`], with its
-/// limiter). Reads are buffered: a run of sequential reads reads ahead, growing fourfold up to 1 MiB; a write copies the bytes and
-/// returns at once, the copy written by its thread meanwhile (as tokio's `File`): a failed write
-/// is reported by the next operation, at the latest by `flush` or `close`.
+/// limiter). Reads are buffered: a run of sequential reads reads ahead, growing fourfold up to
+/// 1 MiB. A write copies the bytes and returns at once, the copy written by a thread meanwhile
+/// (as tokio's `File`); writes made while one is in flight are queued (up to 1 MiB) and written
+/// together by the next. A failed write is reported by the next operation, at the latest by
+/// `flush` or `close`; what was queued behind it is not written.
 ///
 /// # Cancel safety
 ///
@@ -79,6 +84,10 @@ pub struct File {
     /// its buffer (up to [`MAX_READAHEAD`]), reset by a seek or a write. Fewer thread hops for
     /// a file read in small pieces, as async-fs's read-ahead gives.
     readahead: usize,
+    /// Bytes accepted while a write was in flight, not yet handed to a thread.
+    pending: Vec<u8>,
+    /// Whether the operation in flight is a write.
+    writing: bool,
 }
 
 struct Inner {
@@ -135,6 +144,8 @@ impl File {
             last_err: None,
             sync_on_close: false,
             readahead: 0,
+            pending: Vec::new(),
+            writing: false,
         }
     }
 
@@ -176,7 +187,34 @@ impl File {
         let State::Busy(fut) = &mut self.state else { return Poll::Ready(None) };
         let (op, inner) = std::task::ready!(Pin::new(fut).poll(cx));
         self.state = State::Idle(Some(inner));
+        self.writing = false;
+        if matches!(op, Op::Write(Err(_))) {
+            // What was queued behind a failed write is not written.
+            self.pending.clear();
+        }
         Poll::Ready(Some(op))
+    }
+
+    /// Hands the pending bytes to a thread (the file is idle).
+    fn write_pending(&mut self) -> io::Result<()> {
+        let State::Idle(Some(inner)) = &mut self.state else { return Err(self.closed()) };
+        // Unread read-ahead: the file's position is past what the caller has seen.
+        let back = (inner.buf.len() - inner.pos) as i64;
+        inner.buf.clear();
+        inner.pos = 0;
+        std::mem::swap(&mut inner.buf, &mut self.pending);
+        self.start(move |i| {
+            let r = (|| {
+                if back > 0 {
+                    i.file.seek(SeekFrom::Current(-back))?;
+                }
+                i.file.write_all(&i.buf)
+            })();
+            i.buf.clear();
+            Op::Write(r)
+        })?;
+        self.writing = true;
+        Ok(())
     }
 
     fn start(&mut self, job: impl FnOnce(&mut Inner) -> Op + Send + 'static) -> io::Result<()> {
@@ -190,13 +228,18 @@ impl File {
     }
 
     fn poll_flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(Op::Write(Err(e))) = std::task::ready!(self.poll_busy(cx)) {
-            return Poll::Ready(Err(self.err("writing", e)));
+        loop {
+            if let Some(Op::Write(Err(e))) = std::task::ready!(self.poll_busy(cx)) {
+                return Poll::Ready(Err(self.err("writing", e)));
+            }
+            if let Some(e) = self.last_err.take() {
+                return Poll::Ready(Err(e));
+            }
+            if self.pending.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            self.write_pending()?;
         }
-        if let Some(e) = self.last_err.take() {
-            return Poll::Ready(Err(e));
-        }
-        Poll::Ready(Ok(()))
     }
 
     fn poll_sync(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -219,6 +262,10 @@ impl AsyncRead for File {
                 Some(Op::Write(Err(e))) => this.last_err = Some(this.err("writing", e)),
                 Some(Op::Read(Ok(0))) => return Poll::Ready(Ok(0)),
                 _ => {}
+            }
+            if !this.pending.is_empty() {
+                this.write_pending()?;
+                continue;
             }
             let State::Idle(Some(inner)) = &mut this.state else { return Poll::Ready(Err(this.closed())) };
             if inner.pos < inner.buf.len() {
@@ -250,30 +297,24 @@ impl AsyncRead for File {
 impl AsyncWrite for File {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if let Some(Op::Write(Err(e))) = std::task::ready!(this.poll_busy(cx)) {
-            return Poll::Ready(Err(this.err("writing", e)));
+        match this.poll_busy(cx) {
+            // A write in flight: queue behind it, up to a bound.
+            Poll::Pending if this.writing && this.pending.len() < MAX_PENDING => {
+                let n = src.len().min(MAX_PENDING - this.pending.len());
+                this.pending.extend_from_slice(&src[..n]);
+                return Poll::Ready(Ok(n));
+            }
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Op::Write(Err(e)))) => return Poll::Ready(Err(this.err("writing", e))),
+            Poll::Ready(_) => {}
         }
         if let Some(e) = this.last_err.take() {
             return Poll::Ready(Err(e));
         }
         this.readahead = 0;
-        let State::Idle(Some(inner)) = &mut this.state else { return Poll::Ready(Err(this.closed())) };
-        // Unread read-ahead: the file's position is past what the caller has seen.
-        let back = (inner.buf.len() - inner.pos) as i64;
-        let n = src.len().min(MAX_BUF);
-        inner.buf.clear();
-        inner.buf.extend_from_slice(&src[..n]);
-        inner.pos = 0;
-        this.start(move |i| {
-            let r = (|| {
-                if back > 0 {
-                    i.file.seek(SeekFrom::Current(-back))?;
-                }
-                i.file.write_all(&i.buf)
-            })();
-            i.buf.clear();
-            Op::Write(r)
-        })?;
+        let n = src.len().min(MAX_BUF.saturating_sub(this.pending.len()).max(1));
+        this.pending.extend_from_slice(&src[..n]);
+        this.write_pending()?;
         Poll::Ready(Ok(n))
     }
 
@@ -300,6 +341,10 @@ impl AsyncSeek for File {
             }
             if let Some(e) = this.last_err.take() {
                 return Poll::Ready(Err(e));
+            }
+            if !this.pending.is_empty() {
+                this.write_pending()?;
+                continue;
             }
             this.readahead = 0;
             let State::Idle(Some(inner)) = &mut this.state else { return Poll::Ready(Err(this.closed())) };
@@ -333,6 +378,30 @@ impl crate::AsyncClose for File {
         }
         self.state = State::Idle(None);
         Ok(())
+    }
+}
+
+impl Drop for File {
+    /// Bytes accepted and not yet written are written by a cleanup of the enclosing scope (after
+    /// the write in flight), which returns only once they are; a failure there has no one to
+    /// report to: use [`close`](crate::AsyncClose::close) to see it.
+    fn drop(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let state = std::mem::replace(&mut self.state, State::Idle(None));
+        if pending.is_empty() {
+            // A write in flight is waited for by the drop of its `RunBlocking`.
+            return;
+        }
+        let wait = async move {
+            let inner = match state {
+                State::Busy(fut) => Some(fut.await.1),
+                State::Idle(inner) => inner,
+            };
+            if let Some(mut inner) = inner {
+                let _ = run_blocking(move || inner.file.write_all(&pending)).await;
+            }
+        };
+        crate::frame::dispose(crate::frame::Cleanup::new("anyscope::fs::File", Box::pin(wait)));
     }
 }
 

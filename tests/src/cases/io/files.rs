@@ -45,6 +45,27 @@ pub async fn file_write_seek_read() {
     let back = fs::read(&path).await.unwrap();
     assert_eq!(back.len(), data.len());
     assert_eq!(&back[1025..1027], b"XY");
+
+    // Many small writes (queued behind the one in flight), then a seek and a read: every byte
+    // lands in order.
+    let mut f = File::create(dir.path().join("small")).await.unwrap();
+    let mut expect = Vec::new();
+    for i in 0..5000u32 {
+        let piece = format!("{i},");
+        f.write_all(piece.as_bytes()).await.unwrap();
+        expect.extend_from_slice(piece.as_bytes());
+    }
+    f.close().await.unwrap();
+    assert_eq!(fs::read(dir.path().join("small")).await.unwrap(), expect);
+    let mut f = open_file(dir.path().join("small"), &opts).await.unwrap();
+    f.seek(SeekFrom::End(0)).await.unwrap();
+    f.write_all(b"end").await.unwrap();
+    f.seek(SeekFrom::Start(0)).await.unwrap();
+    let mut all = Vec::new();
+    f.read_to_end(&mut all).await.unwrap();
+    expect.extend_from_slice(b"end");
+    assert_eq!(all, expect);
+    drop(f);
     dir.close().await.unwrap();
 }
 
