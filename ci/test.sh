@@ -12,6 +12,8 @@ step "tour on smol" cargo run --example tour --no-default-features --features sm
 step "facade tests with smol alone" cargo test -p anyscope --no-default-features --features smol
 step "soak, short (fault-injected pool on tokio and smol)" cargo run --release --example soak -- --ops 20000
 step "benchmark, quick (keeps benches/compare.rs building and running)" cargo bench --bench compare -- --quick
+step "echo example on tokio (TCP server + clients, graceful shutdown)" cargo run --example echo -- 1
+step "echo example on smol" cargo run --example echo --no-default-features --features smol -- 1
 step "PostgreSQL server for examples/postgres (ci/postgres.sh)" bash ci/postgres.sh
 step "money soak, short (transfer_funds on PostgreSQL, tokio and smol)" cargo run --release -p anyscope-postgres-example --example money_soak -- --transfers 3000
 step "PostgreSQL throughput vs deadpool-postgres, quick" cargo run --release -p anyscope-postgres-example --example throughput -- --secs 1 --rounds 1

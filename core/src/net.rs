@@ -53,7 +53,7 @@ mod udp;
 mod unix;
 
 pub use connect::{ConnectTcp, connect_tcp};
-pub use error::ConnectError;
+pub use error::{AddrError, ConnectError};
 pub use stream::{CloseHandle, Closed, OwnedReadHalf, OwnedWriteHalf, is_closed};
 pub use tcp::{Accept, ConnectAddr, TcpListener, TcpStream};
 pub use udp::UdpSocket;

@@ -116,3 +116,52 @@ impl From<ConnectError> for io::Error {
         io::Error::new(e.kind(), e)
     }
 }
+
+/// What an [`io::Error`] of a failed bind (or Unix connect) carries: what was done and the
+/// address or path; the OS's error is its [`source`](std::error::Error::source), and the
+/// `io::Error` keeps that error's kind.
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::net::{AddrError, TcpListener};
+///
+/// let a = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+/// let taken = a.local_addr().unwrap();
+/// let err = TcpListener::bind(taken).unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+/// assert!(err.to_string().contains(&taken.to_string()));
+/// assert!(err.get_ref().unwrap().is::<AddrError>());
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct AddrError {
+    what: &'static str,
+    addr: String,
+    source: io::Error,
+}
+
+impl AddrError {
+    /// The address or path, as shown.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+}
+
+impl fmt::Display for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} failed", self.what, self.addr)
+    }
+}
+
+impl std::error::Error for AddrError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Wraps `e` so that it names `what` was done at `addr`, keeping its kind.
+pub(crate) fn at(what: &'static str, addr: impl fmt::Display, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), AddrError { what, addr: addr.to_string(), source: e })
+}

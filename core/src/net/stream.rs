@@ -324,3 +324,47 @@ macro_rules! stream_traits {
 }
 
 pub(crate) use stream_traits;
+
+#[cfg(test)]
+mod tests {
+    use crate::net::*;
+
+    fn send_unpin_static<T: Send + Unpin + 'static>() {}
+    fn sync<T: Sync>() {}
+
+    #[test]
+    fn public_types_are_send_unpin_static_and_sync_where_shared() {
+        send_unpin_static::<TcpStream>();
+        send_unpin_static::<OwnedReadHalf>();
+        send_unpin_static::<OwnedWriteHalf>();
+        send_unpin_static::<CloseHandle>();
+        send_unpin_static::<TcpListener>();
+        send_unpin_static::<UdpSocket>();
+        send_unpin_static::<ConnectTcp>();
+        send_unpin_static::<ConnectError>();
+        send_unpin_static::<crate::fs::File>();
+        send_unpin_static::<crate::fs::ReadDir>();
+        send_unpin_static::<crate::signal::Signals>();
+        send_unpin_static::<crate::RunBlocking<u8>>();
+        sync::<TcpStream>();
+        sync::<TcpListener>();
+        sync::<UdpSocket>();
+        sync::<CloseHandle>();
+        sync::<ConnectError>();
+        #[cfg(unix)]
+        {
+            send_unpin_static::<UnixStream>();
+            send_unpin_static::<UnixListener>();
+            sync::<UnixStream>();
+        }
+    }
+
+    #[test]
+    fn closed_error_is_recognised() {
+        let e = super::closed();
+        assert!(is_closed(&e));
+        assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
+        assert_eq!(e.to_string(), "the stream was closed");
+        assert!(!is_closed(&std::io::Error::new(std::io::ErrorKind::NotConnected, "other")));
+    }
+}

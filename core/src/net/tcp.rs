@@ -170,7 +170,7 @@ impl TcpListener {
     pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         let raw = runtime::current()
             .bind_tcp(addr)
-            .map_err(|e| io::Error::new(e.kind(), format!("binding a TCP listener to {addr} failed: {e}")))?;
+            .map_err(|e| super::error::at("binding a TCP listener to", addr, e))?;
         Ok(TcpListener { raw })
     }
 

@@ -40,7 +40,7 @@ impl UdpSocket {
     pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
         let raw = runtime::current()
             .bind_udp(addr)
-            .map_err(|e| io::Error::new(e.kind(), format!("binding a UDP socket to {addr} failed: {e}")))?;
+            .map_err(|e| super::error::at("binding a UDP socket to", addr, e))?;
         Ok(UdpSocket { raw })
     }
 

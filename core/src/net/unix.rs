@@ -55,10 +55,7 @@ impl UnixStream {
             let shown = path.display().to_string();
             match runtime::current().connect_unix(path).await {
                 Ok(raw) => Ok(UnixStream { shared: Shared::new(raw) }),
-                Err(e) => Err(io::Error::new(
-                    e.kind(),
-                    format!("connecting to the Unix socket {shown} failed: {e}"),
-                )),
+                Err(e) => Err(super::error::at("connecting to the Unix socket", shown, e)),
             }
         }
     }
@@ -90,9 +87,9 @@ impl UnixListener {
     /// If no runtime is available.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
-        let raw = runtime::current().bind_unix(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("binding a Unix listener at {} failed: {e}", path.display()))
-        })?;
+        let raw = runtime::current()
+            .bind_unix(path)
+            .map_err(|e| super::error::at("binding a Unix listener at", path.display(), e))?;
         Ok(UnixListener { raw, path: path.to_owned() })
     }
 

@@ -51,7 +51,6 @@ pub(crate) fn open_fds() -> usize {
 }
 
 /// A fresh path in the temporary directory for a case (removed by the case).
-#[allow(dead_code)]
 pub(crate) fn temp_path(name: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
