@@ -127,7 +127,8 @@ async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> R
         Ok(conn)
     };
     let end = |mut conn: Object<Db>, exit: Exit| async move {
-        Ok(query(&mut conn, if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }, 1).await)
+        query(&mut conn, if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }, 1).await;
+        Ok(())
     };
     resource(begin, end)
         .with_kind("transaction")
@@ -141,12 +142,9 @@ async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> R
             if amount > 100 {
                 return Err(TxError::Refused(format!("{from} has less than {amount}")));
             }
-            Ok(query(
-                conn,
-                &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"),
-                3,
-            )
-            .await)
+            query(conn, &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"), 3)
+                .await;
+            Ok(())
         })
         .await
 }
@@ -203,8 +201,8 @@ fn main() {
         let db = Db { next_id: AtomicU32::new(0), rng: Mutex::new(0x2545_f491_4f6c_dd1d) };
 
         let mut stack = ExitStack::new();
-        let entered = stack.enter(Pool::open(db, config).await);
-        let pool = stack.get(entered).clone();
+        let entered = stack.enter(Pool::open(db, config).await.into_resource());
+        let pool = (**stack.get(entered)).clone();
         println!("pool open: {}", pool.stats());
 
         let group = task_group(|tg| async move {
@@ -220,7 +218,7 @@ fn main() {
         });
         group.await.expect("workers report their own errors");
 
-        let pool = stack.get(entered).clone();
+        let pool = (**stack.get(entered)).clone();
         println!("workers done: {}", pool.stats());
         stack.close().await.expect("closing the pool reports no error");
         println!("pool closed:  {}", pool.stats());

@@ -13,7 +13,7 @@
 //! | an idle object now, or an error | [`Pool::try_acquire`] |
 //! | to keep an object out of the pool | [`Object::detach`] |
 //! | to close an object you know is bad | [`Object::close`] |
-//! | the pool closed with its owner | a [`Scoped`](crate::Scoped) pool, or [`ExitStack::enter`](crate::ExitStack::enter) |
+//! | the pool closed with its owner | [`Pool::into_resource`] in a [`Scoped`](crate::Scoped) guard or an [`ExitStack`](crate::ExitStack) |
 //!
 //! # Guarantees
 //!
@@ -106,6 +106,7 @@ mod handle;
 mod maintenance;
 mod manager;
 mod object;
+mod resource;
 mod shared;
 mod state;
 mod stats;
@@ -116,4 +117,5 @@ pub use error::PoolError;
 pub use handle::Pool;
 pub use manager::{Manager, Recycle, RecycleError};
 pub use object::Object;
+pub use resource::PoolResource;
 pub use stats::PoolStats;

@@ -6,8 +6,8 @@
 //! A third-party adapter implements [`anyscope_core::runtime::Runtime`] and a `run` function
 //! that drives a future to completion with that runtime as the ambient one (built on
 //! [`anyscope_core::runtime::with_runtime`], then
-//! [`anyscope_core::tracker::wait_detached`]). Then, in a test file of the adapter's crate
-//! (with `anyscope-conformance` as a dev-dependency):
+//! [`anyscope_core::tracker::wait_detached_for`] with the same handle). Then, in a test file of
+//! the adapter's crate (with `anyscope-conformance` as a dev-dependency):
 //!
 //! ```no_run
 //! # use anyscope_tokio as my_adapter;

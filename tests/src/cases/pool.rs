@@ -49,6 +49,7 @@ macro_rules! __cases_pool {
             idle_expiry,
             exit_stack_closes_pool_around_task_group,
             pool_dropped_unclosed_is_closed_by_its_frame,
+            close_with_async_close_in_scope_keeps_the_handle,
             default_manager_closes_object_of_cut_off_holder,
             recycle_is_told_why_it_runs,
             close_that_never_ends_frees_its_slot,

@@ -289,7 +289,7 @@ fn pool_users(ctx: Ctx, n: usize) -> Built {
     Box::pin(async move {
         let config = PoolConfig::builder().max_size(2).kind(ctx.kind).build().expect("valid config");
         let manager = Tracked { ctx: ctx.clone(), next: Default::default() };
-        let pool = Scoped::new(Pool::open(manager, config).await);
+        let pool = Scoped::new(Pool::open(manager, config).await.into_resource());
         let p = (*pool).clone();
         let log = ctx.log.clone();
         let out = task_group(move |tg| async move {
