@@ -122,7 +122,7 @@ restart() {
 
 cmd="${1:-start}"
 exec 9>"$LOCK"
-flock -w 300 9 || fail "waited 300 s for the lock $LOCK"
+flock -w 900 9 || fail "waited 900 s for the lock $LOCK (an install or start elsewhere did not finish)"
 case "$cmd" in
 start) start ;;
 restart) restart ;;
