@@ -7,6 +7,9 @@
 //!   random accounts of 1,000, COMMIT) on a pool of 16;
 //! - the latency of acquire + one query (`SELECT 1`), p50 and p99, from 32 tasks on a pool of 16.
 //!
+//! anyscope's acquire always has a timeout (30 s by default), which arms a timer whenever an
+//! acquire waits; deadpool waits forever by default, so it is measured both ways.
+//!
 //! anyscope runs on tokio (multi-thread) and on smol; deadpool-postgres on tokio
 //! (multi-thread, the same runtime anyscope's tokio adapter builds). Statements are sent the
 //! same way by both (tokio-postgres' `execute(&str)`: no statement cache), and deadpool
@@ -132,12 +135,14 @@ async fn anyscope_round(url: String, secs: u64) -> Figures {
 
 // ---- deadpool-postgres (tokio) ----
 
-async fn deadpool_round(url: String, secs: u64) -> Figures {
+async fn deadpool_round(url: String, secs: u64, wait: Option<Duration>) -> Figures {
     use deadpool_postgres::{Config, ManagerConfig, PoolConfig, RecyclingMethod, Runtime};
     let mut cfg = Config::new();
     cfg.url = Some(url);
     cfg.application_name = Some("bench_deadpool".into());
-    cfg.pool = Some(PoolConfig::new(POOL));
+    let mut pool_cfg = PoolConfig::new(POOL);
+    pool_cfg.timeouts.wait = wait;
+    cfg.pool = Some(pool_cfg);
     cfg.manager = Some(ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let pool = cfg.create_pool(Some(Runtime::Tokio1), tokio_postgres::NoTls).expect("deadpool config");
     // Warm up to the same size as anyscope's min_size.
@@ -237,20 +242,25 @@ fn main() {
     let url = std::env::var("ANYSCOPE_PG_URL")
         .unwrap_or_else(|_| "postgres://anyscope:anyscope@127.0.0.1:5432/anyscope".into());
     anyscope_tokio::run(setup(url.clone()));
-    let (mut tk, mut sm, mut dp) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut tk, mut sm, mut dp, mut dpt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         tk.push(anyscope_tokio::run(anyscope_round(url.clone(), secs)));
         sm.push(anyscope_smol::run(anyscope_round(url.clone(), secs)));
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-        dp.push(rt.block_on(deadpool_round(url.clone(), secs)));
+        dp.push(rt.block_on(deadpool_round(url.clone(), secs, None)));
+        dpt.push(rt.block_on(deadpool_round(url.clone(), secs, Some(Duration::from_secs(30)))));
     }
-    let (tk, sm, dp) = (median(tk), median(sm), median(dp));
+    let (tk, sm, dp, dpt) = (median(tk), median(sm), median(dp), median(dpt));
     println!("pool of {POOL}, {TASKS} tasks, {secs} s per measurement, median of {rounds} rounds");
     println!("| pool | runtime | transfers/s | vs deadpool | acquire + SELECT 1: p50 | p99 | queries/s |");
     println!("|---|---|---|---|---|---|---|");
-    for (name, rt, f) in
-        [("deadpool-postgres", "tokio", dp), ("anyscope", "tokio", tk), ("anyscope", "smol", sm)]
-    {
+    let rows = [
+        ("deadpool-postgres (default: no wait timeout)", "tokio", dp),
+        ("deadpool-postgres (wait timeout 30 s)", "tokio", dpt),
+        ("anyscope (acquire timeout 30 s, its default)", "tokio", tk),
+        ("anyscope (acquire timeout 30 s, its default)", "smol", sm),
+    ];
+    for (name, rt, f) in rows {
         println!(
             "| {name} | {rt} | {:.0} | {:.2}x | {:.2?} | {:.2?} | {:.0} |",
             f.transfers_per_sec,
