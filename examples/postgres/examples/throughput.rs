@@ -31,6 +31,7 @@ use anyscope_postgres_example::{PgError, PgPool, PoolOptions, with_pool};
 const ACCOUNTS: i32 = 1000;
 const POOL: usize = 16;
 const TASKS: usize = 32;
+const THIRTY: Duration = Duration::from_secs(30);
 const DEBIT: &str = "UPDATE bench_accounts SET balance = balance - $2 WHERE id = $1";
 const CREDIT: &str = "UPDATE bench_accounts SET balance = balance + $2 WHERE id = $1";
 
@@ -72,9 +73,13 @@ async fn anyscope_transfer(pool: &PgPool, from: i32, to: i32) -> Result<(), PgEr
     .await
 }
 
-async fn anyscope_round(url: String, secs: u64) -> Figures {
-    let options =
-        PoolOptions::new(&url).unwrap().min_size(POOL).max_size(POOL).application_name("bench_anyscope");
+async fn anyscope_round(url: String, secs: u64, acquire_timeout: Duration) -> Figures {
+    let options = PoolOptions::new(&url)
+        .unwrap()
+        .min_size(POOL)
+        .max_size(POOL)
+        .acquire_timeout(acquire_timeout)
+        .application_name("bench_anyscope");
     with_pool(options, async |pool| {
         let d = Duration::from_secs(secs);
         // Transfers.
@@ -242,15 +247,17 @@ fn main() {
     let url = std::env::var("ANYSCOPE_PG_URL")
         .unwrap_or_else(|_| "postgres://anyscope:anyscope@127.0.0.1:5432/anyscope".into());
     anyscope_tokio::run(setup(url.clone()));
-    let (mut tk, mut sm, mut dp, mut dpt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut tk, mut tkn, mut sm, mut dp, mut dpt) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        tk.push(anyscope_tokio::run(anyscope_round(url.clone(), secs)));
-        sm.push(anyscope_smol::run(anyscope_round(url.clone(), secs)));
+        tk.push(anyscope_tokio::run(anyscope_round(url.clone(), secs, THIRTY)));
+        tkn.push(anyscope_tokio::run(anyscope_round(url.clone(), secs, Duration::MAX)));
+        sm.push(anyscope_smol::run(anyscope_round(url.clone(), secs, THIRTY)));
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
         dp.push(rt.block_on(deadpool_round(url.clone(), secs, None)));
-        dpt.push(rt.block_on(deadpool_round(url.clone(), secs, Some(Duration::from_secs(30)))));
+        dpt.push(rt.block_on(deadpool_round(url.clone(), secs, Some(THIRTY))));
     }
-    let (tk, sm, dp, dpt) = (median(tk), median(sm), median(dp), median(dpt));
+    let (tk, tkn, sm, dp, dpt) = (median(tk), median(tkn), median(sm), median(dp), median(dpt));
     println!("pool of {POOL}, {TASKS} tasks, {secs} s per measurement, median of {rounds} rounds");
     println!("| pool | runtime | transfers/s | vs deadpool | acquire + SELECT 1: p50 | p99 | queries/s |");
     println!("|---|---|---|---|---|---|---|");
@@ -258,6 +265,7 @@ fn main() {
         ("deadpool-postgres (default: no wait timeout)", "tokio", dp),
         ("deadpool-postgres (wait timeout 30 s)", "tokio", dpt),
         ("anyscope (acquire timeout 30 s, its default)", "tokio", tk),
+        ("anyscope (no acquire timeout, as deadpool's default)", "tokio", tkn),
         ("anyscope (acquire timeout 30 s, its default)", "smol", sm),
     ];
     for (name, rt, f) in rows {

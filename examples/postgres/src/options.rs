@@ -91,7 +91,9 @@ impl PoolOptions {
         self
     }
 
-    /// The bound on waiting for a connection when all are in use.
+    /// The bound on waiting for a connection when all are in use (default 30 s).
+    /// `Duration::MAX` sets none: the wait is then bounded by the caller's scope only, and
+    /// arms no timer.
     pub fn acquire_timeout(mut self, d: Duration) -> Self {
         self.acquire_timeout = d;
         self
