@@ -21,7 +21,7 @@
 //! `cargo test` then lists every case as `my_runtime::<area>::<case>`. The runner is any path
 //! or expression callable as `run(fut)` for `fut: impl Future<Output = ()> + Send + 'static`.
 //!
-//! Areas: `runtime`, `cancel`, `resource`, `exit_stack`, `task_group`, `sync`, `stream`, `pool`.
+//! Areas: `runtime`, `cancel`, `resource`, `exit_stack`, `task_group`, `sync`, `stream`, `pool`, `io`.
 //! A runner that lacks what an area needs leaves it out by name:
 //! `conformance_suite!(my_adapter::run; except io)`.
 
@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
         $crate::__cases_sync!($runner);
         $crate::__cases_stream!($runner);
         $crate::__cases_pool!($runner);
+        $crate::__cases_io!($runner);
     };
     // The suite without the listed areas, for runners that lack what they need (a runtime with
     // no reactor skips `io`): `conformance_suite!(my_adapter::run; except io)`.
@@ -55,6 +56,7 @@ macro_rules! conformance_suite {
         $crate::__area_unless!(sync [$($skip)+] $crate::__cases_sync!($runner););
         $crate::__area_unless!(stream [$($skip)+] $crate::__cases_stream!($runner););
         $crate::__area_unless!(pool [$($skip)+] $crate::__cases_pool!($runner););
+        $crate::__area_unless!(io [$($skip)+] $crate::__cases_io!($runner););
     };
 }
 
