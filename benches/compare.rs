@@ -10,6 +10,8 @@
 mod harness;
 #[path = "compare/rows_core.rs"]
 mod rows_core;
+#[path = "compare/rows_io.rs"]
+mod rows_io;
 #[path = "compare/rows_pool.rs"]
 mod rows_pool;
 #[path = "compare/rows_prims.rs"]
@@ -54,6 +56,9 @@ fn main() {
     section("channel_spsc_bounded64 channel_mpmc_4x4", &|rows| rows_prims::channels(&rts, cfg, rows));
     section("pool_uncontended pool_contended_64x16", &|rows| rows_pool::pools(&rts, cfg, rows));
     section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
+    section("tcp_echo_64k_per_byte", &|rows| rows_io::tcp_echo(&rts, cfg, rows));
+    section("tcp_connect_accept", &|rows| rows_io::tcp_connect(&rts, cfg, rows));
+    section("file_write_1m file_read_1m", &|rows| rows_io::files(&rts, cfg, rows));
 
     let dir = harness::out_dir();
     std::fs::create_dir_all(&dir).expect("create the output directory");

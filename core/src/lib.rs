@@ -47,10 +47,14 @@
 pub mod cancel;
 pub mod exit_stack;
 mod frame;
+pub mod from_thread;
+pub mod fs;
 pub mod group;
+pub mod net;
 pub mod pool;
 pub mod resource;
 pub mod runtime;
+pub mod signal;
 pub mod stream;
 pub mod sync;
 mod sync_shim;
@@ -65,7 +69,7 @@ mod testing;
 mod time;
 mod util;
 
-pub use blocking::{RunBlocking, run_blocking};
+pub use blocking::{RunBlocking, default_thread_limiter, run_blocking};
 pub use cancel::{
     CancelReason, CancelScope, Cancelled, Elapsed, cancel_shielded_checkpoint, checkpoint,
     checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled, move_on_after,

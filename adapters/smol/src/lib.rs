@@ -26,6 +26,9 @@
 #![forbid(unsafe_code)]
 
 mod executor;
+mod net;
+#[cfg(unix)]
+mod signal;
 mod task;
 mod timer;
 
@@ -35,6 +38,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
+use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
 use async_executor::Executor;
 use futures_lite::FutureExt;
@@ -93,6 +97,36 @@ impl Runtime for Smol {
 
     fn timer(&self, deadline: Instant) -> Pin<Box<dyn Timer>> {
         Box::pin(timer::SmolTimer::new(deadline))
+    }
+
+    fn connect_tcp(&self, addr: std::net::SocketAddr) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_tcp(addr)
+    }
+
+    fn bind_tcp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_tcp(addr)
+    }
+
+    fn bind_udp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawDatagram>> {
+        net::bind_udp(addr)
+    }
+
+    #[cfg(unix)]
+    fn connect_unix(&self, path: std::path::PathBuf) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_unix(path)
+    }
+
+    #[cfg(unix)]
+    fn bind_unix(&self, path: &std::path::Path) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_unix(path)
+    }
+
+    #[cfg(unix)]
+    fn signal(
+        &self,
+        sig: anyscope_core::signal::Signal,
+    ) -> std::io::Result<Box<dyn anyscope_core::signal::RawSignal>> {
+        signal::signal(sig)
     }
 }
 

@@ -30,6 +30,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod net;
+#[cfg(unix)]
+mod signal;
 mod task;
 mod timer;
 
@@ -39,6 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
 
 /// anyscope's [`Runtime`] on a tokio runtime.
@@ -92,6 +96,36 @@ impl Runtime for Tokio {
     fn timer(&self, deadline: Instant) -> std::pin::Pin<Box<dyn Timer>> {
         let _in_context = self.handle.enter();
         Box::pin(timer::TokioTimer::new(deadline))
+    }
+
+    fn connect_tcp(&self, addr: std::net::SocketAddr) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_tcp(&self.handle, addr)
+    }
+
+    fn bind_tcp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_tcp(&self.handle, addr)
+    }
+
+    fn bind_udp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawDatagram>> {
+        net::bind_udp(&self.handle, addr)
+    }
+
+    #[cfg(unix)]
+    fn connect_unix(&self, path: std::path::PathBuf) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_unix(&self.handle, path)
+    }
+
+    #[cfg(unix)]
+    fn bind_unix(&self, path: &std::path::Path) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_unix(&self.handle, path)
+    }
+
+    #[cfg(unix)]
+    fn signal(
+        &self,
+        sig: anyscope_core::signal::Signal,
+    ) -> std::io::Result<Box<dyn anyscope_core::signal::RawSignal>> {
+        signal::signal(&self.handle, sig)
     }
 }
 

@@ -99,7 +99,7 @@ pub fn register_fallback(name: &'static str, find: fn() -> Option<Handle>) {
 
 /// The ambient runtime, or `None`. Never panics: used by drop paths.
 pub(crate) fn lookup() -> Option<Handle> {
-    if let Some(rt) = frame::runtime() {
+    if let Some(rt) = frame::runtime().or_else(super::thread::blocking_runtime) {
         return Some(rt);
     }
     // Copied so that no lock is held while the fallbacks run (they may look up again).
