@@ -8,9 +8,9 @@
 
 step "tour on tokio (default features)" cargo run --example tour
 step "tour on smol" cargo run --example tour --no-default-features --features smol
+step "echo example on tokio (TCP server + clients, graceful shutdown)" cargo run --example echo -- 1
+step "echo example on smol" cargo run --example echo --no-default-features --features smol -- 1
 step "facade tests with smol alone" cargo test -p anyscope --no-default-features --features smol
 step "soak, short (fault-injected pool on tokio and smol)" cargo run --release --example soak -- --ops 20000
 step "benchmark, quick (keeps benches/compare.rs building and running)" cargo bench --bench compare -- --quick
-step "echo example on tokio (TCP server + clients, graceful shutdown)" cargo run --example echo -- 1
-step "echo example on smol" cargo run --example echo --no-default-features --features smol -- 1
 step "workspace tests, all features" cargo test --workspace --all-features
