@@ -314,10 +314,9 @@ mod tests {
         SocketAddr::from(([127, 0, 0, last], 80))
     }
 
-    fn race(
-        net: &Net,
-        addrs: Vec<SocketAddr>,
-    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn RawStream>, Failures>>>> {
+    type Raced = Pin<Box<dyn Future<Output = Result<Box<dyn RawStream>, Failures>>>>;
+
+    fn race(net: &Net, addrs: Vec<SocketAddr>) -> Raced {
         Box::pin(with_runtime(Handle::new(net.clone()), async move {
             let mut race = Race::new(addrs);
             std::future::poll_fn(move |cx| race.poll(cx)).await
