@@ -328,7 +328,7 @@ pub async fn connect_tcp_resolves_localhost() {
 }
 
 /// A stream is an `AsyncClose` resource: `using` closes it gracefully after the body, and the
-/// peer reads an orderly end of the stream.
+/// peer reads an orderly end of the stream; a closed listener refuses connections.
 pub async fn tcp_stream_is_an_async_close_resource() {
     if !super::util::net_supported() {
         return;
@@ -340,4 +340,8 @@ pub async fn tcp_stream_is_an_async_close_resource() {
     assert!(res.is_ok());
     let mut rest = Vec::new();
     assert_eq!(server.read_to_end(&mut rest).await.unwrap(), 0);
+    // A listener is a resource too: closed, it refuses connections.
+    let addr = listener.local_addr().unwrap();
+    listener.close().await.unwrap();
+    assert_eq!(TcpStream::connect(addr).await.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
 }
