@@ -13,4 +13,8 @@ step "echo example on smol" cargo run --example echo --no-default-features --fea
 step "facade tests with smol alone" cargo test -p anyscope --no-default-features --features smol
 step "soak, short (fault-injected pool on tokio and smol)" cargo run --release --example soak -- --ops 20000
 step "benchmark, quick (keeps benches/compare.rs building and running)" cargo bench --bench compare -- --quick
+step "core with the tracing feature (its events and its build)" cargo test -p anyscope-core --features tracing
+step "conformance suite on the deterministic runner under a handful of seeds" ci/seeds.sh 5
+step "the same with spurious wakes (10% of scheduling steps)" env ANYSCOPE_SIM_SPURIOUS=100 FIRST_SEED=1000 ci/seeds.sh 3
+step "conformance suite wall time per runner" ci/suite_times.sh
 step "workspace tests, all features" cargo test --workspace --all-features

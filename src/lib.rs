@@ -22,10 +22,18 @@
 
 pub use anyscope_core::*;
 
+#[cfg(feature = "macros")]
+pub use anyscope_macros::{main, test};
+#[cfg(feature = "sim")]
+pub use anyscope_sim;
 #[cfg(feature = "smol")]
 pub use anyscope_smol;
 #[cfg(feature = "tokio")]
 pub use anyscope_tokio;
+
+#[doc(hidden)]
+pub mod test_runner;
+pub mod test_util;
 
 use std::future::Future;
 
@@ -42,6 +50,13 @@ pub enum RuntimeKind {
     /// anyscope's smol executor (async-executor, async-io, blocking).
     #[cfg(feature = "smol")]
     Smol,
+    /// The deterministic runtime: one thread, a virtual clock, a seeded order (for tests).
+    #[cfg(feature = "sim")]
+    Sim,
+    /// A current-thread tokio runtime on tokio's paused test clock (for tests): time moves only
+    /// when every task is idle, then jumps to the next timer.
+    #[cfg(feature = "tokio-paused")]
+    TokioPaused,
 }
 
 impl RuntimeKind {
@@ -97,6 +112,17 @@ pub fn run_with<F: Future>(kind: RuntimeKind, fut: F) -> F::Output {
         RuntimeKind::TokioCurrentThread => anyscope_tokio::run_current_thread(fut),
         #[cfg(feature = "smol")]
         RuntimeKind::Smol => anyscope_smol::run(fut),
+        #[cfg(feature = "sim")]
+        RuntimeKind::Sim => anyscope_sim::run(fut),
+        #[cfg(feature = "tokio-paused")]
+        RuntimeKind::TokioPaused => anyscope_tokio::run_on(
+            &tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .expect("anyscope: failed to build a paused tokio runtime"),
+            fut,
+        ),
     }
 }
 

@@ -10,6 +10,14 @@
 //! Library authors depend on this crate alone; applications pick a runtime through the
 //! `anyscope` facade's features.
 //!
+//! # Cargo features
+//!
+//! - `tracing` (off by default): the [`tracker`]'s diagnostics — lost, abandoned, failed and
+//!   panicked closes, errors and panics nobody can receive — and each cancellation a scope
+//!   catches (with its reason) become [`tracing`](https://docs.rs/tracing) events with the
+//!   target `anyscope`. Without it the tracker's counters are the whole record: the library
+//!   never writes to standard error.
+//!
 //! # How it works
 //!
 //! Every combinator that owns a body (a cancel scope, a spawned task, a task group) is a *frame*.

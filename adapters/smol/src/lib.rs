@@ -169,7 +169,12 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 }
 
 /// Runs `fut` to completion on anyscope's global executor (the calling thread helps drive it),
-/// then waits for detached cleanups, and returns its output.
+/// then waits for the cleanups detached under this run (never another run's, even though every
+/// run shares the global executor), and returns its output.
+///
+/// Cleanups detached by code outside any anyscope frame (a raw task on the global executor
+/// dropping a guard) belong to no run: they run on the global executor, which outlives every
+/// run, and [`wait_detached`](anyscope_core::tracker::wait_detached) waits for them.
 ///
 /// # Panics
 ///
@@ -181,12 +186,12 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 /// assert_eq!(anyscope_smol::run(async { 5 }), 5);
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
-    let rt = Smol::global();
+    let handle = Handle::new(Smol::global());
     let ex = executor::global();
     let _driving = executor::mark_driving();
     async_io::block_on(ex.run(async move {
-        let out = runtime::with_runtime(Handle::new(rt), fut).await;
-        anyscope_core::tracker::wait_detached().await;
+        let out = runtime::with_runtime(handle.clone(), fut).await;
+        anyscope_core::tracker::wait_detached_for(&handle).await;
         out
     }))
 }

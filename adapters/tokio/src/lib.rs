@@ -28,7 +28,9 @@ mod signal;
 mod task;
 mod timer;
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
@@ -118,8 +120,36 @@ impl Runtime for Tokio {
     }
 }
 
+/// On a thread of a runtime that [`run`] (or [`run_current_thread`], [`run_on`]) drives, the
+/// run's own handle: what code outside any frame there (a raw `tokio::spawn` task dropping a
+/// guard) then detaches is counted for that run, which waits for it.
+type RunSlot = Arc<OnceLock<Handle>>;
+
+thread_local! {
+    static RUN: RefCell<Option<RunSlot>> = const { RefCell::new(None) };
+}
+
 fn find_current() -> Option<Handle> {
-    tokio::runtime::Handle::try_current().ok().map(|h| Handle::new(Tokio { handle: h }))
+    let tokio = tokio::runtime::Handle::try_current().ok()?;
+    // `try_with`: a `Drop` may run while thread-locals are being destroyed.
+    let run = RUN.try_with(|r| r.borrow().as_ref().and_then(|slot| slot.get().cloned())).ok().flatten();
+    Some(run.unwrap_or_else(|| Handle::new(Tokio { handle: tokio })))
+}
+
+/// Sets the run's slot as this thread's for as long as it lives, then restores the previous one.
+struct OnThisThread(Option<RunSlot>);
+
+impl OnThisThread {
+    fn set(slot: &RunSlot) -> Self {
+        OnThisThread(RUN.with(|r| r.replace(Some(Arc::clone(slot)))))
+    }
+}
+
+impl Drop for OnThisThread {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let _ = RUN.try_with(|r| *r.borrow_mut() = previous);
+    }
 }
 
 /// Lets core code find the tokio runtime it runs on, even outside anyscope's frames.
@@ -132,8 +162,8 @@ fn register() {
 ///
 /// Use it inside `#[tokio::main]` or on a runtime you built (`rt.block_on(bind(fut))`): the
 /// runtime is looked up on the first poll. Await
-/// [`wait_detached`](anyscope_core::tracker::wait_detached) before shutting the runtime down if
-/// cleanups may have been detached.
+/// [`wait_detached`](anyscope_core::tracker::wait_detached) (every run's) before shutting the
+/// runtime down if cleanups may have been detached.
 ///
 /// # Panics
 ///
@@ -194,8 +224,11 @@ impl<F: Future> std::fmt::Debug for Bind<F> {
     }
 }
 
-/// Runs `fut` to completion on a new multi-thread tokio runtime, then waits for detached
-/// cleanups, and returns its output.
+/// Runs `fut` to completion on a new multi-thread tokio runtime, then waits for the cleanups
+/// detached under this run (never another run's), and returns its output.
+///
+/// Cleanups detached by code outside any anyscope frame on this runtime's threads (a raw
+/// `tokio::spawn` task dropping a guard) count for this run too.
 ///
 /// # Panics
 ///
@@ -207,11 +240,14 @@ impl<F: Future> std::fmt::Debug for Bind<F> {
 /// assert_eq!(anyscope_tokio::run(async { 5 }), 5);
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
+    let slot = RunSlot::default();
+    let on_start = Arc::clone(&slot);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(move || std::mem::forget(OnThisThread::set(&on_start)))
         .build()
         .expect("anyscope-tokio: failed to build a tokio runtime");
-    run_on(&rt, fut)
+    run_in_slot(&rt, &slot, fut)
 }
 
 /// Like [`run`], on a current-thread runtime.
@@ -226,14 +262,21 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 /// assert_eq!(anyscope_tokio::run_current_thread(async { 5 }), 5);
 /// ```
 pub fn run_current_thread<F: Future>(fut: F) -> F::Output {
+    let slot = RunSlot::default();
+    let on_start = Arc::clone(&slot);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(move || std::mem::forget(OnThisThread::set(&on_start)))
         .build()
         .expect("anyscope-tokio: failed to build a tokio runtime");
-    run_on(&rt, fut)
+    run_in_slot(&rt, &slot, fut)
 }
 
-/// Runs `fut` on the runtime `rt` (`block_on`), then waits for detached cleanups.
+/// Runs `fut` on the runtime `rt` (`block_on`), then waits for the cleanups detached under this
+/// run (never another run's).
+///
+/// Of the code outside any anyscope frame, only what runs on the calling thread counts for this
+/// run: `rt`'s worker threads were started by you (use [`run`] to have them count too).
 ///
 /// # Panics
 ///
@@ -246,10 +289,16 @@ pub fn run_current_thread<F: Future>(fut: F) -> F::Output {
 /// assert_eq!(anyscope_tokio::run_on(&rt, async { 5 }), 5);
 /// ```
 pub fn run_on<F: Future>(rt: &tokio::runtime::Runtime, fut: F) -> F::Output {
-    let handle = Handle::new(Tokio::from_handle(rt.handle().clone()));
+    run_in_slot(rt, &RunSlot::default(), fut)
+}
+
+/// Runs `fut` as the run whose handle goes into `slot`, then waits for its detached cleanups.
+fn run_in_slot<F: Future>(rt: &tokio::runtime::Runtime, slot: &RunSlot, fut: F) -> F::Output {
+    let handle = slot.get_or_init(|| Handle::new(Tokio::from_handle(rt.handle().clone()))).clone();
+    let _calling_thread = OnThisThread::set(slot);
     rt.block_on(async move {
-        let out = runtime::with_runtime(handle, fut).await;
-        anyscope_core::tracker::wait_detached().await;
+        let out = runtime::with_runtime(handle.clone(), fut).await;
+        anyscope_core::tracker::wait_detached_for(&handle).await;
         out
     })
 }

@@ -320,6 +320,7 @@ fn deliver<F: Future>(
     } else {
         state.reason().unwrap_or(CancelReason::Explicit(None))
     };
+    crate::tracker::cancel_delivered(|| state.reason());
     drop_body(state, body, DROP_CANCELLED);
     if let Some(node) = &state.node {
         node.state.fetch_or(CAUGHT, crate::sync_shim::Ordering::AcqRel);

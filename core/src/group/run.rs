@@ -58,7 +58,8 @@ use crate::runtime;
 /// # Panics
 ///
 /// On its first poll, if no runtime is available. A panic of the body or of a task is resumed
-/// after everything else has finished (further panics are reported on standard error).
+/// after everything else has finished (further panics are counted in the
+/// [`tracker`](crate::tracker)).
 ///
 /// # Cancel safety
 ///
@@ -67,7 +68,7 @@ use crate::runtime;
 /// enclosing frame, which then completes only after they have finished (or, with no frame, to a
 /// tracked detached task that `run` waits for). Tasks are never aborted: they run to their
 /// cancellation point and run their cleanups. Errors the group can no longer return are
-/// reported on standard error.
+/// counted in the [`tracker`](crate::tracker).
 ///
 /// # Examples
 ///
