@@ -46,3 +46,16 @@ step "fmt" cargo fmt --all --check -- --color=never
 step "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 step "core dependencies" core_deps anyscope-core
+
+# The crates that are published: each packages and builds from its packaged sources (workspace
+# dev-dependencies are path-only, so they are dropped from the published manifests and make no
+# cycle). Listed, not `--workspace`: recipe crates (publish = false) are not packaged.
+PUBLISHED="anyscope-core anyscope-tokio anyscope-smol anyscope anyscope-conformance"
+package_published() {
+    local args=() pkg
+    for pkg in $PUBLISHED; do
+        args+=(-p "$pkg")
+    done
+    cargo package --allow-dirty "${args[@]}"
+}
+step "package" package_published

@@ -4,8 +4,15 @@
 //! - [`run`] runs a future on anyscope's global executor, driven by the calling thread and by
 //!   one worker thread per core, so tasks run in parallel;
 //! - [`bind`] runs a future inside `smol::block_on` (or any executor): anyscope then spawns onto
-//!   its global executor;
+//!   *its own* global executor, which runs beside smol's (`smol::spawn`'s) on worker threads of
+//!   its own — not onto smol's;
 //! - [`bind_to`] spawns onto *your* `Executor` instead: you drive it (`ex.run(..)`).
+//!
+//! Outside anyscope's frames (a raw task, a `Drop`), core code finds a runtime on the threads
+//! that drive anyscope's global executor (its workers, the thread inside [`run`]) and nowhere
+//! else: what it finds never depends on what ran earlier in the process. smol has no ambient
+//! executor to find (`smol::spawn` is a global function, not a context), so there is no
+//! `install`: wrap with [`bind`] or [`bind_to`].
 //!
 //! # Examples
 //!
@@ -131,6 +138,10 @@ fn find_current() -> Option<Handle> {
 
 /// Runs `fut` with anyscope's global executor as the ambient runtime, inside whatever drives
 /// it (`smol::block_on`, `futures_lite::future::block_on`, another executor).
+///
+/// `fut` itself is polled by whatever drives it; what anyscope spawns from it runs on
+/// anyscope's own global executor (started on first use, one worker thread per core), beside
+/// smol's global executor and not on it. To spawn onto an executor you run, use [`bind_to`].
 ///
 /// # Cancel safety
 ///

@@ -6,8 +6,16 @@
 //!   [`run_current_thread`], a current-thread one);
 //! - [`bind`] runs a future on the tokio runtime you already have (`#[tokio::main]`, a
 //!   `Runtime` you built): anyscope does not need to own it;
-//! - after either has been called once, code running on any tokio runtime — even in a task
-//!   spawned with `tokio::spawn` — finds it (through a registered fallback).
+//! - [`install`] (once, at the start of `main`) makes *plain* tokio contexts work too:
+//!   `#[tokio::main]`, `#[tokio::test]`, a task spawned with `tokio::spawn`, a `Drop` on a
+//!   tokio thread — core code finds the tokio runtime it runs on without `bind`.
+//!
+//! What finds a runtime does not depend on what ran earlier in the process: code outside
+//! anyscope's frames finds tokio on the threads of a runtime [`run`] built (and on the
+//! thread blocked in [`run_on`]), and everywhere on tokio once [`install`] was called —
+//! never because some earlier test happened to call `run` or `bind`. Without either, core
+//! code on a plain tokio runtime gets
+//! [`NoRuntime`](anyscope_core::runtime::NoRuntime) (`current()` panics with it).
 //!
 //! tokio's paused test clock is honoured: anyscope reads time through `tokio::time`.
 //!
@@ -30,6 +38,7 @@ mod timer;
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -129,11 +138,49 @@ thread_local! {
     static RUN: RefCell<Option<RunSlot>> = const { RefCell::new(None) };
 }
 
+/// [`install`] was called: every tokio context is an ambient runtime.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The fallback core consults outside anyscope's frames: on a thread a run drives, that run;
+/// elsewhere on tokio, the tokio runtime only if [`install`] was called. What it answers never
+/// depends on what ran earlier on other threads or runtimes.
 fn find_current() -> Option<Handle> {
     let tokio = tokio::runtime::Handle::try_current().ok()?;
     // `try_with`: a `Drop` may run while thread-locals are being destroyed.
-    let run = RUN.try_with(|r| r.borrow().as_ref().and_then(|slot| slot.get().cloned())).ok().flatten();
-    Some(run.unwrap_or_else(|| Handle::new(Tokio { handle: tokio })))
+    let run = RUN.try_with(|r| r.borrow().as_ref().map(|slot| slot.get().cloned())).ok().flatten();
+    match run {
+        Some(Some(handle)) => Some(handle),
+        // A thread of a run whose handle is being set up: the run's runtime all the same.
+        Some(None) => Some(Handle::new(Tokio { handle: tokio })),
+        None if INSTALLED.load(Ordering::Acquire) => Some(Handle::new(Tokio { handle: tokio })),
+        None => None,
+    }
+}
+
+/// Makes every tokio runtime of this process an ambient runtime for anyscope: under
+/// `#[tokio::main]`, `#[tokio::test]`, in a task spawned with `tokio::spawn`, or in a `Drop`
+/// on a tokio thread, core code (`sleep`, `spawn`, cancel scopes, task groups, a guard's
+/// close) finds the runtime it runs on, without [`bind`].
+///
+/// It is an application's choice, process-wide: call it at the start of `main` (or of each
+/// test); calling it again does nothing. Libraries should not call it. Without it, only
+/// [`run`], [`bind`] and what they spawn carry a runtime — whatever ran earlier.
+///
+/// # Examples
+///
+/// ```
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn app() {
+///     anyscope_tokio::install();
+///     // A plain tokio task, no `bind`: core code finds the runtime.
+///     let v = tokio::spawn(async { anyscope_core::spawn(async { 7 }).await.unwrap() }).await.unwrap();
+///     assert_eq!(v, 7);
+/// }
+/// app();
+/// ```
+pub fn install() {
+    register();
+    INSTALLED.store(true, Ordering::Release);
 }
 
 /// Sets the run's slot as this thread's for as long as it lives, then restores the previous one.
@@ -152,7 +199,7 @@ impl Drop for OnThisThread {
     }
 }
 
-/// Lets core code find the tokio runtime it runs on, even outside anyscope's frames.
+/// Registers [`find_current`] with core (idempotent; what it answers is decided per call).
 fn register() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| runtime::register_fallback("tokio", find_current));
@@ -161,7 +208,8 @@ fn register() {
 /// Runs `fut` with the current tokio runtime as anyscope's ambient runtime.
 ///
 /// Use it inside `#[tokio::main]` or on a runtime you built (`rt.block_on(bind(fut))`): the
-/// runtime is looked up on the first poll. Await
+/// runtime is looked up on the first poll. Only `fut` and what anyscope spawns from it carry
+/// the runtime; for raw `tokio::spawn` tasks as well, call [`install`] instead. Await
 /// [`wait_detached`](anyscope_core::tracker::wait_detached) (every run's) before shutting the
 /// runtime down if cleanups may have been detached.
 ///
@@ -177,11 +225,11 @@ fn register() {
 ///
 /// ```
 /// #[tokio::main(flavor = "current_thread")]
-/// async fn main() {
+/// async fn app() {
 ///     let v = anyscope_tokio::bind(async { anyscope_core::spawn(async { 1 }).await.unwrap() }).await;
 ///     assert_eq!(v, 1);
 /// }
-/// # main();
+/// app();
 /// ```
 pub fn bind<F: Future>(fut: F) -> Bind<F> {
     Bind { fut: Some(fut), inner: None }
@@ -276,7 +324,8 @@ pub fn run_current_thread<F: Future>(fut: F) -> F::Output {
 /// run (never another run's).
 ///
 /// Of the code outside any anyscope frame, only what runs on the calling thread counts for this
-/// run: `rt`'s worker threads were started by you (use [`run`] to have them count too).
+/// run: `rt`'s worker threads were started by you (use [`run`] to have them count too); raw
+/// tasks there find a runtime only after [`install`].
 ///
 /// # Panics
 ///

@@ -3,7 +3,7 @@
 use std::future::{pending, poll_fn};
 use std::time::Duration;
 
-use anyscope_core::resource::{Exit, ResourceError, UsingError, resource};
+use anyscope_core::resource::{Exit, UsingError, resource};
 use anyscope_core::runtime::{self, TaskOutput};
 use anyscope_core::{CancelScope, Scoped, move_on_after, sleep, spawn, tracker, using};
 
@@ -28,6 +28,7 @@ macro_rules! __cases_resource {
             transaction_rolls_back_on_cancel,
             transaction_rolls_back_on_panic,
             failed_setup_opens_nothing,
+            body_error_wins_and_failed_teardown_is_reported,
             using_returns_value_and_closes,
             explicit_close_counts_explicit,
             close_panic_reported_others_still_run,
@@ -109,8 +110,9 @@ pub async fn close_error_after_body_error_keeps_both() {
     assert!(matches!(err, UsingError::Both { .. }));
     assert_eq!(err.body_error(), Some(&CloseError("body".into())));
     assert_eq!(err.close_error(), Some(&CloseError("db".into())));
-    let text = err.to_string();
-    assert!(text.find("body").unwrap() < text.find("close of db").unwrap(), "{text}");
+    // Display says what failed at this level; the body's error is the source, not repeated.
+    assert_eq!(err.to_string(), "closing the resource failed after the body failed");
+    assert_eq!(std::error::Error::source(&err).unwrap().to_string(), CloseError("body".into()).to_string());
     assert_clean(kind).await;
 }
 
@@ -221,7 +223,7 @@ pub async fn transaction_rolls_back_on_error() {
         .run(async |_tx: &mut Vec<String>| Err::<(), _>(CloseError("constraint".into())))
         .await
         .unwrap_err();
-    assert!(matches!(err, ResourceError::Body(CloseError(ref m)) if m == "constraint"));
+    assert!(matches!(err, CloseError(ref m) if m == "constraint"));
     assert_eq!(log.events(), ["BEGIN", "ROLLBACK Error"]);
     assert_clean(kind).await;
 }
@@ -261,6 +263,22 @@ pub async fn transaction_rolls_back_on_panic() {
     assert_clean(kind).await;
 }
 
+/// Body and teardown both fail: the body's error comes back (one error type, no nesting), and
+/// the teardown's failure is reported to the tracker, not lost.
+pub async fn body_error_wins_and_failed_teardown_is_reported() {
+    let kind = unique_kind("resource::both");
+    let res = resource(async { Ok::<u32, CloseError>(1) }, |_v: u32, exit: Exit| async move {
+        assert_eq!(exit, Exit::Error);
+        Err(CloseError("rollback failed".into()))
+    })
+    .with_kind(kind);
+    let err = res.run(async |_v: &mut u32| Err::<(), _>(CloseError("constraint".into()))).await.unwrap_err();
+    assert_eq!(err, CloseError("constraint".into()));
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.close_failed, stats.open()), (1, 0), "{stats:?}");
+    assert_clean(kind).await;
+}
+
 /// A setup that fails opens nothing, runs no body and tears nothing down.
 pub async fn failed_setup_opens_nothing() {
     let kind = unique_kind("resource::setup");
@@ -282,7 +300,7 @@ pub async fn failed_setup_opens_nothing() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, ResourceError::Setup(_)));
+    assert!(matches!(err, CloseError(ref m) if m == "connect"));
     assert!(log.events().is_empty());
     assert_eq!(tracker::kind(kind).opened, 0);
 }

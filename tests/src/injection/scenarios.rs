@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyscope_core::exit_stack::ExitStack;
 use anyscope_core::group::task_group;
+use anyscope_core::pool::{Recycle, RecycleError};
 use anyscope_core::resource::{Exit, resource};
 use anyscope_core::{Scoped, channel, checkpoint, move_on_after, shield, sleep, using};
 
@@ -270,7 +271,7 @@ impl anyscope_core::pool::Manager for Tracked {
         Ok(Conn { id, out: Default::default() })
     }
 
-    async fn recycle(&self, _conn: &mut Conn) -> Result<(), CloseError> {
+    async fn recycle(&self, _conn: &mut Conn, _why: Recycle) -> Result<(), RecycleError<CloseError>> {
         checkpoint().await;
         Ok(())
     }
@@ -288,7 +289,7 @@ fn pool_users(ctx: Ctx, n: usize) -> Built {
     Box::pin(async move {
         let config = PoolConfig::builder().max_size(2).kind(ctx.kind).build().expect("valid config");
         let manager = Tracked { ctx: ctx.clone(), next: Default::default() };
-        let pool = Scoped::new(Pool::open(manager, config).await);
+        let pool = Scoped::new(Pool::open(manager, config).await.into_resource());
         let p = (*pool).clone();
         let log = ctx.log.clone();
         let out = task_group(move |tg| async move {
