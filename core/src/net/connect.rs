@@ -224,6 +224,9 @@ impl Race {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::{RawTask, Runtime, TaskOutput, with_runtime};
+    use crate::testing::{Log, MockRuntime, poll_with, waker};
+    use std::net::Shutdown;
 
     #[test]
     fn interleaves_families_starting_with_the_first() {
@@ -232,5 +235,136 @@ mod tests {
         let v4b: SocketAddr = "127.0.0.2:1".parse().unwrap();
         assert_eq!(interleave(vec![v6, v4, v4b]), vec![v6, v4, v4b]);
         assert_eq!(interleave(vec![v4, v4b, v6]), vec![v4, v6, v4b]);
+    }
+
+    /// A connected stream that does nothing.
+    #[derive(Debug)]
+    struct Dummy;
+
+    impl RawStream for Dummy {
+        fn poll_read(&self, _: &mut Context<'_>, _: &mut [u8]) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+        fn poll_write(&self, _: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn shutdown(&self, _: Shutdown) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Logs its drop.
+    struct OnDrop(Log, String);
+
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.push(format!("drop {}", self.1));
+        }
+    }
+
+    /// The mock runtime, whose connects behave by address: `127.0.0.1` never answers,
+    /// `127.0.0.2` is refused, `127.0.0.3` connects.
+    #[derive(Debug, Clone)]
+    struct Net {
+        mock: MockRuntime,
+        log: Log,
+        base: std::time::Instant,
+    }
+
+    impl Net {
+        fn new() -> Self {
+            let mock = MockRuntime::new();
+            let base = mock.now();
+            Net { mock, log: Log::new(), base }
+        }
+    }
+
+    impl Runtime for Net {
+        fn name(&self) -> &'static str {
+            "mock-net"
+        }
+        fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask> {
+            self.mock.spawn(task)
+        }
+        fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
+            self.mock.spawn_blocking(f)
+        }
+        fn now(&self) -> std::time::Instant {
+            self.mock.now()
+        }
+        fn timer(&self, deadline: std::time::Instant) -> Pin<Box<dyn Timer>> {
+            self.mock.timer(deadline)
+        }
+        fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<io::Result<Box<dyn RawStream>>> {
+            let log = self.log.clone();
+            log.push(format!("start {} at {:?}", addr.ip(), self.mock.now() - self.base));
+            let last = addr.ip().to_string().rsplit('.').next().unwrap().to_owned();
+            Box::pin(async move {
+                let _d = OnDrop(log, addr.ip().to_string());
+                match last.as_str() {
+                    "1" => std::future::pending().await,
+                    "2" => Err(io::Error::from(io::ErrorKind::ConnectionRefused)),
+                    _ => Ok(Box::new(Dummy) as Box<dyn RawStream>),
+                }
+            })
+        }
+    }
+
+    fn addr(last: u8) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, last], 80))
+    }
+
+    type Raced = Pin<Box<dyn Future<Output = Result<Box<dyn RawStream>, Failures>>>>;
+
+    fn race(net: &Net, addrs: Vec<SocketAddr>) -> Raced {
+        Box::pin(with_runtime(Handle::new(net.clone()), async move {
+            let mut race = Race::new(addrs);
+            std::future::poll_fn(move |cx| race.poll(cx)).await
+        }))
+    }
+
+    #[test]
+    fn next_address_starts_after_250ms_without_an_answer_and_the_loser_is_closed() {
+        let net = Net::new();
+        let (_, w) = waker();
+        let mut fut = race(&net, vec![addr(1), addr(3)]);
+        assert!(poll_with(fut.as_mut(), &w).is_pending());
+        net.mock.advance(Duration::from_millis(249));
+        assert!(poll_with(fut.as_mut(), &w).is_pending());
+        assert_eq!(net.log.events(), ["start 127.0.0.1 at 0ns"]);
+        net.mock.advance(Duration::from_millis(1));
+        assert!(matches!(poll_with(fut.as_mut(), &w), Poll::Ready(Ok(_))));
+        assert_eq!(
+            net.log.events(),
+            ["start 127.0.0.1 at 0ns", "start 127.0.0.3 at 250ms", "drop 127.0.0.3", "drop 127.0.0.1"]
+        );
+    }
+
+    #[test]
+    fn a_failure_starts_the_next_address_at_once_and_every_failure_is_kept() {
+        let net = Net::new();
+        let (_, w) = waker();
+        let mut fut = race(&net, vec![addr(2), addr(2), addr(1)]);
+        assert!(poll_with(fut.as_mut(), &w).is_pending());
+        assert_eq!(
+            net.log.events(),
+            [
+                "start 127.0.0.2 at 0ns",
+                "drop 127.0.0.2",
+                "start 127.0.0.2 at 0ns",
+                "drop 127.0.0.2",
+                "start 127.0.0.1 at 0ns"
+            ]
+        );
+        // Cut off: the attempt in flight is closed.
+        drop(fut);
+        assert_eq!(net.log.events().last().unwrap(), "drop 127.0.0.1");
+
+        let mut fut = race(&net, vec![addr(2), addr(2)]);
+        let Poll::Ready(Err(failed)) = poll_with(fut.as_mut(), &w) else {
+            panic!("expected every address to fail")
+        };
+        assert_eq!(failed.len(), 2);
+        assert!(failed.iter().all(|(a, e)| *a == addr(2) && e.kind() == io::ErrorKind::ConnectionRefused));
     }
 }

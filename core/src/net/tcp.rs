@@ -262,6 +262,20 @@ impl TcpListener {
     }
 }
 
+impl crate::AsyncClose for TcpListener {
+    type Error = io::Error;
+
+    /// Closes the listening socket: connections not accepted yet are refused.
+    ///
+    /// # Cancel safety
+    ///
+    /// Completes at once.
+    async fn close(self) -> io::Result<()> {
+        drop(self);
+        Ok(())
+    }
+}
+
 /// Accept errors after which the listener goes on as if nothing happened.
 fn is_transient(e: &io::Error) -> bool {
     matches!(

@@ -81,6 +81,20 @@ impl UdpSocket {
     }
 }
 
+impl crate::AsyncClose for UdpSocket {
+    type Error = io::Error;
+
+    /// Closes the socket.
+    ///
+    /// # Cancel safety
+    ///
+    /// Completes at once.
+    async fn close(self) -> io::Result<()> {
+        drop(self);
+        Ok(())
+    }
+}
+
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket").field("local", &self.local_addr().ok()).finish()

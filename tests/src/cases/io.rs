@@ -1,7 +1,8 @@
 //! Area `io`: real resources on every runtime — TCP, UDP and Unix sockets on the runtime's
 //! reactor, files and blocking calls on the blocking offload, threads both ways, signals.
 //!
-//! Only loopback addresses are ever used.
+//! Only loopback addresses are ever used. The socket and signal cases return early on a runtime
+//! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
 
 pub mod files;
 pub mod net;

@@ -16,6 +16,9 @@ fn loopback() -> SocketAddr {
 
 /// A server echoes what a client sends, over loopback, in both directions.
 pub async fn tcp_echo_on_loopback() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = spawn(async move {
@@ -49,6 +52,9 @@ pub async fn tcp_echo_on_loopback() {
 /// After the client shuts its write half down, the server reads the end of the stream and can
 /// still answer.
 pub async fn tcp_half_close_lets_the_peer_answer() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     let server = spawn(async move {
@@ -71,6 +77,9 @@ pub async fn tcp_half_close_lets_the_peer_answer() {
 /// A connection refused is an error naming the address tried and why it failed, convertible to
 /// an `io::Error` of kind `ConnectionRefused`.
 pub async fn connection_refused_names_the_address() {
+    if !super::util::net_supported() {
+        return;
+    }
     // A port that was free a moment ago: bind, read it, close.
     let port = TcpListener::bind(loopback()).unwrap().local_addr().unwrap().port();
     let err = connect_tcp("127.0.0.1", port).await.unwrap_err();
@@ -89,6 +98,9 @@ pub async fn connection_refused_names_the_address() {
 /// SYN) is cut off by a deadline, and no socket of it stays open: none of the process's
 /// descriptors (`/proc/self/fd`) is a socket still connecting.
 pub async fn connect_cut_off_by_a_deadline_leaves_no_socket_open() {
+    if !super::util::net_supported() {
+        return;
+    }
     if !cfg!(target_os = "linux") {
         return;
     }
@@ -150,6 +162,9 @@ pub async fn connect_cut_off_by_a_deadline_leaves_no_socket_open() {
 /// `serve` runs a handler per connection; when its scope is cancelled, every connection is
 /// closed before the scope returns: each client then reads the end of the stream at once.
 pub async fn serve_cancelled_closes_every_connection_before_the_scope_returns() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     let scope = CancelScope::new();
@@ -190,6 +205,9 @@ pub async fn serve_cancelled_closes_every_connection_before_the_scope_returns() 
 
 /// A thousand connections at once, each echoing one message.
 pub async fn thousand_concurrent_connections() {
+    if !super::util::net_supported() {
+        return;
+    }
     const N: usize = 1000;
     let listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -227,6 +245,9 @@ pub async fn thousand_concurrent_connections() {
 /// Closing a stream from another task (through its close handle) makes a read pending in the
 /// owner fail with the "closed" error, instead of hanging.
 pub async fn close_from_another_task_fails_a_pending_read() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut client = TcpStream::connect(addr).await.unwrap();
@@ -251,6 +272,9 @@ pub async fn close_from_another_task_fails_a_pending_read() {
 /// A stream used after it was closed (through a handle) reports the "closed" error on reads and
 /// writes alike.
 pub async fn use_after_close_is_an_error() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     client.close_handle().close();
@@ -262,6 +286,9 @@ pub async fn use_after_close_is_an_error() {
 
 /// The two halves of a split stream work from two tasks at once.
 pub async fn split_halves_work_from_two_tasks() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
@@ -284,6 +311,9 @@ pub async fn split_halves_work_from_two_tasks() {
 /// `connect_tcp` resolves a name (on the blocking offload) and connects to one of its
 /// addresses.
 pub async fn connect_tcp_resolves_localhost() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let port = listener.local_addr().unwrap().port();
     // `localhost` may resolve to ::1 first, where nothing listens: Happy Eyeballs goes on to
@@ -298,8 +328,11 @@ pub async fn connect_tcp_resolves_localhost() {
 }
 
 /// A stream is an `AsyncClose` resource: `using` closes it gracefully after the body, and the
-/// peer reads an orderly end of the stream.
+/// peer reads an orderly end of the stream; a closed listener refuses connections.
 pub async fn tcp_stream_is_an_async_close_resource() {
+    if !super::util::net_supported() {
+        return;
+    }
     let listener = TcpListener::bind(loopback()).unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (mut server, _) = listener.accept().await.unwrap();
@@ -307,4 +340,8 @@ pub async fn tcp_stream_is_an_async_close_resource() {
     assert!(res.is_ok());
     let mut rest = Vec::new();
     assert_eq!(server.read_to_end(&mut rest).await.unwrap(), 0);
+    // A listener is a resource too: closed, it refuses connections.
+    let addr = listener.local_addr().unwrap();
+    listener.close().await.unwrap();
+    assert_eq!(TcpStream::connect(addr).await.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
 }

@@ -9,6 +9,9 @@ use futures_lite::StreamExt;
 
 /// A datagram goes to a peer and its answer comes back, on loopback.
 pub async fn udp_round_trip() {
+    if !super::util::net_supported() {
+        return;
+    }
     let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
@@ -28,6 +31,9 @@ pub async fn udp_round_trip() {
 
 /// A Unix stream socket carries bytes both ways and its peer reads the end of the stream.
 pub async fn unix_socket_echo() {
+    if !super::util::net_supported() {
+        return;
+    }
     #[cfg(unix)]
     unix_echo().await;
 }
@@ -73,6 +79,9 @@ fn kill_self(sig: &str) {
 
 /// A signal sent to the process is delivered to a receiver of it.
 pub async fn signal_delivered_to_a_receiver() {
+    if !super::util::net_supported() {
+        return;
+    }
     if !cfg!(unix) {
         return;
     }
@@ -84,6 +93,9 @@ pub async fn signal_delivered_to_a_receiver() {
 
 /// A receiver of several signals tells which one arrived.
 pub async fn signal_receiver_names_the_signal() {
+    if !super::util::net_supported() {
+        return;
+    }
     if !cfg!(unix) {
         return;
     }

@@ -2,6 +2,13 @@
 
 use std::collections::HashSet;
 
+/// Whether the ambient runtime has the I/O part of the contract: an adapter without it (the
+/// trait's defaults answer `Unsupported`) skips the socket and signal cases.
+pub(crate) fn net_supported() -> bool {
+    let rt = anyscope_core::runtime::current();
+    !matches!(rt.bind_tcp("127.0.0.1:0".parse().unwrap()), Err(e) if e.kind() == std::io::ErrorKind::Unsupported)
+}
+
 /// The inodes of this process's open sockets (from `/proc/self/fd`), on Linux.
 pub(crate) fn own_socket_inodes() -> HashSet<u64> {
     let mut out = HashSet::new();
