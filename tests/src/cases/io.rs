@@ -6,12 +6,14 @@
 
 pub mod files;
 pub mod net;
+pub mod probes;
 pub mod sockets;
 pub mod threads;
 mod util;
 
 pub use files::*;
 pub use net::*;
+pub use probes::*;
 pub use sockets::*;
 pub use threads::*;
 
@@ -48,6 +50,15 @@ macro_rules! __cases_io {
             from_thread_inherits_the_callers_cancel_scope,
             check_cancelled_sees_a_deadline,
             guard_dropped_inside_run_blocking_is_closed,
+            file_seek_counts_queued_writes,
+            file_read_cut_off_loses_nothing,
+            file_read_on_write_only_is_an_error,
+            close_from_another_task_fails_a_pending_write,
+            udp_oversized_datagram_is_an_error,
+            run_blocking_in_a_cancelled_scope_does_not_start,
+            thousand_blocking_calls_respect_their_limiter,
+            from_thread_outside_a_blocking_call_is_an_error,
+            unix_bind_on_an_existing_path_names_it,
         );
     };
 }
