@@ -79,6 +79,10 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
+        // Nothing asked, nothing to wait for (as `std`): the reactor would wait for data.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         match self.raw.poll_read(cx, buf) {
             Poll::Pending => {
                 park(&self.read_waker, cx);
