@@ -79,6 +79,10 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
+        // A checkpoint: inside a cancelled scope nothing is read (the scope drops us next).
+        if crate::frame::cancelled_here() {
+            return Poll::Pending;
+        }
         // Nothing asked, nothing to wait for (as `std`): the reactor would wait for data.
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -98,6 +102,10 @@ impl Shared {
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
+        }
+        // A checkpoint: inside a cancelled scope nothing is written.
+        if crate::frame::cancelled_here() {
+            return Poll::Pending;
         }
         match self.raw.poll_write(cx, buf) {
             Poll::Pending => {
