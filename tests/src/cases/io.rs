@@ -59,6 +59,8 @@ macro_rules! __cases_io {
             thousand_blocking_calls_respect_their_limiter,
             from_thread_outside_a_blocking_call_is_an_error,
             unix_bind_on_an_existing_path_names_it,
+            empty_read_returns_at_once,
+            socket_operations_are_checkpoints,
         );
     };
 }

@@ -190,3 +190,48 @@ pub async fn unix_bind_on_an_existing_path_names_it() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+/// A read into an empty buffer returns 0 at once with no data pending (as `std`), not when data
+/// arrives.
+pub async fn empty_read_returns_at_once() {
+    if !super::util::net_supported() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (_server, _) = listener.accept().await.unwrap();
+    let n = move_on_after(Duration::from_secs(10), client.read(&mut [])).await;
+    assert_eq!(n.expect("an empty read waits for data").unwrap(), 0);
+}
+
+/// Every anyscope awaitable is a checkpoint (DESIGN): inside a scope whose deadline has passed,
+/// an accept, a read, a write, a send and a receive do not complete, even when ready.
+pub async fn socket_operations_are_checkpoints() {
+    if !super::util::net_supported() {
+        return;
+    }
+    let past = || anyscope_core::current_time() - Duration::from_secs(1);
+    let ready = || anyscope_core::sleep(Duration::from_millis(100));
+    let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    ready().await;
+    assert!(anyscope_core::move_on_at(past(), listener.accept()).await.is_none(), "accept");
+    let (mut server, _) = listener.accept().await.unwrap();
+    server.write_all(b"abc").await.unwrap();
+    ready().await;
+    let mut buf = [0u8; 3];
+    assert!(anyscope_core::move_on_at(past(), client.read(&mut buf)).await.is_none(), "read");
+    assert!(anyscope_core::move_on_at(past(), client.write(b"x")).await.is_none(), "write");
+    // Nothing was lost: the bytes are still there.
+    client.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"abc");
+    let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let to = b.local_addr().unwrap();
+    assert!(anyscope_core::move_on_at(past(), a.send_to(b"x", to)).await.is_none(), "send_to");
+    a.send_to(b"y", to).await.unwrap();
+    ready().await;
+    assert!(anyscope_core::move_on_at(past(), b.recv_from(&mut buf)).await.is_none(), "recv_from");
+    let (n, _) = b.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"y");
+}
