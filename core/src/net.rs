@@ -23,9 +23,8 @@
 //! "closed" error ([`is_closed`]); using a stream after it was closed is the same error, never a
 //! hang. Every operation is a checkpoint (inside a cancelled scope an accept, read, write, send
 //! or receive does not complete, even when ready) and a plain poll: a read or write cut off by
-//! cancellation has read or
-//! written nothing, so bytes already read are never lost (what a `read_exact` or `write_all`
-//! built on top has done when cut off is unknown to its caller).
+//! cancellation has read or written nothing, so bytes already read are never lost (what a
+//! `read_exact` or `write_all` built on top has done when cut off is unknown to its caller).
 //!
 //! # Examples
 //!
