@@ -1,8 +1,8 @@
 //! Side-by-side benchmark: anyscope against the raw runtimes and the peer crates (issue 8).
 //!
 //! `cargo bench --bench compare` (add `-- --quick` for the short CI version, `--counts` /
-//! `--no-counts` to force the callgrind counts on or off, and any other argument to run only the
-//! rows whose id contains it). Each row measures anyscope and its
+//! `--no-counts` to force the callgrind counts on or off, `--only-counts` for the counts alone,
+//! and any other argument to run only the rows whose id contains it). Each row measures anyscope and its
 //! baseline alternately over several rounds in this one process and takes the medians; the
 //! table goes to stdout and the same rows to `<target dir>/anyscope-bench/compare.json`.
 //! See docs/performance.md for the figures and what they are made of.
@@ -52,7 +52,10 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     // Instruction and allocation counts: on in the full run, off in the quick one (CI's), unless
     // asked for; skipped with a note where valgrind is missing.
-    let counts = (!quick || args.iter().any(|a| a == "--counts")) && !args.iter().any(|a| a == "--no-counts");
+    // `--only-counts`: no timed row (the figures that do not depend on the machine's load).
+    let only_counts = args.iter().any(|a| a == "--only-counts");
+    let counts = only_counts
+        || (!quick || args.iter().any(|a| a == "--counts")) && !args.iter().any(|a| a == "--no-counts");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let wanted = |id: &str| filters.is_empty() || filters.iter().any(|f| id.contains(f.as_str()));
     let cfg = Config { quick, rounds: if quick { 3 } else { 15 } };
@@ -72,20 +75,22 @@ fn main() {
             }
         }
     };
-    section("spawn_join_100k", &|rows| rows_spawn::spawn_join(&rts, cfg, rows));
-    for g in &groups {
-        section(&g.ids(), &|rows| rows.extend(g.timed(cfg)));
+    if !only_counts {
+        section("spawn_join_100k", &|rows| rows_spawn::spawn_join(&rts, cfg, rows));
+        for g in &groups {
+            section(&g.ids(), &|rows| rows.extend(g.timed(cfg)));
+        }
+        section("cancel_fanout_10k", &|rows| rows_core::cancel_fanout(&rts, cfg, rows));
+        section("semaphore_contended_64x4 mutex_contended_64", &|rows| {
+            rows_prims::semaphores(&rts, cfg, rows)
+        });
+        section("channel_spsc_bounded64 channel_mpmc_4x4", &|rows| rows_prims::channels(&rts, cfg, rows));
+        section("pool_contended_64x16", &|rows| rows_pool::pool_contended(&rts, cfg, rows));
+        section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
     }
-    section("cancel_fanout_10k", &|rows| rows_core::cancel_fanout(&rts, cfg, rows));
-    section("semaphore_contended_64x4 mutex_contended_64", &|rows| rows_prims::semaphores(&rts, cfg, rows));
-    section("channel_spsc_bounded64 channel_mpmc_4x4", &|rows| rows_prims::channels(&rts, cfg, rows));
-    section("pool_contended_64x16", &|rows| rows_pool::pool_contended(&rts, cfg, rows));
-    section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
-    if counts {
-        let which: Vec<usize> =
-            (0..groups.len()).filter(|&i| groups[i].ids().split(' ').any(wanted)).collect();
-        if which.is_empty() {
-        } else if !counted::available() {
+    let which: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].ids().split(' ').any(wanted)).collect();
+    if counts && !which.is_empty() {
+        if !counted::available() {
             println!("\nvalgrind not found: instruction and allocation rows skipped");
         } else {
             println!("\ncounted under callgrind (per unit of work, the measuring thread):");
@@ -100,13 +105,20 @@ fn main() {
 
     let dir = harness::out_dir();
     std::fs::create_dir_all(&dir).expect("create the output directory");
-    let path = dir.join("compare.json");
+    // A counts-only run does not overwrite the full run's file.
+    let path = dir.join(if only_counts { "counts.json" } else { "compare.json" });
     std::fs::write(&path, harness::to_json(&rows)).expect("write compare.json");
     println!(
         "\n{} rows in {:.1} s ({}); written to {}",
         rows.len(),
         started.elapsed().as_secs_f64(),
-        if quick { "quick" } else { "full" },
+        if only_counts {
+            "counts only"
+        } else if quick {
+            "quick"
+        } else {
+            "full"
+        },
         path.display()
     );
 }
