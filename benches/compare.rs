@@ -89,15 +89,21 @@ fn main() {
         section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
     }
     let which: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].ids().split(' ').any(wanted)).collect();
+    // Whether counts were asked for alone and could not all be made (the exit status says so).
+    let failed = std::cell::Cell::new(false);
     if counts && !which.is_empty() {
         if !counted::available() {
             println!("\nvalgrind not found: instruction and allocation rows skipped");
+            failed.set(only_counts);
         } else {
             println!("\ncounted under callgrind (per unit of work, the measuring thread):");
             for i in which {
                 section(&groups[i].ids(), &|rows| match counted::count(&groups, i) {
                     Ok(counted) => rows.extend(counted),
-                    Err(e) => println!("callgrind: group {i} skipped: {e}"),
+                    Err(e) => {
+                        println!("callgrind: group {i} skipped: {e}");
+                        failed.set(only_counts);
+                    }
                 });
             }
         }
@@ -121,4 +127,7 @@ fn main() {
         },
         path.display()
     );
+    if failed.get() {
+        std::process::exit(1);
+    }
 }
