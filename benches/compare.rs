@@ -58,7 +58,7 @@ fn main() {
         || (!quick || args.iter().any(|a| a == "--counts")) && !args.iter().any(|a| a == "--no-counts");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let wanted = |id: &str| filters.is_empty() || filters.iter().any(|f| id.contains(f.as_str()));
-    let cfg = Config { quick, rounds: if quick { 3 } else { 15 } };
+    let cfg = Config { quick, rounds: if quick { 5 } else { 15 } };
 
     let started = std::time::Instant::now();
     let rts = rt::Runtimes::new();
