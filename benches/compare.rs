@@ -51,8 +51,8 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     // Instruction and allocation counts: on in the full run, off in the quick one (CI's), unless
-    // asked for; skipped with a note where valgrind is missing.
-    // `--only-counts`: no timed row (the figures that do not depend on the machine's load).
+    // asked for; skipped with a note where valgrind is missing. `--only-counts`: the counts and
+    // no timed row (the figures that do not depend on the machine's load).
     let only_counts = args.iter().any(|a| a == "--only-counts");
     let counts = only_counts
         || (!quick || args.iter().any(|a| a == "--counts")) && !args.iter().any(|a| a == "--no-counts");

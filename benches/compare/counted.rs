@@ -3,17 +3,23 @@
 //!
 //! Why callgrind driven by hand, and not a crate: the bench binary re-executes itself under
 //! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=*counted_region*
-//! --dump-after=*counted_region*`, once per group of sides. Collection is on only while the
-//! measuring thread is inside [`counted_region`], and each call leaves a profile of its own, so
-//! one process counts every side of a row, interleaved, at two loop lengths; the cost per unit is
-//! the difference of the two counts divided by the difference of the lengths, which cancels what
-//! a sample costs once (entering the runtime, creating the pool, the first allocations). Nothing
-//! else is needed: no client requests (they need `unsafe` or a C build), no runner binary to
-//! install (`iai-callgrind` needs its runner from crates.io at a matching version), and the rows
-//! stay the closures the timed run uses. Allocations are the calls the measuring thread makes to
-//! `malloc`, `calloc`, `posix_memalign`, `aligned_alloc` and `memalign` (new blocks; `realloc` is
-//! not counted), read from the same profiles: a counting `#[global_allocator]` would need
-//! `unsafe impl GlobalAlloc`, which the workspace forbids, and would slow every timed row.
+//! --dump-after=compare::counted::counted_region`, once per group of sides. Collection is on
+//! only while the measuring thread is inside [`counted_region`], and each call leaves a profile
+//! of its own, so one process counts every side of a row, interleaved, at two loop lengths; the
+//! cost per unit is the difference of the two counts divided by the difference of the lengths,
+//! which cancels what a sample costs once (entering the runtime, creating the pool, the first
+//! allocations). Nothing else is needed: no client requests (they need `unsafe` or a C build), no
+//! runner binary to install (`iai-callgrind` needs its runner from crates.io at a matching
+//! version), and the rows stay the closures the timed run uses. Allocations are the calls the
+//! measuring thread makes to `malloc`, `calloc`, `posix_memalign`, `aligned_alloc` and `memalign`
+//! (new blocks; `realloc` is not counted), read from the same profiles: a counting
+//! `#[global_allocator]` would need `unsafe impl GlobalAlloc`, which the workspace forbids, and
+//! would slow every timed row.
+//!
+//! The profiles stay in `<target dir>/anyscope-bench/callgrind/group<G>.out.<D>` for
+//! `callgrind_annotate`: group `G` is the index in `counted_groups` (benches/compare.rs), and with
+//! `k` sides, dumps `1..=k` are the warm-ups, `k+1..=2k` the short samples and `2k+1..=3k` the
+//! long ones, side by side in the order the sides were added.
 //!
 //! Counts are of the measuring thread only (callgrind's collection state is per thread): the
 //! single-task rows run their whole loop there (`block_on`), and the one-thread spawn rows run on
