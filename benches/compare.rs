@@ -32,6 +32,7 @@ fn counted_groups(rts: &rt::Runtimes) -> Vec<Group<'_>> {
     groups.extend(rows_core::scope_ready(rts));
     groups.extend(rows_core::timeouts(rts));
     groups.extend(rows_prims::semaphore_uncontended(rts));
+    groups.extend(rows_prims::mutex_one_thread(rts));
     groups.extend(rows_pool::pool_uncontended(rts));
     groups
 }

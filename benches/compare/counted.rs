@@ -112,8 +112,9 @@ pub(crate) fn counted_region(f: &mut dyn FnMut()) {
 }
 
 /// Loop lengths of the counted runs: the per-unit figure is `(count(N2) - count(N1)) / (N2 - N1)`.
-const N1: usize = 1_000;
-const N2: usize = 3_000;
+/// Multiples of 64, for the rows that split their units among 64 tasks.
+const N1: usize = 1_024;
+const N2: usize = 3_072;
 
 /// Whether `valgrind` can be run.
 pub(crate) fn available() -> bool {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::counted::Group;
 use crate::harness::{Config, Row, measure, per_unit};
-use crate::rt::Runtimes;
+use crate::rt::{Runtimes, yield_once};
 
 /// How a sample spawns its worker tasks.
 #[derive(Clone)]
@@ -235,58 +235,64 @@ pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         Against::Tokio,
         "async-lock (barging, info)",
         "tokio::sync (fair)",
-        |fan: Fan| -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(anyscope_core::sync::Mutex::new(0u64));
-                let t0 = Instant::now();
-                fan.run(64, |_| {
-                    let m = Arc::clone(&m);
-                    async move {
-                        for _ in 0..per {
-                            *m.lock().await += 1;
-                        }
-                    }
-                })
-                .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
-        |fan: Fan| -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(async_lock::Mutex::new(0u64));
-                let t0 = Instant::now();
-                fan.run(64, |_| {
-                    let m = Arc::clone(&m);
-                    async move {
-                        for _ in 0..per {
-                            *m.lock().await += 1;
-                        }
-                    }
-                })
-                .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
-        |fan: Fan| -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(tokio::sync::Mutex::new(0u64));
-                let t0 = Instant::now();
-                fan.run(64, |_| {
-                    let m = Arc::clone(&m);
-                    async move {
-                        for _ in 0..per {
-                            *m.lock().await += 1;
-                        }
-                    }
-                })
-                .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
+        |fan: Fan| -> Sample { Box::pin(mutex_ours(fan, per, false)) },
+        |fan: Fan| -> Sample { Box::pin(mutex_async_lock(fan, per, false)) },
+        |fan: Fan| -> Sample { Box::pin(mutex_tokio(fan, per, false)) },
     );
+}
+
+/// `$name(fan, per, hold)`: 64 tasks spawned by `fan` increment one counter under a `$mutex`,
+/// `per` times each, yielding once while they hold the lock if `hold`; returns the nanoseconds
+/// per lock.
+macro_rules! mutex_sample {
+    ($name:ident, $mutex:ty) => {
+        async fn $name(fan: Fan, per: usize, hold: bool) -> f64 {
+            let m = Arc::new(<$mutex>::new(0));
+            let t0 = Instant::now();
+            fan.run(64, |_| {
+                let m = Arc::clone(&m);
+                async move {
+                    for _ in 0..per {
+                        let mut guard = m.lock().await;
+                        if hold {
+                            yield_once().await;
+                        }
+                        *guard += 1;
+                    }
+                }
+            })
+            .await;
+            black_box(*m.lock().await);
+            per_unit(t0, 64 * per)
+        }
+    };
+}
+mutex_sample!(mutex_ours, anyscope_core::sync::Mutex<u64>);
+mutex_sample!(mutex_async_lock, async_lock::Mutex<u64>);
+mutex_sample!(mutex_tokio, tokio::sync::Mutex<u64>);
+
+/// `mutex_contended_64_1thread`: the same 64 tasks on one thread (a current-thread tokio
+/// runtime, a private executor), each holding the lock across one yield, so that the others
+/// queue and every unlock of a fair mutex hands the lock to the next parked task; counted under
+/// callgrind too. `n` locks in all (64 tasks × `n / 64`).
+pub(crate) fn mutex_one_thread(rts: &Runtimes) -> Vec<Group<'_>> {
+    const ID: &str = "mutex_contended_64_1thread";
+    let ex = &rts.smol_one;
+    let smol = move || Fan::Smol(Arc::clone(ex));
+    vec![
+        Group::new("tokio", 128_000, 12_800)
+            .side(move |n| rts.ours_tokio_one(mutex_ours(Fan::Ours, n / 64, true)))
+            .side(move |n| rts.base_tokio_one(mutex_tokio(Fan::Tokio, n / 64, true)))
+            .side(move |n| rts.base_tokio_one(mutex_async_lock(Fan::Tokio, n / 64, true)))
+            .row(ID, "tokio::sync (fair)", (0, 1), Some(1.1))
+            .row(ID, "async-lock (barging, info)", (0, 2), None),
+        Group::new("smol", 128_000, 12_800)
+            .side(move |n| rts.ours_smol_one(mutex_ours(Fan::Ours, n / 64, true)))
+            .side(move |n| rts.base_smol_one(mutex_tokio(smol(), n / 64, true)))
+            .side(move |n| rts.base_smol_one(mutex_async_lock(smol(), n / 64, true)))
+            .row(ID, "tokio::sync (fair)", (0, 1), Some(1.1))
+            .row(ID, "async-lock (barging, info)", (0, 2), None),
+    ]
 }
 
 pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
