@@ -18,8 +18,8 @@
 //!
 //! The profiles stay in `<target dir>/anyscope-bench/callgrind/group<G>.out.<D>` for
 //! `callgrind_annotate`: group `G` is the index in `counted_groups` (benches/compare.rs), and with
-//! `k` sides, dumps `1..=k` are the warm-ups, `k+1..=2k` the short samples and `2k+1..=3k` the
-//! long ones, side by side in the order the sides were added.
+//! `k` sides, dumps `1..=k` are the warm-ups, then each repeat has `k` short samples and `k` long
+//! ones, side by side in the order the sides were added.
 //!
 //! Counts are of the measuring thread only (callgrind's collection state is per thread): the
 //! single-task rows run their whole loop there (`block_on`), and the one-thread spawn rows run on
@@ -29,7 +29,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{Config, Row, measure};
+use crate::harness::{Config, Row, measure, median};
 
 /// A side of a row: runs `n` units of work and returns the nanoseconds per unit.
 pub(crate) type Side<'a> = Box<dyn Fn(usize) -> f64 + 'a>;
@@ -90,11 +90,12 @@ impl<'a> Group<'a> {
     }
 
     /// The body of a `--counted <group> <n1> <n2>` process: each side inside [`counted_region`]
-    /// with `n1` units to warm up, then each with `n1` units, then each with `n2`. The warm-up is
-    /// counted too (and its profiles ignored): callgrind counts calls even while collection is
-    /// off, and the first profile would hold the calls made before it.
+    /// with `n1` units to warm up, then [`REPEATS`] times each with `n1` units and each with
+    /// `n2`. The warm-up is counted too (and its profiles ignored): callgrind counts calls even
+    /// while collection is off, and the first profile would hold the calls made before it.
     pub(crate) fn run_counted(&self, n1: usize, n2: usize) {
-        for n in [n1, n1, n2] {
+        let passes = std::iter::once(n1).chain((0..REPEATS).flat_map(|_| [n1, n2]));
+        for n in passes {
             for side in &self.sides {
                 counted_region(&mut || {
                     black_box(side(n));
@@ -113,8 +114,13 @@ pub(crate) fn counted_region(f: &mut dyn FnMut()) {
 
 /// Loop lengths of the counted runs: the per-unit figure is `(count(N2) - count(N1)) / (N2 - N1)`.
 /// Multiples of 64, for the rows that split their units among 64 tasks.
+///
+/// Each side is counted [`REPEATS`] times at both lengths and the median difference taken: work
+/// that another thread may or may not do (async-io's reactor on smol takes timers from whichever
+/// thread drives it) once moved a side's count by half in a single pass.
 const N1: usize = 1_024;
 const N2: usize = 3_072;
+const REPEATS: usize = 3;
 
 /// Whether `valgrind` can be run.
 pub(crate) fn available() -> bool {
@@ -129,7 +135,7 @@ pub(crate) fn count(groups: &[Group<'_>], index: usize) -> Result<Vec<Row>, Stri
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let base = dir.join(format!("group{index}.out"));
     // Profiles of an earlier run would be read as this run's.
-    for k in 0..=3 * g.sides.len() {
+    for k in 0..=(1 + 2 * REPEATS) * g.sides.len() {
         let _ = std::fs::remove_file(dump_path(&base, k));
     }
     let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
@@ -150,15 +156,20 @@ pub(crate) fn count(groups: &[Group<'_>], index: usize) -> Result<Vec<Row>, Stri
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!("valgrind exited with {}: {}", out.status, err.lines().last().unwrap_or("")));
     }
-    // Dumps 1..=k hold the warm-ups of sides 0..k, dumps k+1..=2k the N1 samples, dumps
-    // 2k+1..=3k the N2 samples.
+    // Dumps 1..=k hold the warm-ups of sides 0..k; then, for each repeat r, k dumps of N1
+    // samples and k of N2 samples.
     let k = g.sides.len();
+    let d = (N2 - N1) as f64;
     let mut per_unit = Vec::with_capacity(k);
     for side in 0..k {
-        let a = read_dump(&dump_path(&base, 1 + k + side))?;
-        let b = read_dump(&dump_path(&base, 1 + 2 * k + side))?;
-        let d = (N2 - N1) as f64;
-        per_unit.push(((b.0 as f64 - a.0 as f64) / d, (b.1 as f64 - a.1 as f64) / d));
+        let (mut instr, mut allocs) = (Vec::new(), Vec::new());
+        for r in 0..REPEATS {
+            let a = read_dump(&dump_path(&base, 1 + k + 2 * r * k + side))?;
+            let b = read_dump(&dump_path(&base, 1 + k + (2 * r + 1) * k + side))?;
+            instr.push((b.0 as f64 - a.0 as f64) / d);
+            allocs.push((b.1 as f64 - a.1 as f64) / d);
+        }
+        per_unit.push((median(instr), median(allocs)));
     }
     let mut rows = Vec::new();
     for (unit, pick) in [("instr/op", 0), ("allocs/op", 1)] {
