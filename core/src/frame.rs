@@ -15,6 +15,8 @@
 mod framed;
 mod state;
 
+/// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
+pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use state::{
     CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SHIELD_COUNTED, SKIP_REASON,

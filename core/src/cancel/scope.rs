@@ -37,8 +37,12 @@ use crate::sync_shim::Ordering;
 ///   that cancellation and dropped its body. A body that completes without reaching a checkpoint
 ///   after the cancel leaves `cancel_called` true and `cancelled_caught` false; a scope cancelled
 ///   only through an enclosing scope has neither.
-/// - A body that never suspends cannot be cancelled: there is no point where it could be
-///   dropped. Long CPU-bound loops should call [`checkpoint`](crate::checkpoint).
+/// - A body that never suspends is still cancelled if it awaits anyscope awaitables that are
+///   ready at once (an uncontended lock, a non-empty channel): each spends from the task's
+///   cooperative budget of 128 ready operations per poll, and when it runs out the task yields
+///   and a passed deadline or a cancel from another task is delivered. A loop that awaits
+///   nothing of anyscope's cannot be dropped anywhere: long CPU-bound loops should call
+///   [`checkpoint`](crate::checkpoint).
 ///
 /// # When not to use it
 ///

@@ -33,6 +33,7 @@ use super::{
     CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
 };
 use crate::cancel::CancelReason;
+use crate::cancel::budget;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState};
 use crate::runtime::{self, Handle, Timer};
@@ -149,6 +150,9 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // A task root fills the cooperative budget for this poll of its task (`budget`,
+        // invariant 1).
+        let _budget = this.state.is_task_root().then(budget::enter_task);
         let first = this.state.flags & STARTED == 0;
         if first {
             this.state.flags |= STARTED;
@@ -376,6 +380,11 @@ impl Deadline {
             self.armed = None;
             return false;
         };
+        if budget::exhausted() && read_clock(state) >= deadline {
+            // The body spent the task's budget without suspending: the timer may not have been
+            // driven since, the clock says (`budget`, invariant 3).
+            return true;
+        }
         match &mut self.timer {
             None => {
                 // Kept in the frame: the drop path hands pending cleanups to this runtime.

@@ -4,12 +4,14 @@
 //! are generous (a 20 ms deadline against a 10 s sleep), and the order of events is what is
 //! checked.
 
+mod budget;
 mod deadlines;
 mod links;
 mod scopes;
 mod shields;
 mod tasks;
 
+pub use budget::*;
 pub use deadlines::*;
 pub use links::*;
 pub use scopes::*;
@@ -70,6 +72,10 @@ macro_rules! __cases_cancel {
             borrower_is_the_task_through_nested_scopes,
             task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope,
             borrower_in_a_cleanup_is_the_task_through_nested_scopes,
+            deadline_cuts_off_a_loop_of_ready_locks,
+            deadline_stops_a_drain_of_buffered_items_early,
+            foreign_cancel_reaches_a_loop_of_ready_events,
+            deadline_cuts_off_a_loop_of_elapsed_sleeps,
         );
     };
 }
