@@ -13,14 +13,16 @@
 //! see the scope.
 
 mod framed;
+mod region;
 mod state;
 
 /// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
 pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
+pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SHIELD_COUNTED, SKIP_REASON,
-    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED, Via,
+    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SKIP_REASON, STARTED, TASK_ROOT,
+    UNLINKED, UNREGISTERED, Via,
 };
 
 use std::cell::RefCell;
@@ -260,28 +262,10 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
     .flatten()
 }
 
-/// Counts a shielded region that became active inside the frames of the stack, down to the
-/// task root: they defer delivery while it is active.
-pub(crate) fn shield_enter() {
-    with_stack(|s| count_shield(s, true));
-}
-
-/// Ends a shielded region counted by [`shield_enter`].
-pub(crate) fn shield_exit() {
-    with_stack(|s| count_shield(s, false));
-}
-
-fn count_shield(stack: &mut [FrameState], on: bool) {
-    for frame in stack.iter_mut().rev() {
-        if on {
-            frame.shield_active += 1;
-        } else {
-            frame.shield_active = frame.shield_active.saturating_sub(1);
-        }
-        if frame.is_task_root() {
-            break;
-        }
-    }
+/// The region count of the innermost frame, created if it has none yet; `None` outside any
+/// frame. See `region`, invariant 2.
+fn innermost_region_count() -> Option<Arc<RegionCount>> {
+    with_stack(|s| s.last_mut().map(|f| Arc::clone(f.regions.get_or_insert_with(Default::default)))).flatten()
 }
 
 /// Hands `cleanup` to the innermost frame. Gives it back when there is none.

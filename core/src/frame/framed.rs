@@ -29,9 +29,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{
-    CLEANING, DROP_CANCELLED, DROP_PANICKED, SHIELD_COUNTED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
-};
+use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
@@ -71,9 +69,7 @@ pin_project! {
                 };
                 drop_body(this.state, this.body.as_mut(), cause);
             }
-            if this.state.flags & SHIELD_COUNTED != 0 {
-                frame::shield_exit();
-            }
+            this.state.shield.lower();
             if let Some(node) = &this.state.node {
                 node.finish();
             }
@@ -164,7 +160,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         }
         if this.body.is_some() {
             let state = &mut *this.state;
-            if !first && should_deliver(state) {
+            if !first && should_deliver(state, cx) {
                 deliver(state, this.body.as_mut(), this.outcome);
             } else {
                 let mut slot = this.body.as_mut();
@@ -193,27 +189,27 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                         // a handle changes a flag, then wakes through the stored waker (both
                         // under the node's lock), so a change we miss here still wakes us.
                         register(state, cx);
-                        let shielded = state.scope_flags() & SHIELD != 0;
-                        if shielded != (state.flags & SHIELD_COUNTED != 0) {
-                            state.flags ^= SHIELD_COUNTED;
-                            if shielded {
-                                frame::shield_enter();
-                            } else {
-                                frame::shield_exit();
-                            }
+                        // A pending shield, or a frame with regions pending inside it, counts
+                        // in the enclosing frame of this poll (moving its count there if it was
+                        // polled under another before): `region`, invariants 2 to 4.
+                        let busy =
+                            state.regions.as_ref().is_some_and(|r| r.is_active() && r.defer(cx.waker()));
+                        if !state.is_task_root() && (busy || state.scope_flags() & SHIELD != 0) {
+                            state.shield.raise();
+                        } else {
+                            state.shield.lower();
                         }
                         if !state.own_cancelled() && this.dl.get().is_some_and(|d| d.poll(state, cx)) {
                             state.cancel(CancelReason::Deadline);
                         }
-                        if should_deliver(state) {
+                        if should_deliver(state, cx) {
                             deliver(state, this.body.as_mut(), this.outcome);
                         }
                     }
                 }
             }
-            if this.body.is_none() && this.state.flags & SHIELD_COUNTED != 0 {
-                this.state.flags &= !SHIELD_COUNTED;
-                frame::shield_exit();
+            if this.body.is_none() {
+                this.state.shield.lower();
             }
         }
         if !this.state.cleanups.is_empty() {
@@ -300,9 +296,18 @@ fn read_clock(state: &FrameState) -> Instant {
 }
 
 /// Whether the frame, off the stack, must deliver its cancellation now.
-fn should_deliver(state: &FrameState) -> bool {
-    if !state.own_cancelled() || state.shield_active > 0 {
+///
+/// A counted region pending inside the frame defers the delivery; the frame then leaves its
+/// waker with the count, which wakes it when the last region ends, wherever that happens
+/// (`region`, invariant 3).
+fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
+    if !state.own_cancelled() {
         return false;
+    }
+    if let Some(regions) = &state.regions {
+        if regions.is_active() && regions.defer(cx.waker()) {
+            return false;
+        }
     }
     // The outermost cancelled scope of the task catches; a shield catches for itself.
     // The frame is off the stack here: `cancelled_here` asks about the enclosing frames.

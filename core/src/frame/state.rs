@@ -9,6 +9,8 @@ use crate::cancel::node::{BY_DEADLINE, CANCELLED, ENTERED, Node, SHIELD};
 use crate::runtime::{BoxFuture, Handle};
 use crate::tracker;
 
+use super::{RegionCount, RegionTicket};
+
 /// The frame is the root of a task: shield counts stop here and its parent, if any, lives in
 /// another task (`remote_parent`).
 pub(crate) const TASK_ROOT: u32 = 1 << 16;
@@ -22,8 +24,6 @@ pub(crate) const DROP_CANCELLED: u32 = 1 << 19;
 pub(crate) const DROP_PANICKED: u32 = 1 << 20;
 /// The frame has been polled once (its node linked, its deadline resolved).
 pub(crate) const STARTED: u32 = 1 << 21;
-/// The frame counts as an active shielded region in the enclosing frames.
-pub(crate) const SHIELD_COUNTED: u32 = 1 << 22;
 /// The frame's owner ignores why a caught cancellation happened (everything but
 /// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an
@@ -53,8 +53,11 @@ pub(crate) struct FrameState {
     /// For a task root: the node of the scope that spawned the task.
     pub(crate) remote_parent: Option<Arc<Node>>,
     pub(crate) flags: u32,
-    /// Shielded regions active inside this frame (same task): delivery waits for them.
-    pub(crate) shield_active: u32,
+    /// Counted regions active inside this frame (same task): delivery waits for them. Created
+    /// by the first region counted here (`region`, invariant 2).
+    pub(crate) regions: Option<Arc<RegionCount>>,
+    /// The counts this frame raised in the enclosing frames while it is a pending shield.
+    pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
     /// Adopted cleanups, in the order they were handed over. A `Vec`, not a `VecDeque`: a frame
     /// rarely holds more than a few (taking the first shifts the rest), and the drop glue of an
@@ -148,7 +151,7 @@ impl fmt::Debug for FrameState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FrameState")
             .field("flags", &self.flags)
-            .field("shield_active", &self.shield_active)
+            .field("regions_active", &self.regions.as_ref().is_some_and(|r| r.is_active()))
             .field("deadline", &self.deadline)
             .field("cleanups", &self.cleanups.len())
             .field("has_node", &self.node.is_some())

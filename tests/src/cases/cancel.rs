@@ -7,6 +7,7 @@
 mod budget;
 mod deadlines;
 mod links;
+mod regions;
 mod scopes;
 mod shields;
 mod tasks;
@@ -14,6 +15,7 @@ mod tasks;
 pub use budget::*;
 pub use deadlines::*;
 pub use links::*;
+pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
 pub use tasks::*;
@@ -76,6 +78,10 @@ macro_rules! __cases_cancel {
             deadline_stops_a_drain_of_buffered_items_early,
             foreign_cancel_reaches_a_loop_of_ready_events,
             deadline_cuts_off_a_loop_of_elapsed_sleeps,
+            shield_polled_under_one_scope_and_finished_under_another_releases_no_other,
+            shielded_checkpoint_first_polled_outside_any_frame_releases_no_other,
+            shield_left_pending_by_a_body_does_not_block_the_enclosing_scope,
+            shield_moved_to_another_task_leaves_the_first_cancellable,
         );
     };
 }
