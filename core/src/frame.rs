@@ -21,8 +21,8 @@ pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SKIP_REASON, STARTED, TASK_ROOT,
-    UNLINKED, UNREGISTERED, Via,
+    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, SKIP_REASON, STARTED,
+    TASK_ROOT, UNLINKED, UNREGISTERED, Via,
 };
 
 use std::cell::RefCell;

@@ -29,7 +29,7 @@
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::reason::CancelReason;
 use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
@@ -72,6 +72,8 @@ struct Inner {
     waker: Option<Waker>,
     deadline: Option<Instant>,
     reason: Option<CancelReason>,
+    /// How long the scope's cleanups may run once its body has ended (`None`: to their end).
+    grace: Option<Duration>,
     /// The registered children, allocated with the first one: most nodes (a task root, a scope
     /// around a body that spawns nothing) never have any, and stay small.
     kids: Option<Box<Kids>>,
@@ -293,6 +295,14 @@ impl Node {
             self.wake();
             self.wake_descendant_tasks();
         }
+    }
+
+    pub(crate) fn cleanup_grace(&self) -> Option<Duration> {
+        self.lock().grace
+    }
+
+    pub(crate) fn set_cleanup_grace(&self, grace: Option<Duration>) {
+        self.lock().grace = grace;
     }
 
     pub(crate) fn set_deadline(&self, deadline: Option<Instant>) {

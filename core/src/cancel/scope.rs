@@ -3,7 +3,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
@@ -216,6 +216,12 @@ impl CancelScope {
     /// Whether the scope caught its own cancellation: the body was dropped and `run` returned
     /// `None`.
     ///
+    /// Once the body has ended, the cleanups it left behind run before `run` returns, and they
+    /// count as an active region of the enclosing scopes: an enclosing scope cancelled while
+    /// they run waits for them, this scope's `run` returns (with `None` if this scope caught
+    /// its own cancellation), and the enclosing scope catches *its* cancellation at the next
+    /// checkpoint after that. Each scope reports only what it caught itself.
+    ///
     /// # Examples
     ///
     /// ```
@@ -271,6 +277,43 @@ impl CancelScope {
     /// ```
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.node.set_deadline(deadline);
+    }
+
+    /// The grace period of the scope's cleanups: see
+    /// [`set_cleanup_grace`](CancelScope::set_cleanup_grace).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// assert_eq!(scope.cleanup_grace(), None);
+    /// ```
+    pub fn cleanup_grace(&self) -> Option<Duration> {
+        self.node.cleanup_grace()
+    }
+
+    /// Bounds the cleanups the body leaves behind: once the body has ended (completed or
+    /// cancelled), the cleanups it left run for at most `grace`, then what is still running is
+    /// abandoned — dropped at once, counted as *abandoned* by the
+    /// [tracker](crate::tracker), releasing what it holds synchronously. `None` (the default)
+    /// lets them run to their end, whatever cancelled the scope: that is the promise of
+    /// structured async drop, for shielded scopes as for any other.
+    ///
+    /// Set it before the body ends; a change after that is not seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::CancelScope;
+    /// use std::time::Duration;
+    /// let bounded = CancelScope::shielded();
+    /// bounded.set_cleanup_grace(Some(Duration::from_secs(5)));
+    /// assert_eq!(bounded.run(async { 1 }).await, Some(1));
+    /// # });
+    /// ```
+    pub fn set_cleanup_grace(&self, grace: Option<Duration>) {
+        self.node.set_cleanup_grace(grace);
     }
 
     /// Whether the scope is shielded.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
+use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
@@ -214,21 +214,21 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         }
         if !this.state.cleanups.is_empty() {
             let state = &mut *this.state;
-            let bounding = state.scope_flags() & SHIELD != 0;
-            if bounding
-                && this.body.is_none()
-                && !state.own_cancelled()
-                && this.dl.get().is_some_and(|d| d.poll(state, cx))
-            {
-                state.cancel(CancelReason::Deadline);
-            }
-            if bounding && state.own_cancelled() {
-                // A shielded scope that is cancelled itself (its deadline passed) bounds the
-                // cleanups it adopted: the rest of them is abandoned.
+            // Cleanups run to their end, whatever cancelled the scope, unless the scope's owner
+            // bounded them explicitly with a grace period (counted from the body's end): what
+            // an expired grace period cuts off is abandoned.
+            if this.body.is_none() && this.dl.get().is_some_and(|d| d.poll_grace(state, cx)) {
                 abandon(state);
             } else if drain(state, cx).is_pending() {
+                if this.body.is_none() && !state.is_task_root() {
+                    // A scope running its cleanups after its body ended is a counted region of
+                    // the enclosing frame: an enclosing cancellation waits for the cleanups, and
+                    // this scope returns (`region`, invariant 3).
+                    state.shield.raise();
+                }
                 return Poll::Pending;
             }
+            this.state.shield.lower();
         }
         if this.body.is_some() {
             return Poll::Pending;
@@ -380,6 +380,26 @@ impl Deadline {
                 self.target = node.deadline();
             }
         }
+        self.poll_target(state, cx)
+    }
+
+    /// Once the body has ended: whether the grace period the scope's handle set for its
+    /// cleanups ([`CancelScope::set_cleanup_grace`](crate::CancelScope::set_cleanup_grace))
+    /// has expired. Arms the timer on its end the first time.
+    fn poll_grace(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
+        if state.flags & GRACE == 0 {
+            let Some(grace) = state.node.as_ref().and_then(|n| n.cleanup_grace()) else {
+                return false;
+            };
+            state.flags |= GRACE;
+            // A grace period too long to represent is none.
+            self.target = read_clock(state).checked_add(grace);
+        }
+        self.poll_target(state, cx)
+    }
+
+    /// Arms the timer on `target`, and polls it.
+    fn poll_target(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.target else {
             self.timer = None;
             self.armed = None;

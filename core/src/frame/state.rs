@@ -24,6 +24,9 @@ pub(crate) const DROP_CANCELLED: u32 = 1 << 19;
 pub(crate) const DROP_PANICKED: u32 = 1 << 20;
 /// The frame has been polled once (its node linked, its deadline resolved).
 pub(crate) const STARTED: u32 = 1 << 21;
+/// The frame's body has ended and the grace period of its cleanups is armed (`Deadline::target`
+/// is then its end).
+pub(crate) const GRACE: u32 = 1 << 22;
 /// The frame's owner ignores why a caught cancellation happened (everything but
 /// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an

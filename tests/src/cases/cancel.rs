@@ -5,6 +5,7 @@
 //! checked.
 
 mod budget;
+mod cleanups;
 mod deadlines;
 mod links;
 mod regions;
@@ -13,6 +14,7 @@ mod shields;
 mod tasks;
 
 pub use budget::*;
+pub use cleanups::*;
 pub use deadlines::*;
 pub use links::*;
 pub use regions::*;
@@ -82,6 +84,7 @@ macro_rules! __cases_cancel {
             shielded_checkpoint_first_polled_outside_any_frame_releases_no_other,
             shield_left_pending_by_a_body_does_not_block_the_enclosing_scope,
             shield_moved_to_another_task_leaves_the_first_cancellable,
+            outer_cancel_while_inner_cleanups_run_lets_inner_return,
         );
     };
 }

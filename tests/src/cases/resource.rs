@@ -33,6 +33,8 @@ macro_rules! __cases_resource {
             close_panic_reported_others_still_run,
             outer_cancel_waits_for_inner_cleanup,
             shielded_deadline_bounds_slow_close,
+            guard_in_cancelled_shielded_scope_is_closed,
+            cleanup_grace_abandons_only_what_outlives_it,
             close_cut_by_cancel_is_finished_by_frame,
         );
     };
@@ -360,20 +362,70 @@ pub async fn outer_cancel_waits_for_inner_cleanup() {
     assert_clean(kind).await;
 }
 
-/// A shielded scope with a deadline bounds a close that would hang: the deadline abandons it,
-/// and the tracker counts it as abandoned, not lost.
+/// A shielded scope with a deadline and a cleanup grace period bounds a close that would hang:
+/// the deadline cuts the close off, the grace period abandons what it left, and the tracker
+/// counts it as abandoned, not lost.
 pub async fn shielded_deadline_bounds_slow_close() {
     let kind = unique_kind("resource::bounded");
     let log = Log::new();
     let guard = Scoped::new(TestRes::open(kind, "stuck", &log).slow(Duration::from_secs(3600)));
     let bound = CancelScope::shielded();
     bound.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(20)));
+    bound.set_cleanup_grace(Some(Duration::from_millis(10)));
     let out = bound.run(guard.close()).await;
     assert!(out.is_none());
     assert!(bound.cancelled_caught());
     let stats = tracker::kind(kind);
     assert_eq!((stats.abandoned, stats.lost, stats.open()), (1, 0, 0));
     assert!(closes(&log).is_empty());
+}
+
+/// A guard in a shielded scope cancelled by its own deadline, or explicitly, is closed: the
+/// cleanups a body leaves behind run to their end, whatever kind of scope it is.
+pub async fn guard_in_cancelled_shielded_scope_is_closed() {
+    for explicit in [false, true] {
+        let kind = unique_kind("resource::shielded_closed");
+        let log = Log::new();
+        let scope = CancelScope::shielded();
+        if explicit {
+            scope.cancel();
+        } else {
+            scope.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(5)));
+        }
+        let l = log.clone();
+        let out = scope
+            .run(async move {
+                let _guard = Scoped::new(TestRes::open(kind, "r", &l).slow(Duration::from_millis(10)));
+                sleep(Duration::from_secs(3600)).await;
+            })
+            .await;
+        assert_eq!(out, None);
+        assert_eq!(closes(&log), ["closed r"], "explicit cancel: {explicit}");
+        let stats = tracker::kind(kind);
+        assert_eq!((stats.closed_adopted, stats.abandoned, stats.lost), (1, 0, 0));
+        assert_clean(kind).await;
+    }
+}
+
+/// A grace period bounds the cleanups of any scope, cancelled or not: what it cuts off is
+/// counted as abandoned, what finished in time as closed.
+pub async fn cleanup_grace_abandons_only_what_outlives_it() {
+    let kind = unique_kind("resource::grace");
+    let log = Log::new();
+    let scope = CancelScope::new();
+    scope.set_cleanup_grace(Some(Duration::from_millis(30)));
+    let l = log.clone();
+    let out = scope
+        .run(async move {
+            let _stuck = Scoped::new(TestRes::open(kind, "stuck", &l).slow(Duration::from_secs(3600)));
+            let _quick = Scoped::new(TestRes::open(kind, "quick", &l));
+            7
+        })
+        .await;
+    assert_eq!(out, Some(7));
+    assert_eq!(closes(&log), ["closed quick"]);
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed_adopted, stats.abandoned, stats.lost, stats.open()), (1, 1, 0, 0));
 }
 
 /// An explicit close cut off by a cancellation is handed to the frame that cut it off, which
