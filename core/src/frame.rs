@@ -26,6 +26,7 @@ pub(crate) use state::{
 };
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -273,7 +274,7 @@ pub(crate) fn adopt(cleanup: Cleanup) -> Result<(), Cleanup> {
     let mut cleanup = Some(cleanup);
     with_stack(|s| {
         if let Some(top) = s.last_mut() {
-            top.cleanups.push(cleanup.take().expect("taken once"));
+            top.cleanups.push_back(cleanup.take().expect("taken once"));
         }
     });
     match cleanup {
@@ -284,8 +285,7 @@ pub(crate) fn adopt(cleanup: Cleanup) -> Result<(), Cleanup> {
 
 /// Takes the next cleanup of the innermost frame, to poll it with no borrow held.
 pub(crate) fn next_cleanup() -> Option<Cleanup> {
-    with_stack(|s| s.last_mut().and_then(|f| (!f.cleanups.is_empty()).then(|| f.cleanups.remove(0))))
-        .flatten()
+    with_stack(|s| s.last_mut().and_then(|f| f.cleanups.pop_front())).flatten()
 }
 
 /// Puts back a cleanup taken by [`next_cleanup`] that is still pending, at the head.
@@ -293,7 +293,7 @@ pub(crate) fn return_cleanup(cleanup: Cleanup) -> Result<(), Cleanup> {
     let mut cleanup = Some(cleanup);
     with_stack(|s| {
         if let Some(top) = s.last_mut() {
-            top.cleanups.insert(0, cleanup.take().expect("taken once"));
+            top.cleanups.push_front(cleanup.take().expect("taken once"));
         }
     });
     match cleanup {
@@ -343,6 +343,6 @@ pub(crate) fn via() -> Via {
 /// with neither — records it as lost. Never panics, never blocks.
 pub(crate) fn dispose(cleanup: Cleanup) {
     if let Err(cleanup) = adopt(cleanup) {
-        hand_off(vec![cleanup], None);
+        hand_off(VecDeque::from([cleanup]), None);
     }
 }

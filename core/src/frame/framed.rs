@@ -21,6 +21,7 @@
 //! cleanups, order kept, to the innermost active frame — or, with none, to one detached task.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
@@ -61,13 +62,17 @@ pin_project! {
     impl<F: Future, D> PinnedDrop for FramedIn<F, D> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
+            let mut panic = None;
             if this.body.is_some() {
                 // Dropped from outside: a cancellation, unless a panic is unwinding.
                 let cause = match frame::drop_cause() {
                     Some(crate::resource::DropCause::Panicked) => DROP_PANICKED,
                     _ => DROP_CANCELLED,
                 };
-                drop_body(this.state, this.body.as_mut(), cause);
+                // A `Drop` of the body that panics must not cost the cleanups adopted during the
+                // drop, nor leave a count behind: finish the drop, then resume the panic.
+                let (state, body) = (&mut *this.state, this.body.as_mut());
+                panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
             }
             this.state.shield.lower();
             if let Some(node) = &this.state.node {
@@ -76,6 +81,11 @@ pin_project! {
             if !this.state.cleanups.is_empty() {
                 let rt = this.state.runtime.take();
                 hand_off(std::mem::take(&mut this.state.cleanups), rt);
+            }
+            if let Some(panic) = panic {
+                // The body's own panic, not ours: the code that dropped the scope sees it, as it
+                // would have without the scope.
+                resume_unwind(panic);
             }
         }
     }
@@ -185,6 +195,11 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                         drop_body(state, this.body.as_mut(), DROP_PANICKED);
                     }
                     Ok(Poll::Pending) => {
+                        if state.runtime.is_none() {
+                            // Kept, so that a drop from a thread with no frame or runtime hands
+                            // the pending cleanups to this runtime, as for every kind of scope.
+                            state.runtime = frame::runtime();
+                        }
                         // Store the waker before reading the shield, deadline and cancel flags:
                         // a handle changes a flag, then wakes through the stored waker (both
                         // under the node's lock), so a change we miss here still wakes us.
@@ -453,16 +468,18 @@ pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>) -> Poll<()> {
 
 /// Hands pending cleanups to the innermost active frame, or to one detached task, or records
 /// them as lost.
-pub(crate) fn hand_off(queue: Vec<super::Cleanup>, rt: Option<Handle>) {
-    let mut queue = queue.into_iter();
-    let rest: Vec<super::Cleanup> = loop {
-        let Some(c) = queue.next() else { return };
+pub(crate) fn hand_off(mut queue: VecDeque<super::Cleanup>, rt: Option<Handle>) {
+    while let Some(c) = queue.pop_front() {
         if let Err(c) = frame::adopt(c) {
-            break std::iter::once(c).chain(queue).collect();
+            queue.push_front(c);
+            break;
         }
-    };
+    }
+    if queue.is_empty() {
+        return;
+    }
     match rt.or_else(runtime::lookup) {
-        Some(rt) => tracker::spawn_detached_cleanups(&rt, rest),
-        None => drop(rest), // each unfinished cleanup records itself as lost
+        Some(rt) => tracker::spawn_detached_cleanups(&rt, queue.into()),
+        None => drop(queue), // each unfinished cleanup records itself as lost
     }
 }

@@ -1,3 +1,4 @@
+use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -62,11 +63,9 @@ pub(crate) struct FrameState {
     /// The counts this frame raised in the enclosing frames while it is a pending shield.
     pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
-    /// Adopted cleanups, in the order they were handed over. A `Vec`, not a `VecDeque`: a frame
-    /// rarely holds more than a few (taking the first shifts the rest), and the drop glue of an
-    /// empty `Vec` is a fraction of a `VecDeque`'s, which every frame around a body that adopted
-    /// nothing pays.
-    pub(crate) cleanups: Vec<Cleanup>,
+    /// Adopted cleanups, in the order they were handed over: taken from the front, appended at
+    /// the back, so draining N of them is linear.
+    pub(crate) cleanups: VecDeque<Cleanup>,
     pub(crate) runtime: Option<Handle>,
 }
 

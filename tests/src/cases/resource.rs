@@ -8,7 +8,7 @@ use anyscope_core::runtime::{self, TaskOutput};
 use anyscope_core::{CancelScope, Scoped, move_on_after, sleep, spawn, tracker, using};
 
 use crate::fixtures::{CloseError, TestRes, assert_clean, closes, unique_kind};
-use crate::support::Log;
+use crate::support::{Log, poll_once};
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -35,6 +35,8 @@ macro_rules! __cases_resource {
             shielded_deadline_bounds_slow_close,
             guard_in_cancelled_shielded_scope_is_closed,
             cleanup_grace_abandons_only_what_outlives_it,
+            panicking_drop_of_a_body_dropped_from_outside_loses_no_close,
+            every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups,
             close_cut_by_cancel_is_finished_by_frame,
         );
     };
@@ -439,4 +441,66 @@ pub async fn close_cut_by_cancel_is_finished_by_frame() {
     assert_eq!(closes(&log), ["closed a"]);
     assert_eq!(tracker::kind(kind).closed_adopted, 1);
     assert_clean(kind).await;
+}
+
+/// Panics when dropped: a body whose `Drop` panics.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("a body's Drop panicked (on purpose)");
+    }
+}
+
+/// A scope dropped from outside whose body's `Drop` panics: the close adopted during the drop
+/// is not lost (the enclosing frame closes it), and the panic reaches the code that dropped it.
+pub async fn panicking_drop_of_a_body_dropped_from_outside_loses_no_close() {
+    let kind = unique_kind("resource::panicking_drop");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_secs(3600), async move {
+        let mut fut = Box::pin(CancelScope::new().run(async move {
+            let _guard = Scoped::new(TestRes::open(kind, "r", &l));
+            let _boom = PanicOnDrop;
+            pending::<()>().await;
+        }));
+        assert_eq!(poll_once(fut.as_mut()).await, None);
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(fut)));
+        assert!(dropped.is_err(), "the body's panic reaches whoever dropped the scope");
+    })
+    .await;
+    assert_eq!(out, Some(()));
+    assert_eq!(closes(&log), ["closed r"]);
+    assert_eq!(tracker::kind(kind).closed_adopted, 1);
+    assert_clean(kind).await;
+}
+
+/// A scope of any kind (`CancelScope::run`, `shield`, `move_on_after`), polled once in the
+/// runtime and dropped on a thread with no frame and no runtime, hands the cleanups its body
+/// leaves to one detached task on the runtime: none is lost.
+pub async fn every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups() {
+    for which in ["run", "shield", "move_on_after"] {
+        let kind = unique_kind("resource::plain_thread_drop");
+        let log = Log::new();
+        let l = log.clone();
+        let body = async move {
+            let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
+            let _b = Scoped::new(TestRes::open(kind, "b", &l));
+            pending::<()>().await;
+        };
+        let mut fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match which {
+            "run" => Box::pin(async move {
+                CancelScope::new().run(body).await;
+            }),
+            "shield" => Box::pin(anyscope_core::shield(body)),
+            _ => Box::pin(async move {
+                move_on_after(Duration::from_secs(3600), body).await;
+            }),
+        };
+        assert_eq!(poll_once(fut.as_mut()).await, None);
+        std::thread::spawn(move || drop(fut)).join().unwrap();
+        assert_clean(kind).await;
+        assert_eq!(closes(&log), ["closed b", "closed a"], "{which}: one sequential cleanup, order kept");
+        assert_eq!(tracker::kind(kind).closed_detached, 2, "{which}");
+    }
 }
