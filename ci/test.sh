@@ -11,4 +11,5 @@ step "tour on smol" cargo run --example tour --no-default-features --features sm
 step "facade tests with smol alone" cargo test -p anyscope --no-default-features --features smol
 step "soak, short (fault-injected pool on tokio and smol)" cargo run --release --example soak -- --ops 20000
 step "benchmark, quick (keeps benches/compare.rs building and running)" cargo bench --bench compare -- --quick
+step "respawn-chain soak, short (bounded state: flat RSS, the cancel reaches the last task)" cargo run --release --example respawn -- --links 200000
 step "workspace tests, all features" cargo test --workspace --all-features

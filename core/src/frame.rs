@@ -21,8 +21,8 @@ pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, SKIP_REASON, STARTED,
-    TASK_ROOT, UNLINKED, UNREGISTERED, Via,
+    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK, SKIP_REASON,
+    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED, Via,
 };
 
 use std::cell::RefCell;
@@ -176,7 +176,15 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
             && f.remote_parent.is_none()
             && f.deadline.is_none()
             && f.flags & (crate::cancel::node::CANCELLED | crate::cancel::node::SHIELD) == 0;
-        if uncancellable_root { None } else { Some(node_above(s, top)) }
+        if uncancellable_root {
+            return None;
+        }
+        if f.flags & PLAIN_TASK != 0 && f.flags & CLEANING == 0 {
+            // Cancelled only through its parent: hang the new task there, and keep no node of
+            // this task alive for it (no chain through tasks that respawn themselves).
+            return f.parent_link().cloned();
+        }
+        Some(node_above(s, top))
     })
     .flatten()
 }

@@ -28,6 +28,10 @@ pub(crate) const STARTED: u32 = 1 << 21;
 /// The frame's body has ended and the grace period of its cleanups is armed (`Deadline::target`
 /// is then its end).
 pub(crate) const GRACE: u32 = 1 << 22;
+/// The root of a task started by [`spawn`](crate::spawn): nothing but its parent can cancel it
+/// (it has no handle and no deadline), so a task it spawns hangs under that parent directly. A
+/// task that spawns its successor and ends (a reconnect loop) then leaves no chain of nodes.
+pub(crate) const PLAIN_TASK: u32 = 1 << 26;
 /// The frame's owner ignores why a caught cancellation happened (everything but
 /// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an
