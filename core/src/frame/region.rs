@@ -45,10 +45,16 @@ use crate::sync_shim::{AtomicU32, Mutex, Ordering};
 const WAITER: u32 = 1 << 31;
 
 /// The count of counted regions active inside one frame. See the [module docs](self).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RegionCount {
     active: AtomicU32,
     waiter: Mutex<Option<Waker>>,
+}
+
+impl Default for RegionCount {
+    fn default() -> Self {
+        RegionCount { active: AtomicU32::new(0), waiter: Mutex::new(None) }
+    }
 }
 
 impl RegionCount {
