@@ -200,9 +200,15 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
 /// as the cleanup itself, while a walk up to the task root (a borrower's identity) still
 /// reaches it.
 fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
-    use crate::cancel::node::{ENTERED, SHIELD};
     let node = ensure_node(stack, i);
-    if stack[i].flags & CLEANING == 0 {
+    wrap_cleaning(&stack[i], node)
+}
+
+/// What runs above a frame hangs under its node, or — while the frame polls its cleanups — under
+/// a fresh shielded node below it (see [`node_above`]).
+fn wrap_cleaning(frame: &FrameState, node: Arc<Node>) -> Arc<Node> {
+    use crate::cancel::node::{ENTERED, SHIELD};
+    if frame.flags & CLEANING == 0 {
         return node;
     }
     let shield = Arc::new(Node::new(SHIELD | ENTERED, None, None));
@@ -210,36 +216,62 @@ fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     shield
 }
 
-/// Gives the frame at `i` a node linked to its parent's (created or linked too, recursively),
-/// and returns it.
+/// Gives the frame at `i` a node linked to its parent's (created or linked too), and returns
+/// it.
 ///
 /// Every way another task or a nested scope reaches a frame's node goes through here, so this
 /// is where a node that the frame's scope brought along (a [`CancelScope`](crate::CancelScope)
 /// handle's, flagged `UNLINKED`) is linked under the enclosing frame's: before anything below it
 /// can walk up through it.
+///
+/// A loop, not recursion: it finds the lowest frame whose node the frames above it need, then
+/// links upward from there, so a deep nesting of scopes costs no stack here.
 fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
-    if let Some(node) = &stack[i].node {
+    let mut low = i;
+    while low > 0 && needs_node_below(&stack[low]) {
+        low -= 1;
+    }
+    let mut below: Option<Arc<Node>> = None;
+    let mut k = low;
+    loop {
+        let node = ensure_one(&mut stack[k], below.take());
+        if k == i {
+            return node;
+        }
+        below = Some(wrap_cleaning(&stack[k], node));
+        k += 1;
+    }
+}
+
+/// Whether linking the frame needs the node of the frame below it: a node not linked yet, or no
+/// node at all for a frame that is not a task root (a task root links to its remote parent).
+fn needs_node_below(frame: &FrameState) -> bool {
+    match &frame.node {
+        Some(_) => frame.flags & UNLINKED != 0,
+        None => !frame.is_task_root(),
+    }
+}
+
+/// Gives one frame a linked node; `below` is what the frame below offers to hang under (`None`
+/// for the lowest frame of the stack).
+fn ensure_one(frame: &mut FrameState, below: Option<Arc<Node>>) -> Arc<Node> {
+    if let Some(node) = &frame.node {
         let node = Arc::clone(node);
-        if stack[i].flags & UNLINKED != 0 {
-            stack[i].flags &= !UNLINKED;
-            if i > 0 {
-                node.link(node_above(stack, i - 1), false);
+        if frame.flags & UNLINKED != 0 {
+            frame.flags &= !UNLINKED;
+            if let Some(parent) = below {
+                node.link(parent, false);
             }
         }
         return node;
     }
-    let (parent, crosses_task) = if stack[i].is_task_root() {
-        (stack[i].remote_parent.clone(), true)
-    } else if i > 0 {
-        (Some(node_above(stack, i - 1)), false)
-    } else {
-        (None, false)
-    };
-    let node = Arc::new(stack[i].to_node());
+    let (parent, crosses_task) =
+        if frame.is_task_root() { (frame.remote_parent.clone(), true) } else { (below, false) };
+    let node = Arc::new(frame.to_node());
     if let Some(parent) = parent {
         node.link(parent, crosses_task);
     }
-    stack[i].node = Some(Arc::clone(&node));
+    frame.node = Some(Arc::clone(&node));
     node
 }
 

@@ -19,6 +19,15 @@
 //!
 //! Dropped from outside, it first drops its body inside its own frame, then hands its pending
 //! cleanups, order kept, to the innermost active frame — or, with none, to one detached task.
+//!
+//! # Stack cost of one scope level
+//!
+//! A scope adds 192 bytes to the future around its body (x86-64: a `move_on_after`,
+//! `shield` or `CancelScope::run` of a 16-byte body is 208 bytes; `FrameState` is 104 of them,
+//! the deadline machinery and the outcome slot the rest; checked by
+//! `cancel::tests::bounds::stack_cost_of_one_scope_level`), and one `poll` call of
+//! `FramedIn` per level on the stack while the body is polled. Nothing else grows with the
+//! nesting depth: the walks over enclosing scopes and over the scope tree are loops.
 
 use std::any::Any;
 use std::collections::VecDeque;

@@ -85,3 +85,19 @@ fn cancelling_a_deep_tree_of_tasks_does_not_recurse() {
         while nodes.pop().is_some() {}
     });
 }
+
+/// The stack cost of one nested scope level, as documented on `FramedIn`: the frame state,
+/// the deadline machinery and the outcome slot around the body.
+#[test]
+fn stack_cost_of_one_scope_level() {
+    use std::future::Ready;
+    let body = std::mem::size_of::<Ready<u64>>();
+    let move_on = std::mem::size_of::<crate::cancel::MoveOn<Ready<u64>>>();
+    let shield = std::mem::size_of::<crate::cancel::Shield<Ready<u64>>>();
+    let run = std::mem::size_of::<crate::cancel::Run<Ready<u64>>>();
+    let state = std::mem::size_of::<crate::frame::FrameState>();
+    let sizes = format!(
+        "body {body} B, move_on_after {move_on} B, shield {shield} B, run {run} B, frame state {state} B"
+    );
+    assert!(move_on - body <= 200 && shield == move_on && run == move_on, "{sizes}");
+}
