@@ -37,6 +37,8 @@ pub(crate) fn global() -> Arc<Executor<'static>> {
                 std::thread::Builder::new()
                     .name(format!("anyscope-smol-{i}"))
                     .spawn(move || {
+                        // A worker drives the global executor: a guard dropped here finds it.
+                        let _driving = mark_driving();
                         loop {
                             // A panic inside a task is caught by the task; one escaping `run` would be
                             // a bug in the executor, and the worker restarts rather than dying.

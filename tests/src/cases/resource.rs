@@ -37,6 +37,7 @@ macro_rules! __cases_resource {
             cleanup_grace_abandons_only_what_outlives_it,
             panicking_drop_of_a_body_dropped_from_outside_loses_no_close,
             every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups,
+            guards_dropped_on_worker_threads_are_closed,
             close_cut_by_cancel_is_finished_by_frame,
         );
     };
@@ -503,4 +504,29 @@ pub async fn every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups() 
         assert_eq!(closes(&log), ["closed b", "closed a"], "{which}: one sequential cleanup, order kept");
         assert_eq!(tracker::kind(kind).closed_detached, 2, "{which}");
     }
+}
+
+/// Guards dropped in twenty raw runtime tasks (outside any frame, on whichever worker threads
+/// run them) are all closed by detached tasks: none is lost on any runtime's worker.
+pub async fn guards_dropped_on_worker_threads_are_closed() {
+    let kind = unique_kind("resource::worker_drops");
+    let log = Log::new();
+    let rt = runtime::current();
+    let mut raws = Vec::new();
+    for i in 0..20 {
+        let guard = Scoped::new(TestRes::open(kind, &format!("w{i}"), &log));
+        raws.push(rt.spawn(Box::pin(async move {
+            drop(guard); // no anyscope frame here
+            Box::new(()) as TaskOutput
+        })));
+    }
+    // Keep this thread busy for a moment: on a multi-thread runtime, workers take the tasks.
+    std::thread::sleep(Duration::from_millis(50));
+    for mut raw in raws {
+        poll_fn(|cx| raw.poll_join(cx)).await.unwrap();
+    }
+    tracker::wait_detached().await;
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed_detached, stats.lost), (20, 0), "{stats:?}");
+    assert_clean(kind).await;
 }
