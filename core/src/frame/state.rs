@@ -67,9 +67,8 @@ pub(crate) struct FrameState {
     /// The counts this frame raised in the enclosing frames while it is a pending shield.
     pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
-    /// Adopted cleanups, in the order they were handed over: taken from the front, appended at
-    /// the back, so draining N of them is linear.
-    pub(crate) cleanups: VecDeque<Cleanup>,
+    /// Adopted cleanups, in the order they were handed over.
+    pub(crate) cleanups: Cleanups,
     pub(crate) runtime: Option<Handle>,
 }
 
@@ -162,6 +161,45 @@ impl fmt::Debug for FrameState {
             .field("cleanups", &self.cleanups.len())
             .field("has_node", &self.node.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// A frame's adopted cleanups: taken from the front, appended at the back, so draining N of
+/// them is linear. Boxed, and allocated with the first one: most frames never adopt any, and
+/// every frame (a task's root included) carries this field, so it costs one word until then.
+#[derive(Default)]
+pub(crate) struct Cleanups(Option<Box<VecDeque<Cleanup>>>);
+
+impl Cleanups {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|q| q.is_empty())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |q| q.len())
+    }
+
+    pub(crate) fn push_back(&mut self, cleanup: Cleanup) {
+        self.0.get_or_insert_with(Box::default).push_back(cleanup);
+    }
+
+    pub(crate) fn push_front(&mut self, cleanup: Cleanup) {
+        self.0.get_or_insert_with(Box::default).push_front(cleanup);
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Cleanup> {
+        self.0.as_mut()?.pop_front()
+    }
+
+    /// The cleanups, in order, leaving none.
+    pub(crate) fn into_queue(self) -> VecDeque<Cleanup> {
+        self.0.map_or_else(VecDeque::new, |q| *q)
+    }
+}
+
+impl From<Vec<Cleanup>> for Cleanups {
+    fn from(queue: Vec<Cleanup>) -> Self {
+        Cleanups(Some(Box::new(queue.into())))
     }
 }
 

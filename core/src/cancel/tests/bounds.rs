@@ -99,5 +99,5 @@ fn stack_cost_of_one_scope_level() {
     let sizes = format!(
         "body {body} B, move_on_after {move_on} B, shield {shield} B, run {run} B, frame state {state} B"
     );
-    assert!(move_on - body <= 200 && shield == move_on && run == move_on, "{sizes}");
+    assert!(move_on - body <= 168 && shield == move_on && run == move_on, "{sizes}");
 }
