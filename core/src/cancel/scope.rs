@@ -44,6 +44,15 @@ use crate::sync_shim::Ordering;
 ///   nothing of anyscope's cannot be dropped anywhere: long CPU-bound loops should call
 ///   [`checkpoint`](crate::checkpoint).
 ///
+/// # Moving a scope's future
+///
+/// A scope's future may be polled under one enclosing scope and finished under another (a
+/// combinator polled it once, then it was awaited elsewhere). What it defers follows the poll:
+/// while it is pending it defers the delivery of the scope whose poll last polled it, and
+/// releases the first one then. Its place in the scope tree does not: it is taken the first
+/// time something needs it (a task spawned inside, a nested handle scope) and kept, so tasks it
+/// spawned are cancelled with the enclosing scope of that moment.
+///
 /// # When not to use it
 ///
 /// For a plain timeout use [`move_on_after`](crate::move_on_after) or
