@@ -107,7 +107,8 @@ impl CancelScope {
     }
 
     /// A shielded scope: cancellation of enclosing scopes does not reach its body. It can still
-    /// be cancelled itself, and given a deadline to bound, say, a cleanup.
+    /// be cancelled itself and given a deadline; the cleanups its body leaves behind still run
+    /// to their end unless [`set_cleanup_grace`](CancelScope::set_cleanup_grace) bounds them.
     ///
     /// # Examples
     ///

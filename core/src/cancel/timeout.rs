@@ -120,7 +120,7 @@ pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAt<F> {
 /// Runs `body` shielded from the cancellation of enclosing scopes: it runs to completion, and
 /// enclosing scopes deliver their cancellation at the first suspension point after it.
 ///
-/// Allocates nothing. For a shield with a deadline of its own (a bounded cleanup), use
+/// Allocates nothing. For a shield with a deadline of its own, use
 /// [`CancelScope::shielded`](crate::CancelScope::shielded) with
 /// [`set_deadline`](crate::CancelScope::set_deadline).
 ///
