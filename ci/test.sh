@@ -21,4 +21,5 @@ step "echo example on smol" cargo run --example echo --no-default-features --fea
 step "PostgreSQL server for examples/postgres (ci/postgres.sh)" bash ci/postgres.sh
 step "money soak, short (transfer_funds on PostgreSQL, tokio and smol)" cargo run --release -p anyscope-postgres-example --example money_soak -- --transfers 3000
 step "PostgreSQL throughput vs deadpool-postgres, quick" cargo run --release -p anyscope-postgres-example --example throughput -- --secs 1 --rounds 1
+step "respawn-chain soak, short (bounded state: flat RSS, the cancel reaches the last task)" cargo run --release --example respawn -- --links 200000
 step "workspace tests, all features" cargo test --workspace --all-features

@@ -79,6 +79,9 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
+        // A checkpoint: in a cancelled scope nothing is read or written (no byte is lost: the
+        // scope drops us before the operation), and a ready operation spends from the budget.
+        std::task::ready!(crate::frame::poll_proceed(cx));
         match self.raw.poll_read(cx, buf) {
             Poll::Pending => {
                 park(&self.read_waker, cx);
@@ -95,6 +98,9 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
+        // A checkpoint: in a cancelled scope nothing is read or written (no byte is lost: the
+        // scope drops us before the operation), and a ready operation spends from the budget.
+        std::task::ready!(crate::frame::poll_proceed(cx));
         match self.raw.poll_write(cx, buf) {
             Poll::Pending => {
                 park(&self.write_waker, cx);

@@ -63,7 +63,11 @@ impl UdpSocket {
     ///
     /// Cancel safe: a datagram is either sent whole when the future completes, or not at all.
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.raw.poll_send_to(cx, buf, target)).await
+        std::future::poll_fn(|cx| {
+            std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
+            self.raw.poll_send_to(cx, buf, target)
+        })
+        .await
     }
 
     /// Receives one datagram into `buf`, returning its length and sender. The part of a longer
@@ -77,7 +81,11 @@ impl UdpSocket {
     ///
     /// Cancel safe: a datagram is taken from the socket only when it is returned.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| self.raw.poll_recv_from(cx, buf)).await
+        std::future::poll_fn(|cx| {
+            std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
+            self.raw.poll_recv_from(cx, buf)
+        })
+        .await
     }
 }
 

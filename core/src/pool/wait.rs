@@ -63,8 +63,9 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
     type Output = Result<Turn<M::Object>, PoolError<M::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
-            return Poll::Pending; // a checkpoint: the cancelled scope drops us now
+        if frame::poll_proceed(cx).is_pending() {
+            // A checkpoint (a cancelled scope drops us now) that spends from the task's budget.
+            return Poll::Pending;
         }
         let this = &mut *self;
         let shared = this.shared;
