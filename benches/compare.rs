@@ -13,6 +13,8 @@ mod counted;
 mod harness;
 #[path = "compare/rows_core.rs"]
 mod rows_core;
+#[path = "compare/rows_io.rs"]
+mod rows_io;
 #[path = "compare/rows_pool.rs"]
 mod rows_pool;
 #[path = "compare/rows_prims.rs"]
@@ -88,6 +90,9 @@ fn main() {
         section("channel_spsc_bounded64 channel_mpmc_4x4", &|rows| rows_prims::channels(&rts, cfg, rows));
         section("pool_contended_64x16", &|rows| rows_pool::pool_contended(&rts, cfg, rows));
         section("group_child_bytes", &|rows| rows_core::child_bytes(cfg, rows));
+        section("tcp_echo_64k_per_byte", &|rows| rows_io::tcp_echo(&rts, cfg, rows));
+        section("tcp_connect_accept", &|rows| rows_io::tcp_connect(&rts, cfg, rows));
+        section("file_write_1m file_read_1m", &|rows| rows_io::files(&rts, cfg, rows));
     }
     let which: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].ids().split(' ').any(wanted)).collect();
     // Whether counts were asked for alone and could not all be made (the exit status says so).

@@ -46,3 +46,22 @@ step "fmt" cargo fmt --all --check -- --color=never
 step "clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 step "core dependencies" core_deps anyscope-core
+
+# The crates that are published: each packages and builds from its packaged sources (workspace
+# dev-dependencies are path-only, so they are dropped from the published manifests and make no
+# cycle). Listed, not `--workspace`: recipe crates (publish = false) are not packaged.
+PUBLISHED="anyscope-core anyscope-tokio anyscope-smol anyscope-sim anyscope-macros anyscope anyscope-conformance"
+package_published() {
+    local args=() pkg dir rc=0
+    for pkg in $PUBLISHED; do
+        args+=(-p "$pkg")
+    done
+    # A fresh target dir: the packaged crates are built as registry crates of version 0.1.0,
+    # which cargo never rebuilds once built, so a reused target dir would verify against stale
+    # builds of an earlier packaging.
+    dir=$(mktemp -d)
+    CARGO_TARGET_DIR="$dir" cargo package --allow-dirty "${args[@]}" || rc=$?
+    rm -rf "$dir"
+    return "$rc"
+}
+step "package" package_published

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyscope::group::task_group;
-use anyscope::pool::{Manager, Object, Pool, PoolConfig};
+use anyscope::pool::{Manager, Object, Pool, PoolConfig, PoolError, Recycle, RecycleError};
 use anyscope::resource::{Exit, resource};
 use anyscope::{ExitStack, move_on_after, sleep, tracker};
 
@@ -70,7 +70,7 @@ impl Manager for Db {
         Ok(Conn { id, busy: false })
     }
 
-    async fn recycle(&self, conn: &mut Conn) -> Result<(), DbError> {
+    async fn recycle(&self, conn: &mut Conn, _why: Recycle) -> Result<(), RecycleError<DbError>> {
         if conn.busy {
             println!("  db: conn {} was cut off mid-query: ROLLBACK, reset", conn.id);
             sleep(Duration::from_millis(2)).await;
@@ -78,7 +78,7 @@ impl Manager for Db {
         }
         if self.one_in(10) {
             println!("  db: conn {} failed its ping: the pool closes it", conn.id);
-            return Err(DbError(format!("conn {} failed its ping", conn.id)));
+            return Err(DbError(format!("conn {} failed its ping", conn.id)).into());
         }
         Ok(())
     }
@@ -96,42 +96,67 @@ async fn query(conn: &mut Conn, sql: &str, ms: u64) {
     println!("  conn {}: {sql}", conn.id);
 }
 
-/// Moves `amount` from one account to another in a transaction: committed if the body
-/// succeeds, rolled back otherwise (error, cancellation or panic).
-async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> Result<(), String> {
-    let tx = resource(
-        async {
-            let mut conn = pool.acquire().await?;
-            query(&mut conn, "BEGIN", 1).await;
-            Ok::<_, anyscope::pool::PoolError<DbError>>(conn)
-        },
-        |mut conn: Object<Db>, exit: Exit| async move {
-            let end = if exit == Exit::Ok { "COMMIT" } else { "ROLLBACK" };
-            query(&mut conn, end, 1).await;
-            Ok::<_, DbError>(())
-        },
-    )
-    .with_kind("transaction");
-    let body = async |conn: &mut Object<Db>| {
-        query(conn, &format!("UPDATE accounts SET balance = balance - {amount} WHERE name = '{from}'"), 3)
-            .await;
-        if amount > 100 {
-            return Err(format!("{from} has less than {amount}"));
+/// What a transfer reports: the pool's error, or the application's.
+#[derive(Debug)]
+enum TxError {
+    Pool(PoolError<DbError>),
+    Refused(String),
+}
+
+impl From<PoolError<DbError>> for TxError {
+    fn from(e: PoolError<DbError>) -> Self {
+        TxError::Pool(e)
+    }
+}
+
+impl fmt::Display for TxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxError::Pool(e) => write!(f, "{e}"),
+            TxError::Refused(why) => f.write_str(why),
         }
-        query(conn, &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"), 3)
-            .await;
+    }
+}
+
+/// Moves `amount` from one account to another in a transaction: committed if the body
+/// succeeds, rolled back otherwise (error, cancellation or panic). asyncpg's `transfer_funds`.
+async fn transfer_funds(pool: &Pool<Db>, from: &str, to: &str, amount: u32) -> Result<(), TxError> {
+    let begin = async {
+        let mut conn = pool.acquire().await?;
+        query(&mut conn, "BEGIN", 1).await;
+        Ok(conn)
+    };
+    let end = |mut conn: Object<Db>, exit: Exit| async move {
+        query(&mut conn, if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }, 1).await;
         Ok(())
     };
-    tx.run(body).await.map_err(|e| e.to_string())
+    resource(begin, end)
+        .with_kind("transaction")
+        .run(async |conn: &mut Object<Db>| {
+            query(
+                conn,
+                &format!("UPDATE accounts SET balance = balance - {amount} WHERE name = '{from}'"),
+                3,
+            )
+            .await;
+            if amount > 100 {
+                return Err(TxError::Refused(format!("{from} has less than {amount}")));
+            }
+            query(conn, &format!("UPDATE accounts SET balance = balance + {amount} WHERE name = '{to}'"), 3)
+                .await;
+            Ok(())
+        })
+        .await
 }
 
 /// What worker `n` does.
 async fn worker(n: u32, pool: Pool<Db>) {
     let outcome: Result<String, String> = match n {
         // Transfers; the one of 270 is more than alice has: it rolls back.
-        0 | 1 => {
-            transfer_funds(&pool, "alice", "bob", 40 + 230 * n).await.map(|()| "transfer committed".into())
-        }
+        0 | 1 => transfer_funds(&pool, "alice", "bob", 40 + 230 * n)
+            .await
+            .map(|()| "transfer committed".into())
+            .map_err(|e| e.to_string()),
         // A long report, cut off by its own deadline mid-query.
         2 => {
             let out = move_on_after(Duration::from_millis(30), async {
@@ -176,8 +201,8 @@ fn main() {
         let db = Db { next_id: AtomicU32::new(0), rng: Mutex::new(0x2545_f491_4f6c_dd1d) };
 
         let mut stack = ExitStack::new();
-        let entered = stack.enter(Pool::open(db, config).await);
-        let pool = stack.get(entered).clone();
+        let entered = stack.enter(Pool::open(db, config).await.into_resource());
+        let pool = (**stack.get(entered)).clone();
         println!("pool open: {}", pool.stats());
 
         let group = task_group(|tg| async move {
@@ -193,7 +218,7 @@ fn main() {
         });
         group.await.expect("workers report their own errors");
 
-        let pool = stack.get(entered).clone();
+        let pool = (**stack.get(entered)).clone();
         println!("workers done: {}", pool.stats());
         stack.close().await.expect("closing the pool reports no error");
         println!("pool closed:  {}", pool.stats());

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyscope::group::task_group;
-use anyscope::pool::{Manager, Pool, PoolConfig};
+use anyscope::pool::{Manager, Pool, PoolConfig, Recycle, RecycleError};
 use anyscope::{CancelScope, checkpoint, current_time, sleep, spawn, tracker};
 
 const MAX_SIZE: usize = 16;
@@ -92,10 +92,10 @@ impl Manager for FlakyDb {
         Ok(Conn { in_transaction: false })
     }
 
-    async fn recycle(&self, conn: &mut Conn) -> Result<(), DbError> {
+    async fn recycle(&self, conn: &mut Conn, _why: Recycle) -> Result<(), RecycleError<DbError>> {
         if self.rng().chance(5) {
             self.recycles_failed.fetch_add(1, Ordering::Relaxed);
-            return Err(DbError("connection reset"));
+            return Err(DbError("connection reset").into());
         }
         conn.in_transaction = false; // ROLLBACK
         Ok(())

@@ -10,6 +10,14 @@
 //! Library authors depend on this crate alone; applications pick a runtime through the
 //! `anyscope` facade's features.
 //!
+//! # Cargo features
+//!
+//! - `tracing` (off by default): the [`tracker`]'s diagnostics — lost, abandoned, failed and
+//!   panicked closes, errors and panics nobody can receive — and each cancellation a scope
+//!   catches (with its reason) become [`tracing`](https://docs.rs/tracing) events with the
+//!   target `anyscope`. Without it the tracker's counters are the whole record: the library
+//!   never writes to standard error.
+//!
 //! # How it works
 //!
 //! Every combinator that owns a body (a cancel scope, a spawned task, a task group) is a *frame*.
@@ -39,10 +47,14 @@
 pub mod cancel;
 pub mod exit_stack;
 mod frame;
+pub mod from_thread;
+pub mod fs;
 pub mod group;
+pub mod net;
 pub mod pool;
 pub mod resource;
 pub mod runtime;
+pub mod signal;
 pub mod stream;
 pub mod sync;
 mod sync_shim;
@@ -57,7 +69,7 @@ mod testing;
 mod time;
 mod util;
 
-pub use blocking::{RunBlocking, run_blocking};
+pub use blocking::{RunBlocking, default_thread_limiter, run_blocking};
 pub use cancel::{
     CancelReason, CancelScope, Cancelled, Elapsed, cancel_shielded_checkpoint, checkpoint,
     checkpoint_if_cancelled, current_effective_deadline, fail_after, fail_at, is_cancelled, move_on_after,

@@ -13,19 +13,25 @@
 //! | an idle object now, or an error | [`Pool::try_acquire`] |
 //! | to keep an object out of the pool | [`Object::detach`] |
 //! | to close an object you know is bad | [`Object::close`] |
-//! | the pool closed with its owner | a [`Scoped`](crate::Scoped) pool, or [`ExitStack::enter`](crate::ExitStack::enter) |
+//! | the pool closed with its owner | [`Pool::into_resource`] in a [`Scoped`](crate::Scoped) guard or an [`ExitStack`](crate::ExitStack) |
 //!
 //! # Guarantees
 //!
 //! - `max_size` is never exceeded: a slot is taken before an object is created, and freed only
-//!   after it is closed.
+//!   after it is closed — or, when a close or check is abandoned or overdue, when the object
+//!   is dropped: a slot is freed whenever its object is gone.
+//! - Nothing the manager does can hang the pool: every create, recycle and close the pool
+//!   runs is bounded (by the acquire, by `create_timeout`/`recycle_timeout`, or by the
+//!   acquire timeout when nobody waits for it).
 //! - Waiters are served first come, first served; a returned object or a freed slot goes
 //!   straight to the oldest waiter, and a new acquire never barges past one.
 //! - A cancelled acquire loses nothing: an object or slot handed to it goes on, untouched, to
 //!   the next waiter or back to the pool.
 //! - An object whose holder was cancelled or panicked while holding it (a query cut off
-//!   mid-reply, a transaction left open) is recycled — checked and reset — by a cleanup of
-//!   the holder's frame before anyone else can get it, or closed if the check fails.
+//!   mid-reply, a transaction left open) is never handed out as it is: [`Manager::recycle`]
+//!   is told why it runs ([`Recycle::Cancelled`], [`Recycle::Panicked`]) before anyone else
+//!   can get it. By default such an object is closed; a manager that can reset it (a
+//!   `ROLLBACK`) overrides `recycle` and keeps it.
 //! - Every object is counted in the [`tracker`](crate::tracker) under the pool's
 //!   [`object_kind`](Pool::object_kind) from its create to its close: after a close, zero are
 //!   open and none are lost.
@@ -33,9 +39,11 @@
 //! # Compared with deadpool and bb8
 //!
 //! - deadpool's `get` waits forever by default; here the acquire timeout is finite (30 s) and
-//!   the caller's cancel scope bounds the acquire as well. deadpool discards a healthy object
-//!   when a `get` is cancelled while recycling it; here a cancelled acquire hands the object
-//!   back (checked again first if the check was cut off).
+//!   the caller's cancel scope bounds the acquire as well. As in deadpool, creates and
+//!   recycles have bounds of their own ([`PoolConfigBuilder::create_timeout`],
+//!   [`PoolConfigBuilder::recycle_timeout`]), and an acquire cut off while it checks an
+//!   object returns at its bound: the object, cut off mid-check, is closed (on a detached
+//!   cleanup, bounded) and its slot freed.
 //! - bb8 has leaked connections and deadlocked under load when futures were dropped at the
 //!   wrong moment (bb8#67, #122): its waiters and its slot count can disagree. Here the idle
 //!   set, the slot count and the waiter queue live under one lock, and every drop path gives
@@ -56,7 +64,7 @@
 //!
 //! ```
 //! # anyscope_tokio::run(async {
-//! use anyscope_core::pool::{Manager, Pool, PoolConfig};
+//! use anyscope_core::pool::{Manager, Pool, PoolConfig, Recycle, RecycleError};
 //! use std::time::Duration;
 //!
 //! struct Conn { open_tx: bool }
@@ -68,7 +76,7 @@
 //!     async fn create(&self) -> Result<Conn, std::io::Error> {
 //!         Ok(Conn { open_tx: false })
 //!     }
-//!     async fn recycle(&self, conn: &mut Conn) -> Result<(), std::io::Error> {
+//!     async fn recycle(&self, conn: &mut Conn, _why: Recycle) -> Result<(), RecycleError<std::io::Error>> {
 //!         conn.open_tx = false; // ROLLBACK whatever was left open
 //!         Ok(())
 //!     }
@@ -98,6 +106,7 @@ mod handle;
 mod maintenance;
 mod manager;
 mod object;
+mod resource;
 mod shared;
 mod state;
 mod stats;
@@ -106,6 +115,7 @@ mod wait;
 pub use config::{ConfigError, PoolConfig, PoolConfigBuilder, RecyclePolicy};
 pub use error::PoolError;
 pub use handle::Pool;
-pub use manager::Manager;
+pub use manager::{Manager, Recycle, RecycleError};
 pub use object::Object;
+pub use resource::PoolResource;
 pub use stats::PoolStats;

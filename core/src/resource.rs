@@ -30,7 +30,7 @@ mod guard;
 mod using;
 
 pub use close::{AsyncClose, DropCause, drop_cause};
-pub use context::{Exit, Resource, ResourceError, resource};
+pub use context::{Exit, Resource, resource};
 pub use guard::{Close, Scoped};
 pub use using::{UsingError, using};
 

@@ -14,6 +14,7 @@
 mod contract;
 mod current;
 mod join;
+pub(crate) mod thread;
 
 pub use contract::{BoxFuture, RawTask, Runtime, TaskOutput, Timer};
 pub use current::{Handle, NoRuntime, WithRuntime, current, register_fallback, try_current, with_runtime};

@@ -79,7 +79,7 @@ pub use capacity_limiter::{
     AcquireToken, Borrow, BorrowerId, CapacityLimiter, CapacityLimiterStatistics, CapacityToken,
 };
 pub use condition::{CondWait, Condition, ConditionStatistics};
-pub use error::{AcquireError, CapacityError, MaxPermitsExceeded, TryAcquireError, TryLockError};
+pub use error::{AcquireError, CapacityError, MaxPermitsExceeded, TryAcquireError, TryLockError, ZeroTokens};
 pub use event::{Event, EventStatistics, Wait};
 pub use mutex::{Lock, LockOwned, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard};
 pub use semaphore::{

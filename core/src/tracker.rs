@@ -8,10 +8,17 @@
 //! the kinds it used; kinds are per resource type by default, and test resources give each
 //! scenario its own so that tests running in parallel do not see each other.
 //!
-//! Close errors and panics in cleanups are counted too, and reported on standard error: a
-//! cleanup that fails after its owner has gone has nobody else to tell.
+//! Close errors and panics in cleanups are counted too, as are errors and panics that nobody can
+//! receive any more (an error of a task group dropped with the group, an `ExitStack` closed after
+//! its owner had gone). The library never writes to standard error: the counters are the record,
+//! and with the `tracing` feature each counted event is also a `tracing` event (target
+//! `anyscope`, a field `event` naming it), as is each cancellation a scope catches, with its
+//! reason.
 //!
-//! `run` waits for detached cleanups ([`wait_detached`]) before it returns.
+//! `run` waits for the detached cleanups of its own run ([`wait_detached_for`]) before it
+//! returns, never for another run's.
+
+mod event;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,7 +27,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 
 use crate::frame::{CLEANING, Cleanup, DETACHED, FrameState, TASK_ROOT, Via};
 use crate::runtime::{Handle, TaskOutput};
@@ -47,6 +54,12 @@ pub struct KindStats {
     pub close_failed: u64,
     /// Cleanups that panicked (the resource counts as closed).
     pub cleanup_panicked: u64,
+    /// Errors that nobody could receive any more and were dropped: an error of a task group
+    /// dropped with the group, the error of a close whose caller was cut off.
+    pub errors_unreceived: u64,
+    /// Panics that nobody could resume and were dropped: a second panic in a task group, a
+    /// panic of a task whose group was dropped.
+    pub panics_unreceived: u64,
 }
 
 impl KindStats {
@@ -143,21 +156,32 @@ impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>6} {:>7}",
-            "kind", "opened", "explicit", "adopted", "detached", "lost", "failed", "panics"
+            "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>9} {:>6} {:>7} {:>11}",
+            "kind",
+            "opened",
+            "explicit",
+            "adopted",
+            "detached",
+            "lost",
+            "abandoned",
+            "failed",
+            "panics",
+            "unreceived"
         )?;
         for (kind, s) in &self.kinds {
             writeln!(
                 f,
-                "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>6} {:>7}",
+                "{:<32} {:>7} {:>9} {:>8} {:>9} {:>5} {:>9} {:>6} {:>7} {:>11}",
                 kind,
                 s.opened,
                 s.closed_explicitly,
                 s.closed_adopted,
                 s.closed_detached,
                 s.lost,
+                s.abandoned,
                 s.close_failed,
-                s.cleanup_panicked
+                s.cleanup_panicked,
+                s.errors_unreceived + s.panics_unreceived
             )?;
         }
         write!(
@@ -201,10 +225,10 @@ impl Token {
         });
     }
 
-    /// Counts a failed close (the resource still counts as closed, by `finish`).
+    /// Counts a failed close nobody could receive (the resource still counts as closed).
     pub(crate) fn close_failed(&self, error: &dyn fmt::Display) {
         update(self.kind, |s| s.close_failed += 1);
-        eprintln!("anyscope: closing a `{}` after its owner had gone failed: {error}", self.kind);
+        event::close_failed(self.kind, error);
     }
 }
 
@@ -213,9 +237,10 @@ impl Drop for Token {
         if !self.done {
             if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
                 update(self.kind, |s| s.abandoned += 1);
+                event::abandoned(self.kind);
             } else {
                 update(self.kind, |s| s.lost += 1);
-                eprintln!("anyscope: a `{}` was lost: no runtime could close it", self.kind);
+                event::lost(self.kind);
             }
         }
     }
@@ -230,16 +255,45 @@ pub(crate) fn cleanup_lost(kind: &'static str) {
         return; // abandoned on purpose by a bounding scope; counted per resource
     }
     CLEANUPS_LOST.fetch_add(1, Ordering::AcqRel);
-    eprintln!("anyscope: a cleanup ({kind}) was dropped unfinished: no runtime could run it to its end");
+    event::cleanup_lost(kind);
 }
 
+/// A cleanup panicked; the cleanups after it still run.
 pub(crate) fn cleanup_panicked(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
     update(kind, |s| s.cleanup_panicked += 1);
-    let msg = crate::runtime::panic_message(payload);
-    eprintln!("anyscope: a cleanup ({kind}) panicked: {msg}; the other cleanups still run");
+    event::cleanup_panicked(kind, crate::runtime::panic_message(payload));
 }
 
-/// Waits until no detached cleanup task is running. `run` awaits this before it returns.
+/// An error nobody can receive any more was dropped (counted under `kind` as
+/// [`errors_unreceived`](KindStats::errors_unreceived)): the error of a close whose caller was
+/// cut off, an error of a task group dropped with the group. Never panics, never prints.
+pub(crate) fn unreceived_error(kind: &'static str, error: &dyn fmt::Display) {
+    update(kind, |s| s.errors_unreceived += 1);
+    event::unreceived_error(kind, error);
+}
+
+/// A panic nobody can resume any more was dropped (counted under `kind` as
+/// [`panics_unreceived`](KindStats::panics_unreceived)). Never panics, never prints.
+pub(crate) fn unreceived_panic(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
+    update(kind, |s| s.panics_unreceived += 1);
+    event::unreceived_panic(kind, crate::runtime::panic_message(payload));
+}
+
+/// A cancel scope caught its cancellation and is dropping its body: with the `tracing` feature,
+/// an event with the reason (`reason` is called only then: frames that return no reason do not
+/// otherwise compute it); nothing without the feature (no counter: this is the normal path).
+#[inline]
+pub(crate) fn cancel_delivered(reason: impl FnOnce() -> Option<crate::cancel::CancelReason>) {
+    #[cfg(feature = "tracing")]
+    event::cancel_delivered(&reason().unwrap_or(crate::cancel::CancelReason::Explicit(None)));
+    #[cfg(not(feature = "tracing"))]
+    drop(reason);
+}
+
+/// Waits until no detached cleanup task is running, whatever run spawned it.
+///
+/// A `run` waits for its own detached cleanups only ([`wait_detached_for`]); this waits for
+/// every run's, for a program that shuts down a runtime it drives itself.
 ///
 /// # Cancel safety
 ///
@@ -252,36 +306,137 @@ pub(crate) fn cleanup_panicked(kind: &'static str, payload: &(dyn std::any::Any 
 /// anyscope_core::tracker::wait_detached().await;
 /// # });
 /// ```
-pub async fn wait_detached() {
-    loop {
-        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
-            return;
+pub fn wait_detached() -> WaitDetached {
+    WaitDetached { run: None, listener: None }
+}
+
+/// Waits until no detached cleanup task spawned for the run of `rt` is running: what an
+/// adapter's `run` awaits before it returns.
+///
+/// A run is identified by its [`Handle`]: the handle `run` gives its root
+/// ([`with_runtime`](crate::runtime::with_runtime)) is carried by every frame and task under it,
+/// and its clones are the same run. Cleanups detached under another run, or under a handle an
+/// adapter's fallback made for code outside any frame, are not waited for.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it only observes.
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// let rt = anyscope_core::runtime::current();
+/// anyscope_core::tracker::wait_detached_for(&rt).await;
+/// # });
+/// ```
+pub fn wait_detached_for(rt: &Handle) -> WaitDetached {
+    WaitDetached { run: Some(rt.clone()), listener: None }
+}
+
+/// The future of [`wait_detached`] and [`wait_detached_for`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it only observes.
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitDetached {
+    /// The run waited for (its handle, kept so that its address names no other run meanwhile),
+    /// or every run.
+    run: Option<Handle>,
+    listener: Option<EventListener>,
+}
+
+impl Future for WaitDetached {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if detached_running(this.run.as_ref()) == 0 {
+                this.listener = None;
+                return Poll::Ready(());
+            }
+            match &mut this.listener {
+                // Register, then check the count again at the top of the loop.
+                None => this.listener = Some(DETACHED_DONE.listen()),
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.listener = None;
+                }
+            }
         }
-        let listener = DETACHED_DONE.listen();
-        if DETACHED_RUNNING.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        listener.await;
     }
 }
 
-/// Runs `queue` in order on one detached task.
+impl fmt::Debug for WaitDetached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitDetached").field("all_runs", &self.run.is_none()).finish_non_exhaustive()
+    }
+}
+
+/// Detached cleanup tasks running per run, keyed by [`run_key`]. Entries at zero are removed.
+static RUNS: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+/// A run's key: the address of its runtime object, shared by every clone of its handle. A
+/// detached task and a waiter hold a clone, so no other run can have the address meanwhile.
+fn run_key(rt: &Handle) -> usize {
+    let runtime: &dyn crate::runtime::Runtime = &**rt;
+    (runtime as *const dyn crate::runtime::Runtime).cast::<()>() as usize
+}
+
+fn detached_running(run: Option<&Handle>) -> usize {
+    match run {
+        None => DETACHED_RUNNING.load(Ordering::Acquire),
+        Some(rt) => {
+            let runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+            runs.get(&run_key(rt)).copied().unwrap_or(0)
+        }
+    }
+}
+
+/// Runs `queue` in order on one detached task, counted for the run of `rt`.
 pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
-    DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
+    let running = Running::start(rt);
     let state = FrameState {
         flags: TASK_ROOT | CLEANING | DETACHED,
         runtime: Some(rt.clone()),
-        cleanups: queue,
+        cleanups: queue.into(),
         ..FrameState::default()
     };
-    let task = DetachedCleanups { state, _running: Running };
+    let task = DetachedCleanups { state, _running: running };
     drop(rt.spawn(Box::pin(task)));
 }
 
-struct Running;
+/// One detached cleanup task, counted in total and for its run until dropped.
+struct Running {
+    /// Dropped after the count is taken back: the run's key stays its own until then.
+    rt: Handle,
+}
+
+impl Running {
+    fn start(rt: &Handle) -> Self {
+        DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
+        let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+        *runs.entry(run_key(rt)).or_insert(0) += 1;
+        Running { rt: rt.clone() }
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
+        {
+            let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+            let key = run_key(&self.rt);
+            if let Some(n) = runs.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    runs.remove(&key);
+                }
+            }
+        }
         DETACHED_RUNNING.fetch_sub(1, Ordering::AcqRel);
         DETACHED_DONE.notify(usize::MAX);
     }

@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod exit_stack;
+pub mod io;
 pub mod pool;
 pub mod resource;
 pub mod runtime;

@@ -1,4 +1,5 @@
-//! The conformance suite on the three reference runners. Test names read
+//! The conformance suite on the three reference runners and the deterministic one (`sim`: a
+//! virtual clock and a seeded order; every area but real I/O). Test names read
 //! `<runtime>::<area>::<case>`.
 
 mod tokio {
@@ -11,4 +12,8 @@ mod tokio_current_thread {
 
 mod smol {
     anyscope_conformance::conformance_suite!(anyscope_smol::run);
+}
+
+mod sim {
+    anyscope_conformance::conformance_suite!(anyscope_sim::run; except io);
 }

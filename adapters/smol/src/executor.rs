@@ -37,6 +37,9 @@ pub(crate) fn global() -> Arc<Executor<'static>> {
                 std::thread::Builder::new()
                     .name(format!("anyscope-smol-{i}"))
                     .spawn(move || {
+                        // A worker drives the global executor: code outside anyscope's frames
+                        // here (a raw task, a `Drop`) finds the runtime, as on `run`'s thread.
+                        let _driving = mark_driving();
                         loop {
                             // A panic inside a task is caught by the task; one escaping `run` would be
                             // a bug in the executor, and the worker restarts rather than dying.

@@ -4,8 +4,15 @@
 //! - [`run`] runs a future on anyscope's global executor, driven by the calling thread and by
 //!   one worker thread per core, so tasks run in parallel;
 //! - [`bind`] runs a future inside `smol::block_on` (or any executor): anyscope then spawns onto
-//!   its global executor;
+//!   *its own* global executor, which runs beside smol's (`smol::spawn`'s) on worker threads of
+//!   its own — not onto smol's;
 //! - [`bind_to`] spawns onto *your* `Executor` instead: you drive it (`ex.run(..)`).
+//!
+//! Outside anyscope's frames (a raw task, a `Drop`), core code finds a runtime on the threads
+//! that drive anyscope's global executor (its workers, the thread inside [`run`]) and nowhere
+//! else: what it finds never depends on what ran earlier in the process. smol has no ambient
+//! executor to find (`smol::spawn` is a global function, not a context), so there is no
+//! `install`: wrap with [`bind`] or [`bind_to`].
 //!
 //! # Examples
 //!
@@ -19,6 +26,9 @@
 #![forbid(unsafe_code)]
 
 mod executor;
+mod net;
+#[cfg(unix)]
+mod signal;
 mod task;
 mod timer;
 
@@ -28,6 +38,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
+use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
 use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
 use async_executor::Executor;
 use futures_lite::FutureExt;
@@ -87,6 +98,36 @@ impl Runtime for Smol {
     fn timer(&self, deadline: Instant) -> Pin<Box<dyn Timer>> {
         Box::pin(timer::SmolTimer::new(deadline))
     }
+
+    fn connect_tcp(&self, addr: std::net::SocketAddr) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_tcp(addr)
+    }
+
+    fn bind_tcp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_tcp(addr)
+    }
+
+    fn bind_udp(&self, addr: std::net::SocketAddr) -> std::io::Result<Box<dyn RawDatagram>> {
+        net::bind_udp(addr)
+    }
+
+    #[cfg(unix)]
+    fn connect_unix(&self, path: std::path::PathBuf) -> BoxFuture<std::io::Result<Box<dyn RawStream>>> {
+        net::connect_unix(path)
+    }
+
+    #[cfg(unix)]
+    fn bind_unix(&self, path: &std::path::Path) -> std::io::Result<Box<dyn RawListener>> {
+        net::bind_unix(path)
+    }
+
+    #[cfg(unix)]
+    fn signal(
+        &self,
+        sig: anyscope_core::signal::Signal,
+    ) -> std::io::Result<Box<dyn anyscope_core::signal::RawSignal>> {
+        signal::signal(sig)
+    }
 }
 
 /// On the threads that drive anyscope's global executor, code outside any anyscope frame (a
@@ -97,6 +138,10 @@ fn find_current() -> Option<Handle> {
 
 /// Runs `fut` with anyscope's global executor as the ambient runtime, inside whatever drives
 /// it (`smol::block_on`, `futures_lite::future::block_on`, another executor).
+///
+/// `fut` itself is polled by whatever drives it; what anyscope spawns from it runs on
+/// anyscope's own global executor (started on first use, one worker thread per core), beside
+/// smol's global executor and not on it. To spawn onto an executor you run, use [`bind_to`].
 ///
 /// # Cancel safety
 ///
@@ -135,7 +180,12 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 }
 
 /// Runs `fut` to completion on anyscope's global executor (the calling thread helps drive it),
-/// then waits for detached cleanups, and returns its output.
+/// then waits for the cleanups detached under this run (never another run's, even though every
+/// run shares the global executor), and returns its output.
+///
+/// Cleanups detached by code outside any anyscope frame (a raw task on the global executor
+/// dropping a guard) belong to no run: they run on the global executor, which outlives every
+/// run, and [`wait_detached`](anyscope_core::tracker::wait_detached) waits for them.
 ///
 /// # Panics
 ///
@@ -147,12 +197,12 @@ pub fn bind_to<F: Future>(ex: Arc<Executor<'static>>, fut: F) -> WithRuntime<F> 
 /// assert_eq!(anyscope_smol::run(async { 5 }), 5);
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
-    let rt = Smol::global();
+    let handle = Handle::new(Smol::global());
     let ex = executor::global();
     let _driving = executor::mark_driving();
     async_io::block_on(ex.run(async move {
-        let out = runtime::with_runtime(Handle::new(rt), fut).await;
-        anyscope_core::tracker::wait_detached().await;
+        let out = runtime::with_runtime(handle.clone(), fut).await;
+        anyscope_core::tracker::wait_detached_for(&handle).await;
         out
     }))
 }

@@ -4,12 +4,14 @@ use std::fmt;
 /// A boxed error, what exit callbacks return.
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
-/// The failures of an [`ExitStack`](crate::ExitStack) close: every failing callback's error, in
-/// the order they ran, and the body's error if it was not suppressed.
+/// The error an [`ExitStack`](crate::ExitStack) close ends with, unwound exactly as CPython's
+/// `AsyncExitStack`: the *last* unsuppressed failure; [`source`](Error::source) leads to the
+/// failure it replaced (Python's `__context__`: the error that was propagating when it was
+/// raised — the body's, or an earlier callback's), and so on. A callback that suppresses the
+/// error propagating clears the chain: what failed before it is not reported.
 ///
-/// The error itself is the *last* failure; [`source`](Error::source) leads to the one before, and
-/// so on back to the body's error — as Python chains exceptions raised during exits.
-/// [`errors`](ExitError::errors) lists them oldest first.
+/// Its `Display` is the last failure's own message; walk [`source`](Error::source) (or
+/// [`errors`](ExitError::errors), oldest first) for the rest: nothing is printed twice.
 ///
 /// # Examples
 ///
@@ -35,20 +37,37 @@ impl ExitError {
         ExitError { error, is_body, earlier: earlier.map(Box::new) }
     }
 
-    /// Every failure, oldest first (the body's error, if kept, comes first).
+    /// The last failure itself (the one `Display` shows), to downcast it; its own `source()`
+    /// is its cause, while this error's `source()` is its context.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// let mut stack = anyscope_core::ExitStack::new();
+    /// stack.push_callback(async || Err::<(), _>(std::io::Error::other("flush failed")));
+    /// let err = stack.close().await.unwrap_err();
+    /// assert!(err.last().downcast_ref::<std::io::Error>().is_some());
+    /// # });
+    /// ```
+    pub fn last(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.error
+    }
+
+    /// Every failure still in the chain, oldest first (the body's error, if kept, comes first).
     pub fn errors(&self) -> impl Iterator<Item = &(dyn Error + Send + Sync + 'static)> {
-        let mut all = Vec::new();
-        let mut link = Some(self);
-        while let Some(l) = link {
-            all.push(&*l.error);
-            link = l.earlier.as_deref();
-        }
+        let all: Vec<_> = self.links().map(|l| &*l.error).collect();
         all.into_iter().rev()
     }
 
     /// How many failures there are.
     pub fn len(&self) -> usize {
-        1 + self.earlier.as_ref().map_or(0, |e| e.len())
+        self.links().count()
+    }
+
+    /// This error, then its context, and so on (iterative: a chain of any length).
+    fn links(&self) -> impl Iterator<Item = &ExitError> {
+        std::iter::successors(Some(self), |l| l.earlier.as_deref())
     }
 
     /// Always false: an `ExitError` holds at least one failure.
@@ -59,19 +78,22 @@ impl ExitError {
     /// The body's error, if it was passed to
     /// [`close_with_error`](crate::ExitStack::close_with_error) and no callback suppressed it.
     pub fn body_error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
-        let mut link = Some(self);
-        while let Some(l) = link {
-            if l.is_body {
-                return Some(&*l.error);
-            }
-            link = l.earlier.as_deref();
-        }
-        None
+        self.links().find(|l| l.is_body).map(|l| &*l.error)
     }
 
     /// Whether any exit callback or close failed (as opposed to only the body).
     pub fn has_exit_failures(&self) -> bool {
-        !self.is_body || self.earlier.as_ref().is_some_and(|e| e.has_exit_failures())
+        self.links().any(|l| !l.is_body)
+    }
+}
+
+impl Drop for ExitError {
+    fn drop(&mut self) {
+        // Unlinks the chain one link at a time: dropping a long chain never recurses deeply.
+        let mut next = self.earlier.take();
+        while let Some(mut link) = next {
+            next = link.earlier.take();
+        }
     }
 }
 
@@ -83,12 +105,8 @@ impl fmt::Debug for ExitError {
 
 impl fmt::Display for ExitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.error)?;
-        let n = self.len();
-        if n > 1 {
-            write!(f, " (and {} earlier failure{})", n - 1, if n > 2 { "s" } else { "" })?;
-        }
-        Ok(())
+        // This level only: the earlier failures are reached through `source()`.
+        fmt::Display::fmt(&self.error, f)
     }
 }
 

@@ -1,15 +1,17 @@
 use std::any::Any;
-use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 
 use super::{BoxError, ExitError};
+
+/// The kind under which the tracker counts what an unwinding nobody awaits reports.
+const KIND: &str = "anyscope::ExitStack";
 use crate::frame::{self, Cleanup};
 use crate::resource::{AsyncClose, Completing, DropCause, drop_cause};
 use crate::runtime::{BoxFuture, panic_message};
-use crate::tracker::Token;
+use crate::tracker::{self, Token};
 use crate::util::CatchUnwind;
 
 /// A dynamic set of resources and async callbacks, closed last-in first-out: Python's
@@ -21,7 +23,9 @@ use crate::util::CatchUnwind;
 ///   [`push_exit`](ExitStack::push_exit) one that sees how the body ended and may suppress its
 ///   error.
 /// - [`close`](ExitStack::close) (or [`close_with_error`](ExitStack::close_with_error)) runs them
-///   all, LIFO, even when some fail, and reports every failure in order.
+///   all, LIFO, even when some fail, unwinding exactly as CPython's `AsyncExitStack`: each
+///   callback sees the error propagating when it runs and may suppress it; the result is the
+///   last unsuppressed failure, the earlier ones through `source()`.
 /// - [`pop_all`](ExitStack::pop_all) moves every pending cleanup to a new stack.
 /// - Dropped unclosed, the whole remaining stack is adopted by the innermost frame as ONE cleanup,
 ///   so the order holds; callbacks then see [`ExitOutcome::Cancelled`] (or `Panicked`).
@@ -80,10 +84,13 @@ impl<R> fmt::Debug for Entered<R> {
 /// How the body ended, as an exit callback sees it.
 #[derive(Clone, Copy, Debug)]
 pub enum ExitOutcome<'a> {
-    /// The body succeeded (or a later-registered callback suppressed its error).
+    /// Nothing is propagating: the body succeeded, or a callback that ran before suppressed
+    /// the error.
     Ok,
-    /// The body failed with this error.
-    Error(&'a (dyn Error + Send + Sync + 'static)),
+    /// This error is propagating: the body's, or the one the last failing callback raised.
+    /// Its `Display` is that failure's; its `source()` is the error it replaced (Python's
+    /// `__context__`); [`ExitError::last`] gives the failure itself, to downcast it.
+    Error(&'a ExitError),
     /// The stack was dropped unclosed: its owner was cancelled (or simply dropped it).
     Cancelled,
     /// The stack was dropped while its owner was panicking.
@@ -100,10 +107,10 @@ struct Entry {
     token: Option<Token>,
 }
 
-/// The outcome the unwinding carries, owned.
+/// The outcome the unwinding carries, owned: the error propagating, with its context.
 enum Carried {
     Ok,
-    Error(BoxError),
+    Error(ExitError),
     Cancelled,
     Panicked,
 }
@@ -112,7 +119,7 @@ impl Carried {
     fn view(&self) -> ExitOutcome<'_> {
         match self {
             Carried::Ok => ExitOutcome::Ok,
-            Carried::Error(e) => ExitOutcome::Error(&**e),
+            Carried::Error(e) => ExitOutcome::Error(e),
             Carried::Cancelled => ExitOutcome::Cancelled,
             Carried::Panicked => ExitOutcome::Panicked,
         }
@@ -194,9 +201,11 @@ impl ExitStack {
         self.entries.push(Entry { value: None, exit, token: None });
     }
 
-    /// Pushes an exit callback: it sees how the body ended (synchronously, when it is called) and
-    /// returns a future whose `Ok(true)` suppresses the body's error — callbacks that run after it
-    /// then see [`ExitOutcome::Ok`].
+    /// Pushes an exit callback (`__aexit__`): it sees the error propagating when it runs —
+    /// the body's, or one raised by a callback that ran before it — (synchronously, when it is
+    /// called) and returns a future whose `Ok(true)` suppresses that error: callbacks that run
+    /// after it then see [`ExitOutcome::Ok`]. A dropped stack's callbacks see
+    /// [`ExitOutcome::Cancelled`] or [`ExitOutcome::Panicked`], which cannot be suppressed.
     ///
     /// # Examples
     ///
@@ -232,31 +241,61 @@ impl ExitStack {
 
     /// Closes everything, LIFO, with the body considered successful.
     ///
-    /// Every callback runs even when some fail. Closing an empty (or already closed) stack does
-    /// nothing.
+    /// Every callback runs even when some fail, and each sees the error propagating when it
+    /// runs (one a callback that ran before it raised), as in CPython. Closing an empty (or
+    /// already closed) stack does nothing.
     ///
     /// # Errors
     ///
-    /// [`ExitError`] with every failure, in the order they happened.
+    /// [`ExitError`]: the last unsuppressed failure, the earlier ones through `source()`.
     ///
     /// # Cancel safety
     ///
-    /// The entries are taken from the stack when `close` is called. The closing is polled
-    /// shielded; if the returned future is dropped anyway, the rest of the closing is handed to
-    /// the innermost frame and still runs, in order, its failures then reported on standard
-    /// error.
+    /// The entries are taken from the stack when `close` is called. The closing is not
+    /// shielded: a cancellation of the caller's scope cuts the caller off at a suspension
+    /// point of a callback, like any body. The rest of the closing is then handed to the
+    /// frame that cut it off, which runs it to its end, shielded, in order (what a dropped
+    /// stack does). An error the cut-off caller can no longer receive is reported to the
+    /// [`tracker`](crate::tracker) (counted as `errors_unreceived` of kind
+    /// `anyscope::ExitStack`, and a `tracing` event with that feature), not lost and not
+    /// printed.
     pub fn close(&mut self) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         self.close_carrying(Carried::Ok)
     }
 
-    /// Closes everything, LIFO, with the body considered failed with `error`: exit callbacks see
-    /// it and may suppress it.
+    /// Closes everything, LIFO, with the body considered failed with `error`: CPython's
+    /// `__aexit__` with an exception. The first callback to run sees it; a callback that fails
+    /// replaces it (the callbacks after see the new one), and a callback that suppresses it
+    /// clears it.
     ///
     /// # Errors
     ///
-    /// [`ExitError`] holding the body's error first (unless suppressed), then every failure of
-    /// the callbacks in order. `Ok(())` when a callback suppressed the body's error and none
-    /// failed.
+    /// [`ExitError`]: the error still propagating at the end — the body's if nothing failed
+    /// or suppressed, else the last callback failure, with the ones it replaced through
+    /// `source()`. `Ok(())` when a callback suppressed what was propagating and none failed
+    /// after it.
+    ///
+    /// # Examples
+    ///
+    /// The chain CPython builds: callbacks A, B, C fail, one suppresses, D fails, the body
+    /// fails with Z. D runs first and replaces Z; the suppressor clears D; then C, B, A fail.
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::ExitStack;
+    /// let mut stack = ExitStack::new();
+    /// stack.push_callback(async || Err::<(), _>("A"));
+    /// stack.push_callback(async || Err::<(), _>("B"));
+    /// stack.push_callback(async || Err::<(), _>("C"));
+    /// stack.push_exit(|_| async { Ok::<_, std::io::Error>(true) }); // suppresses
+    /// stack.push_callback(async || Err::<(), _>("D"));
+    /// let err = stack.close_with_error("Z").await.unwrap_err();
+    /// assert_eq!(err.to_string(), "A");
+    /// let chain: Vec<String> = err.errors().map(|e| e.to_string()).collect();
+    /// assert_eq!(chain, ["C", "B", "A"]); // Z and D were suppressed
+    /// assert!(err.body_error().is_none());
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     ///
@@ -265,7 +304,7 @@ impl ExitStack {
         &mut self,
         error: impl Into<BoxError>,
     ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
-        self.close_carrying(Carried::Error(error.into()))
+        self.close_carrying(Carried::Error(ExitError::chain(None, error.into(), true)))
     }
 
     fn close_carrying(
@@ -273,24 +312,26 @@ impl ExitStack {
         outcome: Carried,
     ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         let entries = std::mem::take(&mut self.entries);
-        Completing::new("anyscope::ExitStack", unwind(entries, outcome, true), |r, ending| {
+        Completing::new(KIND, unwind(entries, outcome, true), |r, ending| {
             if let (Err(e), crate::resource::Ending::Orphaned(_)) = (r, ending) {
-                report(e);
+                tracker::unreceived_error(KIND, e);
             }
         })
     }
 }
 
-/// Runs `entries` LIFO, carrying the outcome, collecting failures.
+/// Runs `entries` LIFO exactly as CPython's `AsyncExitStack.__aexit__`: each callback sees the
+/// error propagating when it runs (the body's, or the last one a callback raised); a callback
+/// that fails replaces it, with the one it replaced as its context (`earlier`); a callback
+/// that suppresses clears it. The result is the error still propagating at the end.
 async fn unwind(entries: Vec<Entry>, mut outcome: Carried, explicit: bool) -> Result<(), ExitError> {
-    let mut failures: Vec<BoxError> = Vec::new();
     for entry in entries.into_iter().rev() {
         let Entry { value, exit, token } = entry;
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| exit(value, &outcome.view()))) {
             Ok(fut) => CatchUnwind::new(fut).await,
             Err(panic) => Err(panic),
         };
-        match result {
+        let failure: BoxError = match result {
             Ok(Ok(suppress)) => {
                 if suppress && matches!(outcome, Carried::Error(_)) {
                     outcome = Carried::Ok;
@@ -298,45 +339,29 @@ async fn unwind(entries: Vec<Entry>, mut outcome: Carried, explicit: bool) -> Re
                 if let Some(t) = token {
                     close_token(t, explicit);
                 }
+                continue;
             }
-            Ok(Err(e)) => {
-                if let Some(t) = token {
-                    t.close_failed(&e);
-                    close_token(t, explicit);
-                }
-                failures.push(e);
-            }
-            Err(panic) => {
-                let msg = format!("an exit callback panicked: {}", panic_message(&*panic));
-                eprintln!("anyscope: {msg}; the other exit callbacks still run");
-                if let Some(t) = token {
-                    close_token(t, explicit);
-                }
-                failures.push(msg.into());
-            }
+            Ok(Err(e)) => e,
+            Err(panic) => format!("an exit callback panicked: {}", panic_message(&*panic)).into(),
+        };
+        if let Some(t) = token {
+            t.close_failed(&failure);
+            close_token(t, explicit);
         }
+        let context = match std::mem::replace(&mut outcome, Carried::Ok) {
+            Carried::Error(e) => Some(e),
+            _ => None,
+        };
+        outcome = Carried::Error(ExitError::chain(context, failure, false));
     }
-    let mut chain: Option<ExitError> = None;
-    if let Carried::Error(body) = outcome {
-        chain = Some(ExitError::chain(None, body, true));
-    }
-    for e in failures {
-        chain = Some(ExitError::chain(chain, e, false));
-    }
-    match chain {
-        None => Ok(()),
-        Some(e) => Err(e),
+    match outcome {
+        Carried::Error(e) => Err(e),
+        _ => Ok(()),
     }
 }
 
 fn close_token(token: Token, explicit: bool) {
     if explicit { token.closed_explicitly() } else { token.closed_via(frame::via()) }
-}
-
-fn report(e: &ExitError) {
-    for err in e.errors() {
-        eprintln!("anyscope: an ExitStack closed after its owner had gone reported: {err}");
-    }
 }
 
 impl Drop for ExitStack {
@@ -351,10 +376,10 @@ impl Drop for ExitStack {
         let entries = std::mem::take(&mut self.entries);
         let rest = async move {
             if let Err(e) = unwind(entries, outcome, false).await {
-                report(&e);
+                tracker::unreceived_error(KIND, &e);
             }
         };
-        frame::dispose(Cleanup::new("anyscope::ExitStack", Box::pin(rest)));
+        frame::dispose(Cleanup::new(KIND, Box::pin(rest)));
     }
 }
 

@@ -269,13 +269,31 @@ impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
     }
 }
 
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
+/// Says what failed at this level only: the errors themselves are reached through
+/// [`first`](GroupError::first) and [`iter`](GroupError::iter), and as
+/// [`source`](std::error::Error::source) (the first one), never repeated in the message.
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::group::task_group;
+/// use std::error::Error;
+///
+/// let err = task_group(|tg| async move {
+///     tg.spawn(async { Err(std::io::Error::other("disk full")) }).unwrap();
+///     Ok::<(), _>(())
+/// })
+/// .await
+/// .unwrap_err();
+/// assert_eq!(err.to_string(), "a task group failed");
+/// assert_eq!(err.source().unwrap().to_string(), "disk full");
+/// # });
+/// ```
+impl<E> fmt::Display for GroupError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.errors.as_slice(), &self.cancelled) {
-            ([], Some(reason)) => write!(f, "task group cancelled: {reason}"),
-            ([], None) => f.write_str("task group failed"),
-            ([e], _) => write!(f, "task group failed: {e}"),
-            ([e, ..], _) => write!(f, "task group failed with {} errors; first: {e}", self.errors.len()),
+        match (self.errors.len(), &self.cancelled) {
+            (0, Some(reason)) => write!(f, "a task group was cancelled: {reason}"),
+            (0 | 1, _) => f.write_str("a task group failed"),
+            (n, _) => write!(f, "a task group failed with {n} errors"),
         }
     }
 }
@@ -506,10 +524,13 @@ impl<E> StartError<E> {
     }
 }
 
-impl<E: fmt::Display> fmt::Display for StartError<E> {
+/// Says what failed at this level only: the task's error is the
+/// [`source`](std::error::Error::source) (and [`into_inner`](StartError::into_inner)), never
+/// repeated in the message.
+impl<E> fmt::Display for StartError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Failed(e) => write!(f, "the task failed before it reported ready: {e}"),
+            StartError::Failed(_) => f.write_str("the task failed before it reported ready"),
             StartError::NotStarted => f.write_str("the task finished without reporting ready"),
             StartError::Cancelled => f.write_str("the task was cancelled before it reported ready"),
             StartError::Closed => f.write_str("cannot start a task in a task group that has finished"),

@@ -18,13 +18,12 @@
 
 use std::any::Any;
 use std::fmt;
-use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use super::error::GroupClosed;
 use crate::cancel::{CancelReason, CancelScope};
-use crate::runtime::{self, Handle, panic_message};
+use crate::runtime::{self, Handle};
 use crate::sync_shim::{AtomicUsize, Ordering};
 
 /// The group has finished or was dropped: nothing more may be spawned.
@@ -43,7 +42,7 @@ struct Inner<E> {
     errors: Vec<E>,
     panic: Option<Box<dyn Any + Send>>,
     waker: Option<Waker>,
-    /// The group future was dropped: failures are reported on standard error as they arrive.
+    /// The group future was dropped: failures are recorded in the tracker as they arrive.
     orphaned: bool,
 }
 
@@ -160,11 +159,8 @@ impl<E: fmt::Debug> Shared<E> {
             let mut inner = self.lock();
             if inner.orphaned || inner.panic.is_some() {
                 drop(inner);
-                report(format_args!(
-                    "a task of a task group panicked while the group was already resuming a panic \
-                     or gone: {}",
-                    panic_message(&*payload)
-                ));
+                // The group already resumes a panic, or is gone.
+                report_panic(&*payload);
             } else {
                 inner.panic = Some(payload);
             }
@@ -178,8 +174,8 @@ impl<E: fmt::Debug> Shared<E> {
         (std::mem::take(&mut inner.errors), inner.panic.take())
     }
 
-    /// The group future is gone: reports what it can no longer return, and every failure that
-    /// arrives later.
+    /// The group future is gone: records what it can no longer return, and every failure that
+    /// arrives later, in the tracker.
     pub(crate) fn orphan(&self) {
         let (errors, panic) = {
             let mut inner = self.lock();
@@ -191,19 +187,32 @@ impl<E: fmt::Debug> Shared<E> {
             report_error(e);
         }
         if let Some(p) = panic {
-            report(format_args!("a task of a dropped task group panicked: {}", panic_message(&*p)));
+            report_panic(&*p);
         }
     }
 }
 
-/// Reports an error nobody can receive any more.
+/// The tracker kind under which a task group's unreceived errors and panics are counted.
+pub(crate) const GROUP_KIND: &str = "anyscope::TaskGroup";
+
+/// Records an error of a task group that nobody can receive any more (see
+/// [`tracker`](crate::tracker)). Never panics, never prints.
 pub(crate) fn report_error<E: fmt::Debug>(error: &E) {
-    report(format_args!("an error of a task group was dropped with the group: {error:?}"));
+    crate::tracker::unreceived_error(GROUP_KIND, &DebugAsDisplay(error));
 }
 
-/// Writes one line to standard error, ignoring a failure to write (never panics).
-pub(crate) fn report(msg: fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr(), "anyscope: {msg}");
+/// Records a panic of a task group that nobody can resume any more. Never panics, never prints.
+pub(crate) fn report_panic(payload: &(dyn Any + Send)) {
+    crate::tracker::unreceived_panic(GROUP_KIND, payload);
+}
+
+/// A group's error type is only `Debug`: shown that way in diagnostics.
+struct DebugAsDisplay<'a, E>(&'a E);
+
+impl<E: fmt::Debug> fmt::Display for DebugAsDisplay<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
 }
 
 impl<E> fmt::Debug for Shared<E> {

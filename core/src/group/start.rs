@@ -14,11 +14,10 @@ use std::task::{Context, Poll, Waker};
 
 use super::child::{Abandon, End, Route, spawn_child};
 use super::error::StartError;
-use super::shared::{Shared, adopt_or_detach, report, report_error};
+use super::shared::{Shared, adopt_or_detach, report_error, report_panic};
 use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
-use crate::frame;
-use crate::runtime::panic_message;
+use crate::frame::{self, RegionTicket};
 
 /// What a task started with [`TaskGroup::start`](super::TaskGroup::start) uses to report that
 /// it is ready, with a value for the caller of `start` (a bound address, a handle…).
@@ -55,8 +54,10 @@ pub struct TaskStatus<V> {
 }
 
 impl<V> TaskStatus<V> {
-    /// Reports that the task is ready: the caller's `start` returns `value`, and from now on
-    /// the task's error or panic goes to its group. If the caller is gone, `value` is dropped.
+    /// Reports that the task is ready: the caller's `start` returns `value` (even if the
+    /// caller's scope was cancelled meanwhile, see [`Start`](super::Start)), and from now on the
+    /// task's error or panic goes to its group. If the `start` future was dropped from outside,
+    /// `value` is dropped.
     ///
     /// # Examples
     ///
@@ -166,10 +167,7 @@ where
             settle(inner, State::Taken);
             match end {
                 End::Err(e) => report_error(&e),
-                End::Panicked(p) => report(format_args!(
-                    "a task started by a cancelled `start` panicked: {}",
-                    panic_message(&*p)
-                )),
+                End::Panicked(p) => report_panic(&*p),
                 End::Ok(()) | End::Cancelled => {}
             }
             return None;
@@ -198,12 +196,29 @@ impl<V: Send + 'static, E: Send + 'static> Abandon for StartRoute<V, E> {
 ///
 /// # Cancel safety
 ///
-/// A checkpoint: polled first inside a cancelled scope, it starts nothing. Dropped while the
-/// task has not reported ready, it cancels the task and hands a cleanup that waits for the task
-/// to the enclosing frame: the scope that cancelled the caller completes only after the task
-/// has finished (or reported ready). An error the task returns then is reported on standard
-/// error. Once the task reported ready, the value is returned even if the caller's scope was
-/// cancelled meanwhile (the cancellation is delivered at its next checkpoint).
+/// A checkpoint: polled first inside a cancelled scope, it starts nothing.
+///
+/// Once the task has been started, the value it reports is never lost to a cancellation of the
+/// caller, as in AnyIO (`start` returns once `task_status.started()` was called, and Trio
+/// delivers the cancellation at the next checkpoint). While the task has not reported ready,
+/// `start` defers the delivery of a cancellation of the caller's scopes, as a shield does:
+///
+/// - when the caller's scope is cancelled, `start` cancels the task and keeps waiting until the
+///   task reports ready or finishes;
+/// - if the task reports ready — before or after it saw the cancellation, and even if the
+///   caller's scope was cancelled before the caller was polled again — `start` returns
+///   `Ok(value)`, and the cancellation is delivered at the caller's next checkpoint (a task
+///   that reports ready after `start` cancelled it stays cancelled: it goes on in the group up
+///   to its next checkpoint);
+/// - if the task finishes without reporting ready, the caller's scope catches its cancellation
+///   (the caller gets no outcome); an error or a panic of the task then has nobody to go to and
+///   is recorded in the [`tracker`](crate::tracker) (`errors_unreceived` / `panics_unreceived`
+///   of the kind `anyscope::TaskGroup`).
+///
+/// Dropped from outside (by a combinator, not by the scope it defers) while the task has not
+/// reported ready, it cancels the task and hands a cleanup that waits for the task to the
+/// enclosing frame, which completes only after the task has finished (or reported ready; the
+/// value is then dropped).
 ///
 /// # Examples
 ///
@@ -229,6 +244,12 @@ where
     f: Option<F>,
     slot: Option<Arc<Slot<V, E>>>,
     node: Option<Arc<Node>>,
+    /// Counted as an active shielded region in the enclosing frames while the task has not
+    /// reported ready: they defer delivering a cancellation until `start` has returned the value
+    /// or given up (see `poll`).
+    counted: RegionTicket,
+    /// The caller's scope was seen cancelled and the task was cancelled.
+    caller_cancelled: bool,
 }
 
 // `f` is moved out before it is called, never pinned.
@@ -245,7 +266,14 @@ where
     E: fmt::Debug + Send + 'static,
 {
     pub(crate) fn new(group: Arc<Shared<E>>, f: F) -> Self {
-        Start { group, f: Some(f), slot: None, node: None }
+        Start {
+            group,
+            f: Some(f),
+            slot: None,
+            node: None,
+            counted: RegionTicket::default(),
+            caller_cancelled: false,
+        }
     }
 }
 
@@ -283,27 +311,72 @@ where
                 }
             }
         }
-        let slot = this.slot.as_ref().expect("set above");
+        let slot = Arc::clone(this.slot.as_ref().expect("set above"));
         let mut inner = slot.lock();
         match std::mem::replace(&mut inner.state, State::Taken) {
             State::Waiting => {
                 inner.state = State::Waiting;
-                if !frame::cancelled_here() {
-                    inner.waker = Some(cx.waker().clone());
+                // Woken when the task reports ready or ends, even once cancelled: we wait for it.
+                inner.waker = Some(cx.waker().clone());
+                drop(inner);
+                if !this.caller_cancelled {
+                    if frame::cancelled_here() {
+                        this.caller_cancelled = true;
+                        if let Some(node) = &this.node {
+                            node.cancel(CancelReason::Explicit(Some(CALLER_CANCELLED.into())));
+                        }
+                    } else if frame::effective_deadline().is_some_and(|d| d <= frame::now()) {
+                        // An enclosing deadline has passed and its frame notices only after this
+                        // poll; the region we count keeps it from delivering, so nothing else
+                        // would poll us again: ask for one more poll, which sees it.
+                        cx.waker().wake_by_ref();
+                    }
                 }
-                // Cancelled: the scope drops us right after; our drop cancels the task.
+                this.count(true);
                 Poll::Pending
             }
-            State::Ready(v) => Poll::Ready(Ok(v)),
-            State::Failed(e) => Poll::Ready(Err(StartError::Failed(e))),
-            State::NotStarted => Poll::Ready(Err(StartError::NotStarted)),
-            State::Cancelled => Poll::Ready(Err(StartError::Cancelled)),
-            State::Panicked(p) => {
+            State::Ready(v) => {
                 drop(inner);
-                resume_unwind(p)
+                this.count(false);
+                Poll::Ready(Ok(v))
             }
-            State::Taken => panic!("anyscope: a `start` future was polled after it completed"),
+            other => {
+                if this.caller_cancelled || frame::cancelled_here() {
+                    // The caller is being cancelled and gets no outcome: its scope catches at
+                    // once (we no longer defer it), and dropping us records an error or panic
+                    // nobody can receive.
+                    inner.state = other;
+                    drop(inner);
+                    this.count(false);
+                    return Poll::Pending;
+                }
+                drop(inner);
+                this.count(false);
+                match other {
+                    State::Failed(e) => Poll::Ready(Err(StartError::Failed(e))),
+                    State::NotStarted => Poll::Ready(Err(StartError::NotStarted)),
+                    State::Cancelled => Poll::Ready(Err(StartError::Cancelled)),
+                    State::Panicked(p) => resume_unwind(p),
+                    State::Waiting | State::Ready(_) | State::Taken => {
+                        panic!("anyscope: a `start` future was polled after it completed")
+                    }
+                }
+            }
         }
+    }
+}
+
+const CALLER_CANCELLED: &str = "the caller of `start` was cancelled";
+
+impl<V, E, F> Start<V, E, F>
+where
+    V: Send + 'static,
+    E: fmt::Debug + Send + 'static,
+{
+    /// Enters (raising the ticket on the innermost frame of this poll, wherever an earlier poll
+    /// raised it) or leaves the counted region; see `frame::region`.
+    fn count(&mut self, on: bool) {
+        if on { self.counted.raise() } else { self.counted.lower() }
     }
 }
 
@@ -313,6 +386,7 @@ where
     E: fmt::Debug + Send + 'static,
 {
     fn drop(&mut self) {
+        self.count(false);
         let Some(slot) = self.slot.take() else { return };
         let mut inner = slot.lock();
         match std::mem::replace(&mut inner.state, State::Taken) {
@@ -322,7 +396,7 @@ where
                 inner.waker = None;
                 drop(inner);
                 if let Some(node) = &self.node {
-                    node.cancel(CancelReason::Explicit(Some("the caller of `start` was cancelled".into())));
+                    node.cancel(CancelReason::Explicit(Some(CALLER_CANCELLED.into())));
                 }
                 let wait = WaitStart { slot };
                 adopt_or_detach(Box::pin(wait));
@@ -333,7 +407,7 @@ where
             }
             State::Panicked(p) => {
                 drop(inner);
-                report(format_args!("a task started by a dropped `start` panicked: {}", panic_message(&*p)));
+                report_panic(&*p);
             }
             other => {
                 drop(inner);

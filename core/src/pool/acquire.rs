@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use super::shared::{AfterClose, Counters, Shared};
+use super::shared::{Counters, Shared};
 use super::state::Turn;
-use super::wait::{Bounded, Deadline, WaitTurn};
-use super::{Manager, Object, PoolError, RecyclePolicy};
+use super::wait::{Bounded, Cut, Deadline, WaitTurn};
+use super::{Manager, Object, PoolError, Recycle, RecyclePolicy};
 
 type Acquired<M> = Result<Object<M>, PoolError<<M as Manager>::Error>>;
 
@@ -26,20 +26,25 @@ pub(super) async fn acquire<M: Manager>(shared: &Arc<Shared<M>>) -> Acquired<M> 
                 if expired {
                     close_keep_slot(guard).await?
                 } else if shared.config.recycle == RecyclePolicy::Always {
-                    let checked =
-                        Bounded::new(shared, &mut deadline, shared.manager.recycle(&mut guard)).await;
+                    let limit = shared.config.recycle_timeout;
+                    let recycle = shared.manager.recycle(&mut guard, Recycle::Reuse);
+                    let checked = Bounded::new(shared, &mut deadline, limit, recycle).await;
                     match checked {
-                        Some(Ok(())) if !shared.manager.is_broken(&guard) => {
+                        Ok(Ok(())) if !shared.manager.is_broken(&guard) => {
                             Counters::add(&shared.counters.recycled);
                             guard.trust();
                             return Ok(guard);
                         }
-                        Some(Ok(())) => close_keep_slot(guard).await?,
-                        Some(Err(_)) => {
+                        Ok(Ok(())) => close_keep_slot(guard).await?,
+                        Ok(Err(_)) | Err(Cut::Own) => {
+                            // A failed or overdue check: the object is closed, the acquire
+                            // goes on with another one in the same turn.
                             Counters::add(&shared.counters.failed);
                             close_keep_slot(guard).await?
                         }
-                        None => {
+                        Err(Cut::Acquire) => {
+                            // Dropping the guard (still suspect) closes the object on a
+                            // detached cleanup and frees its slot: we return at our bound.
                             Counters::add(&shared.counters.timed_out);
                             return Err(PoolError::Timeout(deadline.timeout()));
                         }
@@ -51,19 +56,24 @@ pub(super) async fn acquire<M: Manager>(shared: &Arc<Shared<M>>) -> Acquired<M> 
             }
             Turn::Slot => {
                 let mut slot = SlotGuard { shared, held: true };
-                let created = Bounded::new(shared, &mut deadline, shared.manager.create()).await;
+                let limit = shared.config.create_timeout;
+                let created = Bounded::new(shared, &mut deadline, limit, shared.manager.create()).await;
                 return match created {
-                    Some(Ok(obj)) => {
+                    Ok(Ok(obj)) => {
                         slot.held = false;
                         Ok(Object::new(Arc::clone(shared), shared.entry(obj), false))
                     }
-                    Some(Err(e)) => {
+                    Ok(Err(e)) => {
                         Counters::add(&shared.counters.failed);
                         Err(PoolError::Create(e))
                     }
-                    None => {
+                    Err(cut) => {
                         Counters::add(&shared.counters.timed_out);
-                        Err(PoolError::Timeout(deadline.timeout()))
+                        let bound = match cut {
+                            Cut::Acquire => deadline.timeout(),
+                            Cut::Own => limit.unwrap_or(deadline.timeout()),
+                        };
+                        Err(PoolError::Timeout(bound))
                     }
                 };
             }
@@ -76,7 +86,7 @@ pub(super) async fn acquire<M: Manager>(shared: &Arc<Shared<M>>) -> Acquired<M> 
 async fn close_keep_slot<M: Manager>(guard: Object<M>) -> Result<Turn<M::Object>, PoolError<M::Error>> {
     let shared = Arc::clone(guard.shared());
     let entry = Object::into_entry(guard);
-    shared.close_entry(entry, AfterClose::Keep).await;
+    shared.close_keeping_slot(entry).await;
     let turn = shared.lock().reuse_slot();
     if turn.is_none() {
         shared.notify(true); // the slot was freed: a closer may be waiting for it

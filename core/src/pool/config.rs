@@ -53,6 +53,8 @@ pub struct PoolConfig {
     pub(super) max_lifetime: Option<Duration>,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) recycle: RecyclePolicy,
+    pub(super) create_timeout: Option<Duration>,
+    pub(super) recycle_timeout: Option<Duration>,
     pub(super) kind: Option<&'static str>,
 }
 
@@ -62,6 +64,10 @@ impl PoolConfig {
 
     /// The default maximum size: 10 objects.
     pub const DEFAULT_MAX_SIZE: usize = 10;
+
+    /// The largest `max_size` accepted: 2^20 objects. Larger sizes are no bound at all (and
+    /// `usize::MAX` would overflow the slot count); [`PoolConfigBuilder::build`] refuses them.
+    pub const MAX_SIZE_LIMIT: usize = 1 << 20;
 
     /// A builder with the defaults: max size 10, min idle 0, acquire timeout 30 s, no lifetime
     /// or idle limit, [`RecyclePolicy::Always`].
@@ -81,6 +87,8 @@ impl PoolConfig {
                 max_lifetime: None,
                 idle_timeout: None,
                 recycle: RecyclePolicy::Always,
+                create_timeout: None,
+                recycle_timeout: None,
                 kind: None,
             },
         }
@@ -145,6 +153,32 @@ impl PoolConfig {
         self.idle_timeout
     }
 
+    /// The bound of one create (deadpool's `timeouts.create`), if set; a create is also bounded
+    /// by its acquire.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyscope_core::pool::PoolConfig::builder().build().unwrap().create_timeout(), None);
+    /// ```
+    pub fn create_timeout(&self) -> Option<Duration> {
+        self.create_timeout
+    }
+
+    /// The bound of one recycle or one close of an object (deadpool's `timeouts.recycle`).
+    /// Unset, a recycle or close that runs for an acquire is bounded by the acquire, and one
+    /// that runs after a holder was cut off (or when nobody waits) by the acquire timeout: no
+    /// check or close the pool runs is ever unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyscope_core::pool::PoolConfig::builder().build().unwrap().recycle_timeout(), None);
+    /// ```
+    pub fn recycle_timeout(&self) -> Option<Duration> {
+        self.recycle_timeout
+    }
+
     /// When objects are recycled before reuse.
     ///
     /// # Examples
@@ -173,12 +207,14 @@ pub struct PoolConfigBuilder {
 }
 
 impl PoolConfigBuilder {
-    /// The most objects alive at once. Must be at least 1.
+    /// The most objects alive at once. Must be at least 1 and at most
+    /// [`PoolConfig::MAX_SIZE_LIMIT`]; [`build`](Self::build) says so otherwise.
     ///
     /// # Examples
     ///
     /// ```
     /// assert!(anyscope_core::pool::PoolConfig::builder().max_size(0).build().is_err());
+    /// assert!(anyscope_core::pool::PoolConfig::builder().max_size(usize::MAX).build().is_err());
     /// ```
     pub fn max_size(mut self, max_size: usize) -> Self {
         self.config.max_size = max_size;
@@ -198,7 +234,8 @@ impl PoolConfigBuilder {
         self
     }
 
-    /// The bound on one acquire, waiting and creating included (default 30 s).
+    /// The bound on one acquire, waiting and creating included (default 30 s). Must not be
+    /// zero ([`build`](Self::build) refuses it: no acquire could ever succeed).
     ///
     /// # Examples
     ///
@@ -206,6 +243,7 @@ impl PoolConfigBuilder {
     /// use std::time::Duration;
     /// let c = anyscope_core::pool::PoolConfig::builder().acquire_timeout(Duration::from_secs(1)).build();
     /// assert_eq!(c.unwrap().acquire_timeout(), Duration::from_secs(1));
+    /// assert!(anyscope_core::pool::PoolConfig::builder().acquire_timeout(Duration::ZERO).build().is_err());
     /// ```
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.config.acquire_timeout = timeout;
@@ -237,6 +275,39 @@ impl PoolConfigBuilder {
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds each create (deadpool's `timeouts.create`); a create that takes longer fails the
+    /// acquire with [`PoolError::Timeout`](super::PoolError::Timeout) and frees its slot. Must
+    /// not be zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = anyscope_core::pool::PoolConfig::builder().create_timeout(Duration::from_secs(2)).build();
+    /// assert_eq!(c.unwrap().create_timeout(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn create_timeout(mut self, timeout: Duration) -> Self {
+        self.config.create_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds each recycle and each close of an object (deadpool's `timeouts.recycle`). A
+    /// recycle that takes longer counts as failed: the object is closed and its slot freed; a
+    /// close that takes longer is abandoned (the object is dropped) and its slot freed. Must
+    /// not be zero. See [`PoolConfig::recycle_timeout`] for the bound when it is unset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = anyscope_core::pool::PoolConfig::builder().recycle_timeout(Duration::from_secs(1)).build();
+    /// assert_eq!(c.unwrap().recycle_timeout(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn recycle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.recycle_timeout = Some(timeout);
         self
     }
 
@@ -272,7 +343,9 @@ impl PoolConfigBuilder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] if `max_size` is 0 or `min_idle` exceeds `max_size`.
+    /// A [`ConfigError`] if `max_size` is 0 or above [`PoolConfig::MAX_SIZE_LIMIT`], if
+    /// `min_idle` exceeds `max_size`, or if a timeout is zero (an acquire that can never
+    /// succeed is refused here, not discovered as a timeout at every call).
     ///
     /// # Examples
     ///
@@ -285,8 +358,17 @@ impl PoolConfigBuilder {
         if c.max_size == 0 {
             return Err(ConfigError("max_size must be at least 1"));
         }
+        if c.max_size > PoolConfig::MAX_SIZE_LIMIT {
+            return Err(ConfigError("max_size must be at most PoolConfig::MAX_SIZE_LIMIT"));
+        }
         if c.min_idle > c.max_size {
             return Err(ConfigError("min_idle must not exceed max_size"));
+        }
+        if c.acquire_timeout.is_zero() {
+            return Err(ConfigError("acquire_timeout must not be zero"));
+        }
+        if c.create_timeout.is_some_and(|t| t.is_zero()) || c.recycle_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(ConfigError("create_timeout and recycle_timeout must not be zero"));
         }
         Ok(self.config)
     }

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 /// Why an acquire gave no object.
 ///
+/// `Display` says what failed at this level; the manager's error of [`PoolError::Create`] is
+/// its [`source`](Error::source), not repeated in the message.
+///
 /// # Examples
 ///
 /// ```
@@ -15,6 +18,7 @@ use std::time::Duration;
 /// println!("{err}");
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PoolError<E> {
     /// The pool is closed (or closing): it hands out no more objects.
     Closed,
@@ -74,7 +78,7 @@ impl<E: fmt::Display> fmt::Display for PoolError<E> {
             PoolError::Timeout(d) => {
                 write!(f, "no pool object within the pool's acquire timeout of {d:?}")
             }
-            PoolError::Create(e) => write!(f, "creating a pool object failed: {e}"),
+            PoolError::Create(_) => f.write_str("creating a pool object failed"), // the cause: `source()`
             PoolError::Busy => f.write_str("no idle pool object is available right now"),
         }
     }

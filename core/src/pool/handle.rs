@@ -1,20 +1,23 @@
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
 use super::shared::Shared;
 use super::{Manager, Object, PoolConfig, PoolError, PoolStats, acquire, close, maintenance};
-use crate::AsyncClose;
 use crate::frame::{self, Cleanup};
 
 /// A pool of objects made by a [`Manager`]: see the [module docs](super).
 ///
 /// A cheap handle (`Clone`, `Send`, `Sync`): every clone is the same pool. The pool is a
-/// resource: close it with [`close`](Pool::close) (or put it in a [`Scoped`](crate::Scoped)
-/// or an [`ExitStack`](crate::ExitStack), as it implements [`AsyncClose`]). If the last
-/// handle is dropped unclosed, its close is handed to the innermost frame, as a `Scoped`
+/// resource: close it with [`close`](Pool::close), which takes `&self` (the handle stays
+/// usable: its stats, `is_closed`), or hand it to a [`Scoped`](crate::Scoped) guard or an
+/// [`ExitStack`](crate::ExitStack) as [`pool.into_resource()`](Pool::into_resource). If the
+/// last handle is dropped unclosed, its close is handed to the innermost frame, as a `Scoped`
 /// guard's is.
+///
+/// `Pool` itself does not implement [`AsyncClose`](crate::AsyncClose): its by-value `close`
+/// would take precedence over the inherent [`Pool::close`] wherever the trait is in scope,
+/// and `pool.close().await` would move the pool. [`PoolResource`](super::PoolResource) does.
 ///
 /// # Examples
 ///
@@ -119,9 +122,10 @@ impl<M: Manager> Pool<M> {
     /// A checkpoint: in a cancelled scope it does not complete (and takes nothing). Dropped
     /// while waiting, it leaves the queue; an object or slot that was handed to it meanwhile
     /// goes on, untouched, to the next waiter or back to the pool — a cancelled acquire never
-    /// loses a slot and never discards a healthy object. Dropped while checking an object,
-    /// the object is checked again by a cleanup of the caller's frame before anyone gets it;
-    /// dropped while creating one, the slot is freed.
+    /// loses a slot and never discards a healthy object. Dropped while checking an object
+    /// (or timed out then), it returns at once: the object, cut off mid-check, is not trusted
+    /// and is closed on a detached cleanup (bounded), which frees its slot; dropped while
+    /// creating one, the slot is freed.
     ///
     /// # Examples
     ///
@@ -324,6 +328,35 @@ impl<M: Manager> Pool<M> {
         &self.shared().config
     }
 
+    /// This pool as a resource for a [`Scoped`](crate::Scoped) guard or an
+    /// [`ExitStack`](crate::ExitStack): it derefs to the pool and is closed with
+    /// [`Pool::close`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::pool::{Manager, Pool, PoolConfig};
+    /// use anyscope_core::{AsyncClose, Scoped};
+    /// struct Ids;
+    /// impl Manager for Ids {
+    ///     type Object = u32;
+    ///     type Error = std::io::Error;
+    ///     async fn create(&self) -> Result<u32, std::io::Error> { Ok(1) }
+    /// }
+    /// let pool = Pool::open(Ids, PoolConfig::builder().build().unwrap()).await;
+    /// pool.close().await; // `AsyncClose` in scope: still the inherent `close(&self)`
+    /// assert!(pool.is_closed());
+    ///
+    /// let pool = Scoped::new(Pool::open(Ids, PoolConfig::builder().build().unwrap()).await.into_resource());
+    /// drop(pool.acquire().await.unwrap());
+    /// pool.close().await.unwrap(); // the guard's close: closes the pool
+    /// # });
+    /// ```
+    pub fn into_resource(self) -> super::PoolResource<M> {
+        super::PoolResource::new(self)
+    }
+
     /// The kind under which the [`tracker`](crate::tracker) counts the pool's objects.
     ///
     /// # Examples
@@ -359,38 +392,5 @@ impl<M: Manager> Clone for Pool<M> {
 impl<M: Manager> fmt::Debug for Pool<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool").field("kind", &self.shared().kind).field("stats", &self.stats()).finish()
-    }
-}
-
-/// A pool in a [`Scoped`](crate::Scoped) guard or an [`ExitStack`](crate::ExitStack) is closed
-/// with [`Pool::close`] (which has no error to report).
-///
-/// # Examples
-///
-/// ```
-/// # anyscope_tokio::run(async {
-/// use anyscope_core::pool::{Manager, Pool, PoolConfig};
-/// use anyscope_core::Scoped;
-/// struct Ids;
-/// impl Manager for Ids {
-///     type Object = u32;
-///     type Error = std::io::Error;
-///     async fn create(&self) -> Result<u32, std::io::Error> { Ok(1) }
-/// }
-/// let pool = Scoped::new(Pool::open(Ids, PoolConfig::builder().build().unwrap()).await);
-/// drop(pool.acquire().await.unwrap());
-/// pool.close().await.unwrap();
-/// # });
-/// ```
-impl<M: Manager> AsyncClose for Pool<M> {
-    type Error = Infallible;
-
-    async fn close(self) -> Result<(), Infallible> {
-        Pool::close(&self).await;
-        Ok(())
-    }
-
-    fn kind(&self) -> &'static str {
-        "anyscope_core::pool::Pool"
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::Manager;
 use super::close::Closing;
 use super::shared::{AfterClose, Counters, Shared};
+use super::wait::Within;
 use crate::group::task_group;
 use crate::{CancelScope, sleep};
 
@@ -69,8 +70,9 @@ async fn refill_loop<M: Manager>(shared: Arc<Shared<M>>) -> Result<(), Infallibl
         }
         drop(listener);
         let slot = RefillSlot { shared: &shared, held: true };
-        match shared.manager.create().await {
-            Ok(obj) => {
+        let bound = shared.config.create_timeout.unwrap_or(shared.config.acquire_timeout);
+        match Within::new(bound, shared.manager.create()).await {
+            Some(Ok(obj)) => {
                 let mut slot = slot;
                 slot.held = false;
                 backoff = Duration::from_millis(10);
@@ -79,10 +81,11 @@ async fn refill_loop<M: Manager>(shared: Arc<Shared<M>>) -> Result<(), Infallibl
                 match added {
                     Ok(Some(waker)) => waker.wake(),
                     Ok(None) => {}
-                    Err(entry) => shared.close_entry(entry, AfterClose::Free { in_use: false }).await,
+                    Err(entry) => drop(shared.close_entry(entry, AfterClose::Free { in_use: false }).await),
                 }
             }
-            Err(_) => {
+            _ => {
+                // Failed, or overdue (dropped at its bound): the slot is freed, retried later.
                 Counters::add(&shared.counters.failed);
                 drop(slot);
                 sleep(backoff).await;

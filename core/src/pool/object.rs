@@ -3,10 +3,10 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use super::Manager;
 use super::shared::{AfterClose, Shared};
 use super::state::Entry;
-use crate::resource::drop_cause;
+use super::{Manager, Recycle};
+use crate::resource::{DropCause, drop_cause};
 
 /// An object checked out of a [`Pool`](super::Pool): derefs (mutably) to it, and returns it
 /// when dropped.
@@ -16,8 +16,10 @@ use crate::resource::drop_cause;
 ///
 /// - dropped while its holder is being cancelled or is panicking ([`drop_cause`] says so), the
 ///   object may be stuck mid-operation (a half-read reply, an open transaction): a cleanup
-///   adopted by the holder's frame recycles it (or closes it if the recycle fails or it is
-///   broken) before it is returned. Its slot stays taken meanwhile, so nobody gets it first;
+///   adopted by the holder's frame calls [`Manager::recycle`] with
+///   [`Recycle::Cancelled`] or [`Recycle::Panicked`] — which by default refuses it, so it is
+///   closed; a manager that can reset it keeps it — before it is returned, bounded by the
+///   pool's recycle timeout. Its slot stays taken meanwhile, so nobody gets it first;
 /// - dropped while [`Manager::is_broken`] says it is broken, it is closed, not returned.
 ///
 /// [`Object::detach`] takes the object out of the pool; [`Object::close`] closes it.
@@ -44,7 +46,7 @@ use crate::resource::drop_cause;
 pub struct Object<M: Manager> {
     entry: Option<Entry<M::Object>>,
     shared: Arc<Shared<M>>,
-    /// The object is being checked for an acquire: dropped now, it is checked again first.
+    /// The object is being checked for an acquire: dropped now, it is closed (not trusted).
     suspect: bool,
 }
 
@@ -129,7 +131,10 @@ impl<M: Manager> Object<M> {
     pub fn close(this: Self) -> impl Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&this.shared);
         let entry = Object::into_entry(this);
-        shared.close_entry(entry, AfterClose::Free { in_use: true })
+        let close = shared.close_entry(entry, AfterClose::Free { in_use: true });
+        async move {
+            close.await;
+        }
     }
 }
 
@@ -150,8 +155,17 @@ impl<M: Manager> DerefMut for Object<M> {
 impl<M: Manager> Drop for Object<M> {
     fn drop(&mut self) {
         let Some(entry) = self.entry.take() else { return };
-        if self.suspect || drop_cause().is_some() {
-            self.shared.suspect_returned(entry);
+        let cause = drop_cause();
+        if self.suspect {
+            // Cut off mid-check by its acquire: not trusted, closed on a detached cleanup so
+            // that the acquire returns at its bound; the slot is freed when the close ends.
+            self.shared.close_detached(entry);
+        } else if cause.is_some() {
+            let why = match cause {
+                Some(DropCause::Panicked) => Recycle::Panicked,
+                _ => Recycle::Cancelled,
+            };
+            self.shared.suspect_returned(entry, why);
         } else if self.shared.manager.is_broken(&entry.obj) {
             self.shared.discard(entry, true);
         } else {

@@ -1,14 +1,16 @@
 //! What every handle, guard and background task of one pool shares, and the ways objects come
 //! back to it or leave it.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
 use super::state::{Entry, State, Turn};
-use super::{Manager, PoolConfig, PoolStats};
+use super::wait::Within;
+use super::{Manager, PoolConfig, PoolStats, Recycle};
 use crate::CancelScope;
 use crate::frame::{self, Cleanup};
 use crate::resource::{Completing, Ending};
@@ -170,11 +172,11 @@ impl<M: Manager> Shared<M> {
 
     /// An object whose holder was cancelled or panicked: recycled first if the pool is open,
     /// closed if it is closed (no point checking it).
-    pub(super) fn suspect_returned(self: &Arc<Self>, entry: Entry<M::Object>) {
+    pub(super) fn suspect_returned(self: &Arc<Self>, entry: Entry<M::Object>, why: Recycle) {
         if self.is_closed() {
             self.discard(entry, true);
         } else {
-            self.recycle_later(entry);
+            self.recycle_later(entry, why);
         }
     }
 
@@ -205,46 +207,118 @@ impl<M: Manager> Shared<M> {
         self.release_slot(in_use);
     }
 
+    /// How long one recycle or close the pool runs for nobody waiting may take: the
+    /// `recycle_timeout`, else the acquire timeout.
+    pub(super) fn cleanup_bound(&self) -> Duration {
+        self.config.recycle_timeout.unwrap_or(self.config.acquire_timeout)
+    }
+
+    /// Closes `entry` with the manager, bounded by [`cleanup_bound`](Self::cleanup_bound);
+    /// returns its token for the caller to count. Dropped midway (or when the bound passes,
+    /// which drops the manager's close), the object is gone all the same: its slot is freed
+    /// (`in_use` says whether it was checked out) and its token counted as abandoned.
+    fn close_bounded(
+        self: &Arc<Self>,
+        entry: Entry<M::Object>,
+        in_use: bool,
+    ) -> impl Future<Output = Token> + Send + 'static {
+        let Entry { obj, token, .. } = entry;
+        let slot = SlotHeld { shared: Arc::clone(self), token: Some(token), in_use };
+        let shared = Arc::clone(self);
+        async move {
+            let mut slot = slot;
+            if Within::new(shared.cleanup_bound(), shared.manager.close(obj)).await.is_none() {
+                Counters::add(&shared.counters.timed_out);
+            }
+            slot.token.take().expect("held until the close ends")
+        }
+    }
+
+    /// Counts a finished close and frees or keeps its slot as `after` says (`awaited`: the
+    /// closer awaited it; else the cleanup machinery finished it, and the slot is freed).
+    fn after_close(&self, after: AfterClose, awaited: bool) {
+        match (after, awaited) {
+            (AfterClose::Free { in_use }, _) => self.closed_one(in_use),
+            (AfterClose::Keep, false) => self.closed_one(true),
+            (AfterClose::Keep, true) => Counters::add(&self.counters.closed),
+        }
+    }
+
     /// Closes `entry` with the manager, then frees or keeps its slot. Awaited, the object
     /// counts as closed explicitly; dropped unfinished (or never polled), the rest is handed
-    /// to the innermost frame, which finishes it, and the slot is freed then.
+    /// to the innermost frame, which finishes it, and the slot is freed then. Bounded either
+    /// way (see [`close_bounded`](Self::close_bounded)).
     pub(super) fn close_entry(
         self: &Arc<Self>,
         entry: Entry<M::Object>,
         after: AfterClose,
-    ) -> Completing<()> {
-        let Entry { obj, token, .. } = entry;
+    ) -> Completing<ClosedToken> {
+        let in_use = match after {
+            AfterClose::Free { in_use } => in_use,
+            AfterClose::Keep => true,
+        };
+        let close = self.close_bounded(entry, in_use);
         let shared = Arc::clone(self);
-        let close = async move { shared.manager.close(obj).await };
-        let shared = Arc::clone(self);
-        let done = move |_: &(), ending: Ending| {
-            let in_use = match (ending, after) {
-                (_, AfterClose::Free { in_use }) => Some(in_use),
-                (Ending::Orphaned(_), AfterClose::Keep) => Some(true),
-                (Ending::Awaited, AfterClose::Keep) => None,
-            };
+        let done = move |closed: &ClosedToken, ending: Ending| {
+            let token = closed.take();
             match ending {
                 Ending::Awaited => token.closed_explicitly(),
                 Ending::Orphaned(via) => token.closed_via(via),
             }
-            match in_use {
-                Some(in_use) => shared.closed_one(in_use),
-                None => Counters::add(&shared.counters.closed),
+            shared.after_close(after, ending == Ending::Awaited);
+        };
+        Completing::new(self.kind, async move { ClosedToken::new(close.await) }, done)
+    }
+
+    /// Closes `entry` now, for an acquire that keeps its slot (`AfterClose::Keep`): bounded,
+    /// and — unlike [`close_entry`](Self::close_entry) — abandoned if the acquire is dropped
+    /// (the object is dropped and its slot freed), so that the acquire returns at its bound.
+    pub(super) async fn close_keeping_slot(self: &Arc<Self>, entry: Entry<M::Object>) {
+        self.close_bounded(entry, true).await.closed_explicitly();
+        self.after_close(AfterClose::Keep, true);
+    }
+
+    /// Closes an object cut off mid-check by its acquire (not trusted) on a detached
+    /// cleanup, bounded, so the acquire returns at once; its slot is freed when it ends. While
+    /// the pool closes, it goes to the closer instead.
+    pub(super) fn close_detached(self: &Arc<Self>, entry: Entry<M::Object>) {
+        let entry = {
+            let mut st = self.lock();
+            if st.closed && st.closers > 0 {
+                st.in_use -= 1;
+                st.idle.push_back(entry);
+                None
+            } else {
+                Some(entry)
             }
         };
-        Completing::new(self.kind, close, done)
+        let Some(entry) = entry else { return self.notify(true) };
+        let close = self.close_bounded(entry, true);
+        let shared = Arc::clone(self);
+        let rest = async move {
+            close.await.closed_via(frame::via());
+            shared.closed_one(true);
+        };
+        crate::tracker::spawn_detached_cleanups(&self.rt, vec![Cleanup::new(self.kind, Box::pin(rest))]);
     }
 
     /// A checked-out object whose holder was cancelled or panicked (it may be stuck mid-
-    /// operation): hands the innermost frame a cleanup that recycles it — or closes it if the
-    /// recycle fails or it is broken — and only then returns it. Its slot stays taken
-    /// meanwhile, so nobody gets it before the check.
-    pub(super) fn recycle_later(self: &Arc<Self>, entry: Entry<M::Object>) {
+    /// operation): hands the innermost frame a cleanup that recycles it, telling the manager
+    /// `why` — or closes it if the recycle fails or takes longer than the cleanup bound, or it
+    /// is broken — and only then returns it. Its slot stays taken meanwhile, so nobody gets it
+    /// before the check. If the cleanup is abandoned (a bounding scope), the object is dropped
+    /// and its slot freed.
+    pub(super) fn recycle_later(self: &Arc<Self>, entry: Entry<M::Object>, why: Recycle) {
         let shared = Arc::clone(self);
+        let mut held = Held { shared: Arc::clone(self), entry: Some(entry) };
         let check = async move {
-            let mut entry = entry;
-            let ok =
-                !shared.manager.is_broken(&entry.obj) && shared.manager.recycle(&mut entry.obj).await.is_ok();
+            let entry = held.entry.as_mut().expect("held until checked");
+            let ok = !shared.manager.is_broken(&entry.obj)
+                && matches!(
+                    Within::new(shared.cleanup_bound(), shared.manager.recycle(&mut entry.obj, why)).await,
+                    Some(Ok(()))
+                );
+            let entry = held.entry.take().expect("held until checked");
             if ok && !shared.manager.is_broken(&entry.obj) {
                 Counters::add(&shared.counters.recycled);
                 shared.release(entry);
@@ -252,9 +326,7 @@ impl<M: Manager> Shared<M> {
                 if !ok {
                     Counters::add(&shared.counters.failed);
                 }
-                let Entry { obj, token, .. } = entry;
-                shared.manager.close(obj).await;
-                token.closed_via(frame::via());
+                shared.close_bounded(entry, true).await.closed_via(frame::via());
                 shared.closed_one(true);
             }
         };
@@ -264,5 +336,53 @@ impl<M: Manager> Shared<M> {
     /// Whether the pool is closed.
     pub(super) fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+}
+
+/// The token of an object whose close ended, handed from the close to its `done` count.
+pub(super) struct ClosedToken(Mutex<Option<Token>>);
+
+impl ClosedToken {
+    fn new(token: Token) -> Self {
+        ClosedToken(Mutex::new(Some(token)))
+    }
+
+    fn take(&self) -> Token {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take().expect("counted once")
+    }
+}
+
+/// The slot and token of an object being closed. Dropped before the close ended (its cleanup
+/// was abandoned), the object is already gone with the close: the slot is freed, and the token
+/// counts the object as abandoned (or lost).
+struct SlotHeld<M: Manager> {
+    shared: Arc<Shared<M>>,
+    token: Option<Token>,
+    in_use: bool,
+}
+
+impl<M: Manager> Drop for SlotHeld<M> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            drop(token);
+            self.shared.closed_one(self.in_use);
+        }
+    }
+}
+
+/// A checked-out object being recycled by a cleanup. Dropped before the check ended (the
+/// cleanup was abandoned), the object is dropped and its slot freed.
+struct Held<M: Manager> {
+    shared: Arc<Shared<M>>,
+    entry: Option<Entry<M::Object>>,
+}
+
+impl<M: Manager> Drop for Held<M> {
+    fn drop(&mut self) {
+        if let Some(Entry { obj, token, .. }) = self.entry.take() {
+            drop(obj);
+            drop(token);
+            self.shared.closed_one(true);
+        }
     }
 }

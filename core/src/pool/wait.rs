@@ -1,5 +1,6 @@
 //! The named futures an acquire awaits: [`WaitTurn`] (its place in the FIFO queue) and
-//! [`Bounded`] (a create or recycle bounded by the acquire timeout).
+//! [`Bounded`] (a create or recycle bounded by the acquire timeout and its own bound), and
+//! [`Within`] (a recycle or close nobody waits for, bounded by the pool's cleanup bound).
 //!
 //! Both follow the checkpoint rule: polled in an effectively cancelled scope, `WaitTurn`
 //! returns `Pending` before touching the pool, so the scope drops it right away. Neither
@@ -62,8 +63,9 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
     type Output = Result<Turn<M::Object>, PoolError<M::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
-            return Poll::Pending; // a checkpoint: the cancelled scope drops us now
+        if frame::poll_proceed(cx).is_pending() {
+            // A checkpoint (a cancelled scope drops us now) that spends from the task's budget.
+            return Poll::Pending;
         }
         let this = &mut *self;
         let shared = this.shared;
@@ -127,26 +129,82 @@ impl<M: Manager> Drop for WaitTurn<'_, M> {
     }
 }
 
+/// What cut a [`Bounded`] create or recycle off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// The acquire's deadline passed.
+    Acquire,
+    /// The operation's own bound (`create_timeout`, `recycle_timeout`) passed.
+    Own,
+}
+
 pin_project! {
-    /// A create or recycle, bounded by the acquire's deadline: `None` when it passed (the
-    /// inner future is dropped with this one then).
+    /// A create or recycle, bounded by the acquire's deadline and by its own bound: `Err`
+    /// when one passed (the inner future is dropped with this one then).
     pub(super) struct Bounded<'a, M: Manager, F> {
         #[pin]
         fut: F,
         shared: &'a Shared<M>,
         deadline: &'a mut Deadline,
+        limit: Option<Duration>,
         sleep: Option<Sleep>,
+        own: Option<Sleep>,
         armed: bool,
     }
 }
 
 impl<'a, M: Manager, F> Bounded<'a, M, F> {
-    pub(super) fn new(shared: &'a Shared<M>, deadline: &'a mut Deadline, fut: F) -> Self {
-        Bounded { fut, shared, deadline, sleep: None, armed: false }
+    pub(super) fn new(
+        shared: &'a Shared<M>,
+        deadline: &'a mut Deadline,
+        limit: Option<Duration>,
+        fut: F,
+    ) -> Self {
+        Bounded { fut, shared, deadline, limit, sleep: None, own: None, armed: false }
     }
 }
 
 impl<M: Manager, F: Future> Future for Bounded<'_, M, F> {
+    type Output = Result<F::Output, Cut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.fut.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        if !*this.armed {
+            *this.armed = true;
+            *this.sleep = this.deadline.sleep(this.shared);
+            *this.own = this.limit.and_then(|d| this.shared.now().checked_add(d)).map(sleep_until);
+        }
+        if let Some(Poll::Ready(())) = this.sleep.as_mut().map(|sleep| Pin::new(sleep).poll(cx)) {
+            return Poll::Ready(Err(Cut::Acquire));
+        }
+        match this.own.as_mut().map(|sleep| Pin::new(sleep).poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Err(Cut::Own)),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+pin_project! {
+    /// A recycle or close the pool runs with nobody waiting for it (a cleanup, a detached
+    /// close), bounded by `limit`: `None` when it passed (the inner future is dropped then).
+    pub(super) struct Within<F> {
+        #[pin]
+        fut: F,
+        limit: Duration,
+        sleep: Option<Sleep>,
+    }
+}
+
+impl<F> Within<F> {
+    pub(super) fn new(limit: Duration, fut: F) -> Self {
+        Within { fut, limit, sleep: None }
+    }
+}
+
+impl<F: Future> Future for Within<F> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
@@ -154,13 +212,11 @@ impl<M: Manager, F: Future> Future for Bounded<'_, M, F> {
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Some(out));
         }
-        if !*this.armed {
-            *this.armed = true;
-            *this.sleep = this.deadline.sleep(this.shared);
-        }
-        match this.sleep.as_mut().map(|sleep| Pin::new(sleep).poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(None),
-            _ => Poll::Pending,
+        let limit = *this.limit;
+        let sleep = this.sleep.get_or_insert_with(|| crate::time::sleep(limit));
+        match Pin::new(sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

@@ -1,11 +1,11 @@
-use std::error::Error;
 use std::fmt;
 use std::future::Future;
 
 use super::{Completing, DropCause, Ending, dispose_close, drop_cause, settle};
 use crate::tracker::Token;
 
-/// How the body of a [`resource`] ended, as its teardown is told.
+/// How the body of a [`resource`] ended, as its teardown is told (Python's `__aexit__`
+/// arguments, reduced to what a teardown decides on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// The body returned `Ok`.
@@ -18,44 +18,68 @@ pub enum Exit {
     Panicked,
 }
 
+impl Exit {
+    /// Whether the body returned `Ok`: the one case where a transaction commits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyscope_core::resource::Exit;
+    /// assert!(Exit::Ok.is_ok());
+    /// assert!(!Exit::Cancelled.is_ok());
+    /// ```
+    pub fn is_ok(self) -> bool {
+        self == Exit::Ok
+    }
+}
+
 /// A resource built from an async setup and an async teardown that is told how the body ended:
-/// AnyIO's `@asynccontextmanager`. A transaction commits on [`Exit::Ok`] and rolls back otherwise.
+/// AnyIO's `@asynccontextmanager`, Python's `__aexit__`. A transaction commits on [`Exit::Ok`]
+/// and rolls back otherwise — on an error, a cancellation or a panic — with no code in the body.
 ///
-/// A setup that fails opens nothing and tears nothing down.
+/// Setup, body and teardown share one error type `E` (your application's error, with `From`
+/// impls so that `?` works in each): [`Resource::run`] returns `Result<R, E>`, not a nested
+/// or three-parameter error. A setup that fails opens nothing and tears nothing down; its
+/// error is returned as it is.
 ///
 /// # Examples
+///
+/// asyncpg's `transfer_funds`, on a pool of connections (`Tx` stands for a connection type):
 ///
 /// ```
 /// # anyscope_tokio::run(async {
 /// use anyscope_core::resource::{resource, Exit};
 ///
-/// let res = resource(
-///     async { Ok::<_, std::io::Error>(Vec::<&str>::new()) }, // BEGIN
-///     |tx: Vec<&str>, exit: Exit| async move {
-///         match exit {
-///             Exit::Ok => println!("COMMIT {tx:?}"),
-///             _ => println!("ROLLBACK"),
-///         }
-///         Ok::<_, std::io::Error>(())
-///     },
-/// );
-/// let n = res
-///     .run(async |tx: &mut Vec<&str>| {
-///         tx.push("UPDATE accounts ...");
-///         Ok::<_, std::io::Error>(tx.len())
-///     })
-///     .await
-///     .unwrap();
-/// assert_eq!(n, 1);
+/// #[derive(Debug, Default)]
+/// struct Tx(Vec<String>);
+/// impl Tx {
+///     async fn execute(&mut self, sql: &str) -> Result<(), std::io::Error> {
+///         Ok(self.0.push(sql.to_owned()))
+///     }
+/// }
+///
+/// async fn transfer_funds(src: u32, dst: u32, amount: u32) -> Result<usize, std::io::Error> {
+///     let begin = async { let mut tx = Tx::default(); tx.execute("BEGIN").await?; Ok(tx) };
+///     let end = |mut tx: Tx, exit: Exit| async move {
+///         tx.execute(if exit.is_ok() { "COMMIT" } else { "ROLLBACK" }).await
+///     };
+///     resource(begin, end).run(async |tx: &mut Tx| {
+///         tx.execute(&format!("UPDATE accounts SET balance = balance - {amount} WHERE id = {src}")).await?;
+///         tx.execute(&format!("UPDATE accounts SET balance = balance + {amount} WHERE id = {dst}")).await?;
+///         Ok(tx.0.len())
+///     }).await
+/// }
+///
+/// assert_eq!(transfer_funds(1, 2, 100).await.unwrap(), 3); // BEGIN, two UPDATEs; then COMMIT
 /// # });
 /// ```
-pub fn resource<S, T, SE, TD, TF, TE>(setup: S, teardown: TD) -> Resource<S, TD>
+pub fn resource<S, T, E, TD, TF>(setup: S, teardown: TD) -> Resource<S, TD>
 where
-    S: Future<Output = Result<T, SE>>,
+    S: Future<Output = Result<T, E>>,
     T: Send + 'static,
     TD: FnOnce(T, Exit) -> TF + Send + 'static,
-    TF: Future<Output = Result<(), TE>> + Send + 'static,
-    TE: fmt::Display + Send + 'static,
+    TF: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display + Send + 'static,
 {
     Resource { setup, teardown, kind: std::any::type_name::<T>() }
 }
@@ -76,6 +100,15 @@ impl<S, TD> fmt::Debug for Resource<S, TD> {
 
 impl<S, TD> Resource<S, TD> {
     /// Counts the resource in the tracker under `kind` (default: the value's type name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyscope_core::resource::{resource, Exit};
+    /// let res = resource(async { Ok::<u8, std::io::Error>(1) }, |_v: u8, _e: Exit| async { Ok(()) })
+    ///     .with_kind("my-resource");
+    /// # drop(res);
+    /// ```
     pub fn with_kind(mut self, kind: &'static str) -> Self {
         self.kind = kind;
         self
@@ -86,72 +119,81 @@ impl<S, TD> Resource<S, TD> {
     ///
     /// # Errors
     ///
-    /// [`ResourceError::Setup`] if the setup failed (nothing else ran); otherwise the body's
-    /// and the teardown's errors, the body's first.
+    /// The setup's error (nothing else ran), else the body's error, else the teardown's. When
+    /// both the body and the teardown fail, the body's error is returned and the teardown's is
+    /// reported to the [`tracker`](crate::tracker) as a failed close (as for a teardown that
+    /// runs after a cancellation, which no caller can receive).
     ///
     /// # Cancel safety
     ///
     /// If the returned future is dropped while the body runs, the teardown is adopted by the
     /// enclosing frame with [`Exit::Cancelled`] (or [`Exit::Panicked`] if the body panicked),
-    /// and runs shielded before that frame completes. Dropped during the setup, nothing was
-    /// opened and nothing is torn down. Dropped during the teardown, the rest of the teardown is
-    /// handed over and still runs.
-    pub async fn run<T, SE, TF, TE, R, E, B>(self, body: B) -> Result<R, ResourceError<SE, E, TE>>
+    /// and runs shielded before that frame completes; its error goes to the tracker. Dropped
+    /// during the setup, nothing was opened and nothing is torn down. Dropped during the
+    /// teardown, the rest of the teardown is handed over and still runs.
+    pub async fn run<T, E, TF, R, B>(self, body: B) -> Result<R, E>
     where
-        S: Future<Output = Result<T, SE>>,
+        S: Future<Output = Result<T, E>>,
         T: Send + 'static,
         TD: FnOnce(T, Exit) -> TF + Send + 'static,
-        TF: Future<Output = Result<(), TE>> + Send + 'static,
-        TE: fmt::Display + Send + 'static,
+        TF: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
         B: AsyncFnOnce(&mut T) -> Result<R, E>,
     {
-        let value = self.setup.await.map_err(ResourceError::Setup)?;
+        let value = self.setup.await?;
         let mut open = Open { inner: Some((value, self.teardown, Token::open(self.kind))) };
         let out = body(open.value()).await;
         let (value, teardown, token) = open.inner.take().expect("taken once");
         let exit = if out.is_ok() { Exit::Ok } else { Exit::Error };
         let kind = token.kind();
-        let done = move |r: &Result<(), TE>, ending: Ending| settle(token, r, ending);
+        let body_failed = out.is_err();
+        let done = move |r: &Result<(), E>, ending: Ending| match (r, ending) {
+            // The caller receives the body's error; the teardown's is reported, not lost.
+            (Err(e), Ending::Awaited) if body_failed => {
+                token.close_failed(e);
+                token.closed_explicitly();
+            }
+            _ => settle(token, r, ending),
+        };
         let torn = Completing::new(kind, teardown(value, exit), done).await;
         match (out, torn) {
             (Ok(v), Ok(())) => Ok(v),
-            (Err(body), Ok(())) => Err(ResourceError::Body(body)),
-            (Ok(_), Err(teardown)) => Err(ResourceError::Teardown(teardown)),
-            (Err(body), Err(teardown)) => Err(ResourceError::Both { body, teardown }),
+            (Err(body), _) => Err(body),
+            (Ok(_), Err(teardown)) => Err(teardown),
         }
     }
 }
 
 /// The value between setup and teardown; dropped with the body (cancelled or panicked), it hands
 /// the teardown to the innermost frame.
-struct Open<T, TD, TF, TE>
+struct Open<T, TD, TF, E>
 where
     T: Send + 'static,
     TD: FnOnce(T, Exit) -> TF + Send + 'static,
-    TF: Future<Output = Result<(), TE>> + Send + 'static,
-    TE: fmt::Display + Send + 'static,
+    TF: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display + Send + 'static,
 {
     inner: Option<(T, TD, Token)>,
 }
 
-impl<T, TD, TF, TE> Open<T, TD, TF, TE>
+impl<T, TD, TF, E> Open<T, TD, TF, E>
 where
     T: Send + 'static,
     TD: FnOnce(T, Exit) -> TF + Send + 'static,
-    TF: Future<Output = Result<(), TE>> + Send + 'static,
-    TE: fmt::Display + Send + 'static,
+    TF: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display + Send + 'static,
 {
     fn value(&mut self) -> &mut T {
         &mut self.inner.as_mut().expect("open until torn down").0
     }
 }
 
-impl<T, TD, TF, TE> Drop for Open<T, TD, TF, TE>
+impl<T, TD, TF, E> Drop for Open<T, TD, TF, E>
 where
     T: Send + 'static,
     TD: FnOnce(T, Exit) -> TF + Send + 'static,
-    TF: Future<Output = Result<(), TE>> + Send + 'static,
-    TE: fmt::Display + Send + 'static,
+    TF: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display + Send + 'static,
 {
     fn drop(&mut self) {
         if let Some((value, teardown, token)) = self.inner.take() {
@@ -160,52 +202,6 @@ where
                 _ => Exit::Cancelled,
             };
             dispose_close(token, teardown(value, exit));
-        }
-    }
-}
-
-/// The error of [`Resource::run`].
-#[derive(Debug)]
-pub enum ResourceError<SE, E, TE> {
-    /// The setup failed: nothing was opened, the body did not run.
-    Setup(SE),
-    /// The body failed; the teardown succeeded.
-    Body(E),
-    /// The body succeeded (its value is dropped); the teardown failed.
-    Teardown(TE),
-    /// Both failed; the body's error first.
-    Both {
-        /// The body's error.
-        body: E,
-        /// The teardown's error.
-        teardown: TE,
-    },
-}
-
-impl<SE: fmt::Display, E: fmt::Display, TE: fmt::Display> fmt::Display for ResourceError<SE, E, TE> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ResourceError::Setup(e) => write!(f, "setting the resource up failed: {e}"),
-            ResourceError::Body(e) => write!(f, "{e}"),
-            ResourceError::Teardown(e) => write!(f, "tearing the resource down failed: {e}"),
-            ResourceError::Both { body, teardown } => {
-                write!(f, "{body}; then tearing the resource down failed too: {teardown}")
-            }
-        }
-    }
-}
-
-impl<SE, E, TE> Error for ResourceError<SE, E, TE>
-where
-    SE: Error + 'static,
-    E: Error + 'static,
-    TE: Error + 'static,
-{
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            ResourceError::Setup(e) => Some(e),
-            ResourceError::Body(e) | ResourceError::Both { body: e, .. } => Some(e),
-            ResourceError::Teardown(e) => Some(e),
         }
     }
 }

@@ -13,7 +13,8 @@ use crate::tracker::Token;
 /// - Dropped unclosed — because the body was cancelled, panicked, returned early, or just went
 ///   past it — the guard hands its close to the innermost frame, which runs it shielded, in drop
 ///   order, before the frame completes. Errors of such a close are reported to the
-///   [`tracker`](crate::tracker) and on standard error, since no caller is left to receive them.
+///   [`tracker`](crate::tracker) (and, with the `tracing` feature, as `tracing` events), since
+///   no caller is left to receive them.
 ///
 /// # Examples
 ///

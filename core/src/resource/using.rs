@@ -16,8 +16,10 @@ use super::{AsyncClose, Scoped};
 ///
 /// If the returned future is dropped (cancelled) while the body runs, the resource's guard is
 /// dropped with it and its close is adopted by the enclosing frame: it still runs, shielded,
-/// before that frame completes. Once the close has started it is shielded, and if the future
-/// is dropped anyway the rest of the close is handed over the same way.
+/// before that frame completes. The close itself is not shielded while `using` awaits it: a
+/// cancellation cuts the caller off at one of its suspension points, and the rest of the
+/// close is handed over the same way and runs to its end. A close error the cut-off caller
+/// can no longer receive is counted in the [`tracker`](crate::tracker) (`close_failed`).
 ///
 /// # Examples
 ///
@@ -57,13 +59,19 @@ where
 }
 
 /// The error of [`using`]: the body failed, the close failed, or both did.
+///
+/// [`UsingError::Body`] is transparent (the body's own message and `source()`); the others
+/// say what failed at this level and lead to the cause through `source()`, never repeating
+/// it in their message.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum UsingError<E, C> {
     /// The body failed; the close succeeded.
     Body(E),
     /// The body succeeded (its value is dropped); the close failed.
     Close(C),
-    /// Both failed. The body's error comes first, and is the `source` of the close's.
+    /// Both failed. The body's error comes first and is the `source()`; the close's is
+    /// [`close_error`](UsingError::close_error).
     Both {
         /// The body's error.
         body: E,
@@ -93,11 +101,9 @@ impl<E, C> UsingError<E, C> {
 impl<E: fmt::Display, C: fmt::Display> fmt::Display for UsingError<E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UsingError::Body(e) => write!(f, "{e}"),
-            UsingError::Close(c) => write!(f, "closing the resource failed: {c}"),
-            UsingError::Both { body, close } => {
-                write!(f, "{body}; then closing the resource failed too: {close}")
-            }
+            UsingError::Body(e) => fmt::Display::fmt(e, f),
+            UsingError::Close(_) => f.write_str("closing the resource failed"),
+            UsingError::Both { .. } => f.write_str("closing the resource failed after the body failed"),
         }
     }
 }
@@ -109,7 +115,8 @@ where
 {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            UsingError::Body(e) | UsingError::Both { body: e, .. } => Some(e),
+            UsingError::Body(e) => e.source(),
+            UsingError::Both { body, .. } => Some(body),
             UsingError::Close(c) => Some(c),
         }
     }

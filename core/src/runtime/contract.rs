@@ -1,11 +1,15 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::JoinError;
+use crate::net::raw::{RawDatagram, RawListener, RawStream, unsupported};
+use crate::signal::{RawSignal, Signal};
 
 /// A boxed, sendable future, the currency of the object-safe [`Runtime`] trait.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -37,6 +41,15 @@ pub type TaskOutput = Box<dyn Any + Send>;
 ///   [`timer`](Runtime::timer) returns a timer on that clock.
 /// - [`yield_now`](Runtime::yield_now) arranges for the current task to be polled again soon,
 ///   after other ready tasks have had a turn.
+/// - I/O, on the runtime's own reactor (no second reactor thread): [`connect_tcp`](Runtime::connect_tcp),
+///   [`bind_tcp`](Runtime::bind_tcp), [`bind_udp`](Runtime::bind_udp), Unix sockets on unix, and
+///   [`signal`](Runtime::signal). Each returns a boxed poll-based object of
+///   [`net::raw`](crate::net::raw) or [`signal`](crate::signal); core builds the public types
+///   ([`TcpStream`](crate::net::TcpStream), ...) on them. Every I/O method has a default that
+///   fails with [`io::ErrorKind::Unsupported`], so an adapter without I/O still compiles and
+///   runs everything else. Name resolution and files are not part of the contract: core does
+///   them on the blocking offload, as AnyIO does.
+///   A connect future dropped before it completed closes its socket at once.
 ///
 /// # Examples
 ///
@@ -71,6 +84,45 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// both tokio and async-executor treat as "reschedule at the back of the queue".
     fn yield_now(&self, cx: &mut Context<'_>) {
         cx.waker().wake_by_ref();
+    }
+
+    /// Connects a TCP stream to `addr` (one address: core does resolution and Happy Eyeballs).
+    fn connect_tcp(&self, addr: SocketAddr) -> BoxFuture<io::Result<Box<dyn RawStream>>> {
+        let _ = addr;
+        Box::pin(std::future::ready(Err(unsupported("TCP"))))
+    }
+
+    /// Binds a TCP listener to `addr` and listens.
+    fn bind_tcp(&self, addr: SocketAddr) -> io::Result<Box<dyn RawListener>> {
+        let _ = addr;
+        Err(unsupported("TCP"))
+    }
+
+    /// Binds a UDP socket to `addr`.
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<Box<dyn RawDatagram>> {
+        let _ = addr;
+        Err(unsupported("UDP"))
+    }
+
+    /// Connects a Unix stream socket to the socket at `path`.
+    #[cfg(unix)]
+    fn connect_unix(&self, path: std::path::PathBuf) -> BoxFuture<io::Result<Box<dyn RawStream>>> {
+        let _ = path;
+        Box::pin(std::future::ready(Err(unsupported("Unix sockets"))))
+    }
+
+    /// Binds a Unix stream listener at `path` and listens.
+    #[cfg(unix)]
+    fn bind_unix(&self, path: &std::path::Path) -> io::Result<Box<dyn RawListener>> {
+        let _ = path;
+        Err(unsupported("Unix sockets"))
+    }
+
+    /// Starts receiving the process signal `signal`. Every receiver created for a signal sees
+    /// each delivery made after it was created (deliveries close together may coalesce).
+    fn signal(&self, signal: Signal) -> io::Result<Box<dyn RawSignal>> {
+        let _ = signal;
+        Err(unsupported("signals"))
     }
 }
 

@@ -2,7 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -71,7 +71,11 @@ impl std::error::Error for NoRuntime {}
 
 type Fallback = fn() -> Option<Handle>;
 
-static FALLBACKS: Mutex<Vec<(&'static str, Fallback)>> = Mutex::new(Vec::new());
+/// The registered fallbacks. Read on every lookup outside a frame (drop paths included), by
+/// many threads at once: a read lock, held only to copy the short list — never `try_lock`,
+/// which made a lookup fail (a resource recorded lost) whenever another thread was looking
+/// up at the same moment.
+static FALLBACKS: RwLock<Vec<(&'static str, Fallback)>> = RwLock::new(Vec::new());
 
 /// Registers a way to find a runtime from the runtime's own context, consulted when no frame
 /// carries one (code running in a task spawned directly on tokio, say).
@@ -86,7 +90,7 @@ static FALLBACKS: Mutex<Vec<(&'static str, Fallback)>> = Mutex::new(Vec::new());
 /// assert!(anyscope_core::runtime::try_current().is_err());
 /// ```
 pub fn register_fallback(name: &'static str, find: fn() -> Option<Handle>) {
-    let mut list = FALLBACKS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut list = FALLBACKS.write().unwrap_or_else(|e| e.into_inner());
     match list.iter_mut().find(|(n, _)| *n == name) {
         Some(entry) => entry.1 = find,
         None => list.push((name, find)),
@@ -95,10 +99,11 @@ pub fn register_fallback(name: &'static str, find: fn() -> Option<Handle>) {
 
 /// The ambient runtime, or `None`. Never panics: used by drop paths.
 pub(crate) fn lookup() -> Option<Handle> {
-    if let Some(rt) = frame::runtime() {
+    if let Some(rt) = frame::runtime().or_else(super::thread::blocking_runtime) {
         return Some(rt);
     }
-    let list = FALLBACKS.try_lock().ok()?.clone();
+    // Copied so that no lock is held while the fallbacks run (they may look up again).
+    let list = FALLBACKS.read().unwrap_or_else(|e| e.into_inner()).clone();
     list.iter().find_map(|(_, find)| find())
 }
 

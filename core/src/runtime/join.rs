@@ -3,6 +3,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use super::RawTask;
@@ -98,7 +99,8 @@ pub(crate) struct CancelledMarker;
 /// An owned handle to a task spawned by anyscope: await it for the task's result.
 ///
 /// Dropping the handle **detaches** the task: it keeps running to completion, and its cleanups
-/// still run. [`abort`](JoinHandle::abort) cancels it.
+/// still run; [`detach`](JoinHandle::detach) says so explicitly. [`abort`](JoinHandle::abort)
+/// (`&self`, as tokio's) cancels it.
 ///
 /// # Cancel safety
 ///
@@ -115,24 +117,68 @@ pub(crate) struct CancelledMarker;
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; use `let _ =` to make that explicit"]
 pub struct JoinHandle<T> {
-    raw: Box<dyn RawTask>,
+    /// Behind a lock so that `abort` takes `&self` (the adapters' `RawTask::abort` takes
+    /// `&mut self`); `poll` reaches it through `get_mut`, without locking. Never contended
+    /// but by concurrent `abort`s, and no user code runs under it.
+    raw: Mutex<Box<dyn RawTask>>,
     _output: PhantomData<fn() -> T>,
 }
 
 impl<T: Send + 'static> JoinHandle<T> {
     pub(crate) fn new(raw: Box<dyn RawTask>) -> Self {
-        JoinHandle { raw, _output: PhantomData }
+        JoinHandle { raw: Mutex::new(raw), _output: PhantomData }
+    }
+
+    fn raw(&self) -> MutexGuard<'_, Box<dyn RawTask>> {
+        self.raw.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Cancels the task. Awaiting the handle then gives [`JoinError::is_cancelled`] unless the
-    /// task had already finished.
-    pub fn abort(&mut self) {
-        self.raw.abort();
+    /// task had already finished. Idempotent. Takes `&self`, as tokio's `JoinHandle::abort`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// let handle = anyscope_core::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        self.raw().abort();
+    }
+
+    /// Detaches the task: it keeps running to completion, its cleanups still run, and nobody
+    /// receives its output. The same as dropping the handle, said explicitly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// let (tx, rx) = anyscope_core::channel::<u8>(1);
+    /// anyscope_core::spawn(async move { tx.send(1).await.unwrap() }).detach();
+    /// assert_eq!(rx.recv().await.unwrap(), 1);
+    /// # });
+    /// ```
+    pub fn detach(self) {
+        drop(self);
     }
 
     /// Whether the task has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// let handle = anyscope_core::spawn(async {});
+    /// while !handle.is_finished() {
+    ///     anyscope_core::checkpoint().await;
+    /// }
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw.is_finished()
+        self.raw().is_finished()
     }
 }
 
@@ -140,7 +186,8 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = match self.raw.poll_join(cx) {
+        let raw = self.raw.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let out = match raw.poll_join(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(out) => out,
         };
@@ -156,6 +203,7 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("raw", &self.raw).finish()
+        let raw = self.raw.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("JoinHandle").field("raw", &*raw).finish()
     }
 }

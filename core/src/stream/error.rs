@@ -19,6 +19,7 @@ use std::fmt;
 /// # });
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError<T> {
     /// This sender (the clone used) was closed (AnyIO's `ClosedResourceError`).
     Closed(T),
@@ -97,6 +98,7 @@ impl<T> Error for SendError<T> {}
 /// assert_eq!(err.into_inner(), 2);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrySendError<T> {
     /// This sender was closed.
     Closed(T),

@@ -95,19 +95,47 @@ pub struct CapacityLimiterStatistics {
 impl CapacityLimiter {
     /// A limiter with `total_tokens` tokens.
     ///
+    /// # Panics
+    ///
+    /// If `total_tokens` is 0 (AnyIO's `ValueError`): every acquire would wait forever. Use
+    /// [`try_new`](CapacityLimiter::try_new) for a total that comes from input.
+    ///
     /// # Examples
     ///
     /// ```
     /// assert_eq!(anyscope_core::sync::CapacityLimiter::new(4).total_tokens(), 4);
     /// ```
     pub fn new(total_tokens: usize) -> Self {
-        CapacityLimiter {
+        match CapacityLimiter::try_new(total_tokens) {
+            Ok(limiter) => limiter,
+            Err(e) => panic!("anyscope: {e}"),
+        }
+    }
+
+    /// A limiter with `total_tokens` tokens, or an error if it is 0.
+    ///
+    /// # Errors
+    ///
+    /// [`ZeroTokens`](super::ZeroTokens) if `total_tokens` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyscope_core::sync::CapacityLimiter;
+    /// assert!(CapacityLimiter::try_new(0).is_err());
+    /// assert_eq!(CapacityLimiter::try_new(2).unwrap().total_tokens(), 2);
+    /// ```
+    pub fn try_new(total_tokens: usize) -> Result<Self, super::ZeroTokens> {
+        if total_tokens == 0 {
+            return Err(super::ZeroTokens { _priv: () });
+        }
+        Ok(CapacityLimiter {
             state: Mutex::new(State {
                 total: total_tokens,
                 borrowers: HashSet::new(),
                 queue: WaitQueue::new(),
             }),
-        }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -322,6 +350,10 @@ impl CapacityLimiter {
     /// Changes the total number of tokens. Growing it hands the new tokens to the oldest
     /// waiters; shrinking it takes nothing back.
     ///
+    /// # Panics
+    ///
+    /// If `total_tokens` is 0 (AnyIO's `ValueError`), as [`new`](CapacityLimiter::new).
+    ///
     /// # Examples
     ///
     /// ```
@@ -330,6 +362,7 @@ impl CapacityLimiter {
     /// assert_eq!(limiter.available_tokens(), 3);
     /// ```
     pub fn set_total_tokens(&self, total_tokens: usize) {
+        assert!(total_tokens > 0, "anyscope: {}", super::ZeroTokens { _priv: () });
         let mut wakers = Wakers::default();
         {
             let mut s = self.lock();
@@ -419,7 +452,7 @@ impl Future for AcquireToken<'_> {
     type Output = Result<(), CapacityError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let this = &mut *self;

@@ -22,10 +22,19 @@ use std::fmt;
 pub enum AcquireError {
     /// The semaphore was closed before a permit could be given (or while waiting for one).
     Closed,
+    /// More permits were requested at once than the semaphore can ever hold (its maximum, or
+    /// [`Semaphore::MAX_PERMITS`](super::Semaphore::MAX_PERMITS)): returned at the first poll
+    /// instead of waiting forever.
+    TooMany {
+        /// The permits requested.
+        requested: usize,
+        /// The most the semaphore can hold.
+        max: usize,
+    },
 }
 
 impl AcquireError {
-    /// Whether the semaphore was closed (always, today).
+    /// Whether the semaphore was closed.
     ///
     /// # Examples
     ///
@@ -39,7 +48,12 @@ impl AcquireError {
 
 impl fmt::Display for AcquireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the semaphore was closed")
+        match self {
+            AcquireError::Closed => f.write_str("the semaphore was closed"),
+            AcquireError::TooMany { requested, max } => {
+                write!(f, "{requested} permits requested from a semaphore that can hold at most {max}")
+            }
+        }
     }
 }
 
@@ -63,6 +77,13 @@ pub enum TryAcquireError {
     Closed,
     /// Not enough permits are free, or other tasks are already waiting for them (no barging).
     NoPermits,
+    /// More permits were requested than the semaphore can ever hold (waiting would not help).
+    TooMany {
+        /// The permits requested.
+        requested: usize,
+        /// The most the semaphore can hold.
+        max: usize,
+    },
 }
 
 impl TryAcquireError {
@@ -94,6 +115,9 @@ impl fmt::Display for TryAcquireError {
         match self {
             TryAcquireError::Closed => f.write_str("the semaphore was closed"),
             TryAcquireError::NoPermits => f.write_str("no permit is free without waiting"),
+            TryAcquireError::TooMany { requested, max } => {
+                write!(f, "{requested} permits requested from a semaphore that can hold at most {max}")
+            }
         }
     }
 }
@@ -220,3 +244,25 @@ impl fmt::Display for CapacityError {
 }
 
 impl Error for CapacityError {}
+
+/// A [`CapacityLimiter`](super::CapacityLimiter) was given 0 tokens: every acquire would wait
+/// forever, so it is refused.
+///
+/// # Examples
+///
+/// ```
+/// let err = anyscope_core::sync::CapacityLimiter::try_new(0).unwrap_err();
+/// assert_eq!(err.to_string(), "a capacity limiter needs at least one token");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZeroTokens {
+    pub(crate) _priv: (),
+}
+
+impl fmt::Display for ZeroTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a capacity limiter needs at least one token")
+    }
+}
+
+impl Error for ZeroTokens {}

@@ -148,7 +148,18 @@ impl Semaphore {
     ///
     /// # Errors
     ///
-    /// As [`acquire`](Semaphore::acquire).
+    /// As [`acquire`](Semaphore::acquire), and [`AcquireError::TooMany`] at the first poll if
+    /// `n` is more than the semaphore can ever hold (its maximum, see
+    /// [`with_max`](Semaphore::with_max)): such a request would otherwise wait forever.
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::sync::{AcquireError, Semaphore};
+    /// let sem = Semaphore::with_max(1, 1);
+    /// let err = sem.acquire_many(5).await.unwrap_err();
+    /// assert_eq!(err, AcquireError::TooMany { requested: 5, max: 1 });
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     ///

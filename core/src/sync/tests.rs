@@ -187,7 +187,8 @@ fn limiter_granted_then_dropped_passes_the_token_on() {
 
 #[test]
 fn limiter_same_borrower_waiting_twice_is_an_error() {
-    let lim = CapacityLimiter::new(0);
+    let lim = CapacityLimiter::new(1);
+    lim.try_acquire_on_behalf_of(&BorrowerId::new()).unwrap(); // someone else holds the token
     let me = BorrowerId::new();
     let (_c, w) = waker();
     let mut a = lim.acquire_on_behalf_of(&me);
@@ -408,14 +409,20 @@ fn semaphore_holds_at_most_max_permits() {
     let sem = Semaphore::with_max(0, usize::MAX);
     sem.add_permits(Semaphore::MAX_PERMITS).unwrap();
     assert!(sem.add_permits(1).is_err());
-    // A request larger than can ever exist waits (as one larger than the permits in existence).
+    // A request larger than can ever exist is an error at once, never a wait; one larger than
+    // the permits in existence (but not than the maximum) waits.
     let (_c, w) = waker();
     let one = Semaphore::new(1);
     let mut huge = one.acquire_many(usize::MAX);
-    assert!(poll(&mut huge, &w).is_pending());
+    let max = Semaphore::MAX_PERMITS;
+    assert!(
+        matches!(poll(&mut huge, &w), Poll::Ready(Err(AcquireError::TooMany { requested: usize::MAX, max: m })) if m == max)
+    );
+    let mut big = one.acquire_many(max);
+    assert!(poll(&mut big, &w).is_pending());
     one.add_permits(1).unwrap(); // a release with it queued never shifts its request
-    assert!(poll(&mut huge, &w).is_pending());
-    drop(huge);
+    assert!(poll(&mut big, &w).is_pending());
+    drop(big);
     assert_eq!(one.available_permits(), 2);
 }
 

@@ -9,12 +9,16 @@
 
 mod basics;
 mod cancel;
+mod defaults;
 mod lifecycle;
 pub mod manager;
+mod matrix;
 
 pub use basics::*;
 pub use cancel::*;
+pub use defaults::*;
 pub use lifecycle::*;
+pub use matrix::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -33,7 +37,7 @@ macro_rules! __cases_pool {
             pool_types_are_send_and_sync,
             callers_scope_bounds_acquire,
             cancelled_acquire_keeps_the_pool_whole,
-            acquire_cancelled_mid_recycle_keeps_the_object,
+            acquire_cancelled_mid_recycle_returns_and_closes_the_object,
             object_dropped_by_cancellation_is_recycled_before_reuse,
             failing_recycle_after_cancellation_closes_it,
             object_dropped_by_panic_is_recycled,
@@ -45,6 +49,11 @@ macro_rules! __cases_pool {
             idle_expiry,
             exit_stack_closes_pool_around_task_group,
             pool_dropped_unclosed_is_closed_by_its_frame,
+            close_with_async_close_in_scope_keeps_the_handle,
+            default_manager_closes_object_of_cut_off_holder,
+            recycle_is_told_why_it_runs,
+            close_that_never_ends_frees_its_slot,
+            every_create_and_recycle_behaviour_with_cancelled_acquires,
         );
     };
 }

@@ -94,7 +94,7 @@ pub async fn abort_cancels_the_task() {
     let dropped = Flag::new();
     let started = Flag::new();
     let (a, d, s) = (after.clone(), dropped.clone(), started.clone());
-    let mut h = spawn(async move {
+    let h = spawn(async move {
         let _guard = SetOnDrop(d);
         s.set();
         sleep(Duration::from_secs(3600)).await;
@@ -285,7 +285,7 @@ pub async fn is_finished_tracks_completion() {
 
 /// Aborting a task that already finished does not lose its output.
 pub async fn abort_after_finish_keeps_output() {
-    let mut h = spawn(async { 7 });
+    let h = spawn(async { 7 });
     wait_until("the task finished", || h.is_finished()).await;
     h.abort();
     h.abort();

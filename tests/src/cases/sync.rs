@@ -43,6 +43,7 @@ macro_rules! __cases_sync {
             condition_wait_notify,
             condition_notify_one_wakes_the_oldest,
             condition_cancelled_wait_passes_the_notification_on,
+            bad_input_is_a_clear_error_never_a_wait,
         );
     };
 }
@@ -481,4 +482,44 @@ pub async fn condition_cancelled_wait_passes_the_notification_on() {
     assert_eq!(log.events(), ["b"]);
     assert!(!pair.0.is_locked());
     assert_eq!(pair.1.statistics().tasks_waiting, 0);
+}
+
+/// Input that can never be satisfied is a clear error at construction or at the call, never a
+/// wait until some deadline: a limiter of 0 tokens, more permits than a semaphore can hold, a
+/// pool that could never hand anything out.
+pub async fn bad_input_is_a_clear_error_never_a_wait() {
+    use anyscope_core::fail_after;
+    use anyscope_core::pool::PoolConfig;
+    use anyscope_core::sync::TryAcquireError;
+
+    assert_eq!(
+        CapacityLimiter::try_new(0).unwrap_err().to_string(),
+        "a capacity limiter needs at least one token"
+    );
+    let panicked = std::panic::catch_unwind(|| CapacityLimiter::new(0)).unwrap_err();
+    let msg = panicked.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("at least one token"), "{msg}");
+
+    let sem = Semaphore::with_max(1, 1);
+    let err = fail_after(Duration::from_secs(30), sem.acquire_many(5)).await.expect("no wait").unwrap_err();
+    assert_eq!(err, AcquireError::TooMany { requested: 5, max: 1 });
+    assert_eq!(sem.try_acquire_many(5).unwrap_err(), TryAcquireError::TooMany { requested: 5, max: 1 });
+    assert_eq!(sem.try_acquire_many(1).unwrap().permits(), 1, "a satisfiable request still works");
+    let unbounded = Semaphore::new(0);
+    let too_many = Semaphore::MAX_PERMITS + 1;
+    let err = fail_after(Duration::from_secs(30), unbounded.acquire_many(too_many)).await.expect("no wait");
+    assert!(matches!(err, Err(AcquireError::TooMany { .. })), "{err:?}");
+    assert_eq!(unbounded.statistics().tasks_waiting, 0, "nothing was queued");
+
+    let refused = [
+        PoolConfig::builder().max_size(0).build(),
+        PoolConfig::builder().max_size(usize::MAX).build(),
+        PoolConfig::builder().acquire_timeout(Duration::ZERO).build(),
+        PoolConfig::builder().create_timeout(Duration::ZERO).build(),
+        PoolConfig::builder().recycle_timeout(Duration::ZERO).build(),
+    ];
+    for r in refused {
+        let err = r.unwrap_err();
+        assert!(err.to_string().starts_with("invalid pool configuration: "), "{err}");
+    }
 }

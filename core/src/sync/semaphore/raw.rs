@@ -186,8 +186,11 @@ impl RawSemaphore {
         match self.acquire_fast(n) {
             Fast::Taken => Ok(()),
             Fast::Closed => Err(TryAcquireError::Closed),
-            // A waiter waits (no barging) or too few permits are free.
-            Fast::Slow => Err(TryAcquireError::NoPermits),
+            // A waiter waits (no barging) or too few permits are free — or never can be.
+            Fast::Slow => match self.never_enough(n) {
+                Some(max) => Err(TryAcquireError::TooMany { requested: n, max }),
+                None => Err(TryAcquireError::NoPermits),
+            },
         }
     }
 
@@ -236,6 +239,13 @@ impl RawSemaphore {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// The most permits the semaphore can ever hold, if `n` is more: such a request can never
+    /// be served.
+    fn never_enough(&self, n: usize) -> Option<usize> {
+        let limit = self.lock().max.map_or(MAX_PERMITS, |m| m.min(MAX_PERMITS));
+        (n > limit).then_some(limit)
     }
 
     /// Adds `n` new permits.
@@ -291,7 +301,7 @@ impl AcquireOp {
         sem: &RawSemaphore,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         match self.id {
@@ -313,6 +323,11 @@ impl AcquireOp {
         let mut s = sem.lock();
         if sem.word.load(Relaxed) & CLOSED != 0 {
             return Poll::Ready(Err(AcquireError::Closed));
+        }
+        let limit = s.max.map_or(MAX_PERMITS, |m| m.min(MAX_PERMITS));
+        if self.n > limit {
+            // More than the semaphore can ever hold: an error now, never a wait forever.
+            return Poll::Ready(Err(AcquireError::TooMany { requested: self.n, max: limit }));
         }
         if s.queue.waiting() == 0 {
             // Nobody waits, so `QUEUED` is clear (invariant 2, lock held). Set it before deciding:

@@ -99,7 +99,8 @@ pub async fn create_failure_frees_its_slot() {
     manager.fail_creates(1);
     let err = pool.acquire().await.unwrap_err();
     assert!(matches!(&err, PoolError::Create(e) if e.0 == "connection refused"), "{err:?}");
-    assert!(err.to_string().contains("connection refused"));
+    assert_eq!(err.to_string(), "creating a pool object failed");
+    assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "connection refused");
     let stats = pool.stats();
     assert_eq!((stats.size, stats.in_use, stats.failed), (0, 0, 1), "{stats:?}");
     // A slow failing create, with a waiter behind it: the freed slot goes to the waiter.

@@ -122,8 +122,8 @@ pub async fn exit_stack_closes_pool_around_task_group() {
     let (pool, manager) = open(PoolConfig::builder().max_size(3)).await;
     let kind = pool.object_kind();
     let mut stack = ExitStack::new();
-    let entered = stack.enter(pool);
-    let pool = stack.get(entered).clone();
+    let entered = stack.enter(pool.into_resource());
+    let pool = (**stack.get(entered)).clone();
     let res = task_group(|tg| async move {
         for i in 0..8u64 {
             let pool = pool.clone();
@@ -138,7 +138,7 @@ pub async fn exit_stack_closes_pool_around_task_group() {
     })
     .await;
     assert!(res.is_ok(), "{res:?}");
-    let pool = stack.get(entered).clone();
+    let pool = (**stack.get(entered)).clone();
     stack.close().await.unwrap();
     assert!(pool.is_closed());
     assert_eq!(pool.stats().size, 0);
@@ -168,4 +168,17 @@ pub async fn pool_dropped_unclosed_is_closed_by_its_frame() {
     assert_eq!(out, Some("body done"));
     assert_eq!(manager.live(), 0, "every object was closed before the scope completed");
     assert_clean(kind).await;
+}
+
+/// `pool.close().await` with `AsyncClose` in scope is still the pool's own `close(&self)`: it
+/// does not move the handle, which stays usable (this case would not compile otherwise).
+pub async fn close_with_async_close_in_scope_keeps_the_handle() {
+    #[allow(unused_imports)]
+    use anyscope_core::AsyncClose;
+    let (pool, manager) = open(PoolConfig::builder().max_size(2)).await;
+    drop(pool.acquire().await.unwrap());
+    pool.close().await;
+    assert!(pool.is_closed());
+    assert_eq!(pool.stats().size, 0);
+    close_and_check(pool, &manager).await;
 }

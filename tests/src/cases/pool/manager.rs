@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use anyscope_core::pool::{Manager, Pool, PoolConfigBuilder};
+use anyscope_core::pool::{Manager, Pool, PoolConfigBuilder, Recycle, RecycleError};
 use anyscope_core::{sleep, tracker};
 
 use crate::fixtures::{assert_clean, unique_kind};
@@ -56,6 +56,7 @@ struct Inner {
     fail_recycles: AtomicBool,
     create_delay_ms: AtomicU32,
     recycle_delay_ms: AtomicU32,
+    whys: std::sync::Mutex<Vec<Recycle>>,
 }
 
 /// The test manager; clones share their counters, so a case keeps one to look at.
@@ -104,6 +105,11 @@ impl TestManager {
         self.0.create_delay_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Why each recycle ran, in order.
+    pub fn whys(&self) -> Vec<Recycle> {
+        self.0.whys.lock().unwrap().clone()
+    }
+
     /// Recycles take `ms` milliseconds.
     pub fn recycle_delay(&self, ms: u32) {
         self.0.recycle_delay_ms.store(ms, Ordering::SeqCst);
@@ -134,8 +140,9 @@ impl Manager for TestManager {
         Ok(Conn { id, broken: false, _live: Live(Arc::clone(i)) })
     }
 
-    async fn recycle(&self, conn: &mut Conn) -> Result<(), TestError> {
+    async fn recycle(&self, conn: &mut Conn, why: Recycle) -> Result<(), RecycleError<TestError>> {
         let i = &self.0;
+        i.whys.lock().unwrap().push(why);
         i.recycles.fetch_add(1, Ordering::SeqCst);
         i.log.push(format!("recycle {}", conn.id));
         let delay = i.recycle_delay_ms.load(Ordering::SeqCst);
@@ -144,7 +151,7 @@ impl Manager for TestManager {
         }
         if i.fail_recycles.load(Ordering::SeqCst) {
             i.log.push(format!("recycle {} failed", conn.id));
-            return Err(TestError(format!("conn {} is stale", conn.id)));
+            return Err(TestError(format!("conn {} is stale", conn.id)).into());
         }
         i.log.push(format!("recycled {}", conn.id));
         Ok(())

@@ -133,3 +133,87 @@ pub async fn cancelled_start_cancels_and_awaits_child() {
         ["cleanup started", "cleanup finished", "task dropped", "caller's scope returned"]
     );
 }
+
+/// The task reports ready and, in the same poll, cancels the caller's scope: `start` still
+/// returns the value, and the cancellation is delivered at the caller's next checkpoint.
+pub async fn start_value_returned_when_caller_cancelled_after_ready() {
+    let res = task_group(|tg| async move {
+        let scope = CancelScope::new();
+        let caller = scope.clone();
+        let mut got = None;
+        let out = scope
+            .run(async {
+                let v = tg
+                    .start(move |status: TaskStatus<u32>| async move {
+                        status.started(7);
+                        caller.cancel(); // before the caller can be polled again
+                        Ok::<(), String>(())
+                    })
+                    .await;
+                got = Some(v);
+                checkpoint().await; // the cancellation is delivered here
+                unreachable!("the caller's scope was cancelled");
+            })
+            .await;
+        assert!(out.is_none());
+        assert!(scope.cancelled_caught());
+        assert!(matches!(got, Some(Ok(7))), "the ready value was lost: {got:?}");
+        Ok(())
+    })
+    .await;
+    assert!(res.is_ok());
+}
+
+/// The caller's scope is cancelled first and the task reports ready right after, in the same
+/// poll: the task is past its last checkpoint, so it does report, and `start` returns the value.
+pub async fn start_value_returned_when_ready_follows_caller_cancel() {
+    let res = task_group(|tg| async move {
+        let scope = CancelScope::new();
+        let caller = scope.clone();
+        let mut got = None;
+        let out = scope
+            .run(async {
+                let v = tg
+                    .start(move |status: TaskStatus<u32>| async move {
+                        caller.cancel();
+                        status.started(8);
+                        Ok::<(), String>(())
+                    })
+                    .await;
+                got = Some(v);
+                checkpoint().await;
+                unreachable!("the caller's scope was cancelled");
+            })
+            .await;
+        assert!(out.is_none());
+        assert!(matches!(got, Some(Ok(8))), "the ready value was lost: {got:?}");
+        Ok(())
+    })
+    .await;
+    assert!(res.is_ok());
+}
+
+/// A deadline around `start` whose task never reports ready: the task is cancelled, the scope
+/// catches, and the caller goes on (no hang while `start` defers the deadline's delivery).
+pub async fn deadline_around_start_cancels_unready_task() {
+    let log = Log::new();
+    let l = log.clone();
+    let res = task_group(|tg| async move {
+        let l2 = l.clone();
+        let out = anyscope_core::move_on_after(
+            Duration::from_millis(5),
+            tg.start(move |_status: TaskStatus<u32>| async move {
+                let _g = LogOnDrop(l2, "task dropped");
+                sleep(LONG).await;
+                Ok::<(), String>(())
+            }),
+        )
+        .await;
+        assert!(out.is_none());
+        l.push("caller goes on");
+        Ok(())
+    })
+    .await;
+    assert!(res.is_ok());
+    assert_eq!(log.events(), ["task dropped", "caller goes on"]);
+}

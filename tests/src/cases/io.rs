@@ -1,0 +1,53 @@
+//! Area `io`: real resources on every runtime — TCP, UDP and Unix sockets on the runtime's
+//! reactor, files and blocking calls on the blocking offload, threads both ways, signals.
+//!
+//! Only loopback addresses are ever used. The socket and signal cases return early on a runtime
+//! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
+
+pub mod files;
+pub mod net;
+pub mod sockets;
+pub mod threads;
+mod util;
+
+pub use files::*;
+pub use net::*;
+pub use sockets::*;
+pub use threads::*;
+
+/// The list of this area's cases.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cases_io {
+    ($runner:expr) => {
+        $crate::__area!($runner; io;
+            tcp_echo_on_loopback,
+            tcp_half_close_lets_the_peer_answer,
+            connection_refused_names_the_address,
+            connect_cut_off_by_a_deadline_leaves_no_socket_open,
+            serve_cancelled_closes_every_connection_before_the_scope_returns,
+            thousand_concurrent_connections,
+            close_from_another_task_fails_a_pending_read,
+            use_after_close_is_an_error,
+            split_halves_work_from_two_tasks,
+            connect_tcp_resolves_localhost,
+            tcp_stream_is_an_async_close_resource,
+            udp_round_trip,
+            unix_socket_echo,
+            signal_delivered_to_a_receiver,
+            signal_receiver_names_the_signal,
+            file_write_seek_read,
+            file_cut_off_by_a_deadline_is_flushed_and_closed,
+            bad_path_error_names_it,
+            fs_helpers_and_read_dir,
+            temp_file_and_dir_removed_on_close,
+            run_blocking_is_structured,
+            run_blocking_abandon_on_cancel_returns_at_once,
+            run_blocking_takes_a_token_from_the_limiter,
+            from_thread_runs_async_code_on_the_host,
+            from_thread_inherits_the_callers_cancel_scope,
+            check_cancelled_sees_a_deadline,
+            guard_dropped_inside_run_blocking_is_closed,
+        );
+    };
+}
