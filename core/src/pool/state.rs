@@ -54,6 +54,9 @@ pub(super) struct State<T> {
     waiters: VecDeque<Waiter>,
     handed: Vec<(u64, Turn<T>)>,
     next_id: u64,
+    /// When the pool's deadline timer is armed for (see `alarm.rs`); `None`: not armed, or
+    /// fired and not re-armed yet.
+    pub(super) alarm_at: Option<Instant>,
 }
 
 impl<T> State<T> {
@@ -68,6 +71,7 @@ impl<T> State<T> {
             waiters: VecDeque::new(),
             handed: Vec::new(),
             next_id: 0,
+            alarm_at: None,
         }
     }
 
@@ -91,6 +95,22 @@ impl<T> State<T> {
             return Some(Turn::Slot);
         }
         None
+    }
+
+    /// Whether waiter `id` is the oldest one (the one whose deadline is the earliest).
+    pub(super) fn is_head(&self, id: u64) -> bool {
+        self.waiters.front().is_some_and(|w| w.id == id)
+    }
+
+    /// The oldest waiter's waker.
+    pub(super) fn head_waker(&self) -> Option<Waker> {
+        self.waiters.front().map(|w| w.waker.clone())
+    }
+
+    /// The waker of the head to take the deadline timer over, when it is not armed (see
+    /// `alarm.rs`): called after a head left the queue.
+    pub(super) fn duty_waker(&self) -> Option<Waker> {
+        if self.alarm_at.is_some() { None } else { self.head_waker() }
     }
 
     /// Queues a waiter at the back; returns its id.
