@@ -56,7 +56,7 @@ macro_rules! __cases_pool {
             recycle_is_told_why_it_runs,
             close_that_never_ends_frees_its_slot,
             every_create_and_recycle_behaviour_with_cancelled_acquires,
-            waiters_time_out_in_fifo_order,
+            every_waiter_times_out,
             next_waiter_keeps_its_deadline_after_the_head_leaves,
         );
     };

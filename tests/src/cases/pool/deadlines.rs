@@ -1,6 +1,7 @@
 //! The waiting acquires' deadlines, kept by the pool's one timer (armed for the oldest
-//! waiter): every waiter still times out at its own deadline, in FIFO order, whether the
-//! waiter before it timed out, was served or was cancelled.
+//! waiter): every waiter still times out at its own deadline, whether the waiter before it
+//! timed out, was served or was cancelled. The timeouts leave the cases time to queue their
+//! waiters on a loaded machine.
 
 use std::time::Duration;
 
@@ -13,20 +14,18 @@ use crate::support::wait_until;
 /// Generous bound on a case that would hang if a deadline were lost.
 const HANG: Duration = Duration::from_secs(30);
 
-/// Three waiters behind a held object all time out, oldest first, and leave the pool whole.
-pub async fn waiters_time_out_in_fifo_order() {
-    let timeout = Duration::from_millis(40);
+/// Three waiters behind a held object all time out (the timer is armed for the oldest one
+/// only: each one that times out hands it over to the next), and leave the pool whole. (The
+/// order in which their tasks then see the error is not checked: on several threads, it need
+/// not be the queue's.)
+pub async fn every_waiter_times_out() {
+    let timeout = Duration::from_millis(300);
     let (pool, manager) = open(PoolConfig::builder().max_size(1).acquire_timeout(timeout)).await;
     let held = pool.acquire().await.unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
     let mut waiters = Vec::new();
     for i in 0..3 {
-        let (p, tx) = (pool.clone(), tx.clone());
-        waiters.push(spawn(async move {
-            let err = p.acquire().await.unwrap_err();
-            tx.send(i).unwrap();
-            err
-        }));
+        let p = pool.clone();
+        waiters.push(spawn(async move { p.acquire().await.unwrap_err() }));
         let p = pool.clone();
         wait_until("the waiter queues", move || p.stats().waiting == i + 1).await;
     }
@@ -34,7 +33,6 @@ pub async fn waiters_time_out_in_fifo_order() {
         let err = move_on_after(HANG, w).await.expect("a waiter's deadline was lost").unwrap();
         assert!(matches!(err, PoolError::Timeout(d) if d == timeout), "{err:?}");
     }
-    assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
     let stats = pool.stats();
     assert_eq!((stats.timed_out, stats.waiting, stats.in_use), (3, 0, 1), "{stats:?}");
     drop(held);
@@ -45,7 +43,7 @@ pub async fn waiters_time_out_in_fifo_order() {
 /// The oldest waiter is served (or cancelled) before its deadline, with the timer armed for
 /// it: the next waiter, whose deadline is later, still times out.
 pub async fn next_waiter_keeps_its_deadline_after_the_head_leaves() {
-    let timeout = Duration::from_millis(60);
+    let timeout = Duration::from_millis(300);
     for cancel_head in [false, true] {
         let (pool, manager) = open(PoolConfig::builder().max_size(1).acquire_timeout(timeout)).await;
         let mut held = Some(pool.acquire().await.unwrap());
