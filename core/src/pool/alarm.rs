@@ -12,8 +12,9 @@
 //! - A timer armed for an earlier head that got its turn stays as it is: it fires early, the
 //!   head it wakes finds its deadline not passed yet and re-arms it at its own.
 //! - When the timer fires, it wakes the head, which times out if its deadline passed.
-//! - While the timer is not armed, a head that leaves the queue (turn, timeout, drop) wakes
-//!   the next head to take the duty over.
+//! - From the timer's firing until a head re-arms it (`State::duty`), a head that leaves the
+//!   queue (turn, timeout, drop) wakes the next head to take the duty over. A pool whose
+//!   waiters have no deadline (`Duration::MAX`) never arms it and never wakes anyone for it.
 //!
 //! So a waiting acquire costs one clock read, and the timer is reset about once per
 //! `acquire_timeout` under steady contention instead of once per waiter.
@@ -58,6 +59,7 @@ fn fired<M: Manager>(shared: &Shared<M>) {
     let head = {
         let mut st = shared.lock();
         st.alarm_at = None;
+        st.duty = true;
         st.head_waker()
     };
     if let Some(waker) = head {

@@ -57,6 +57,9 @@ pub(super) struct State<T> {
     /// When the pool's deadline timer is armed for (see `alarm.rs`); `None`: not armed, or
     /// fired and not re-armed yet.
     pub(super) alarm_at: Option<Instant>,
+    /// The timer fired and no head has re-armed it yet: a head that leaves the queue wakes
+    /// the next one to take the timer over.
+    pub(super) duty: bool,
 }
 
 impl<T> State<T> {
@@ -72,6 +75,7 @@ impl<T> State<T> {
             handed: Vec::new(),
             next_id: 0,
             alarm_at: None,
+            duty: false,
         }
     }
 
@@ -107,10 +111,11 @@ impl<T> State<T> {
         self.waiters.front().map(|w| w.waker.clone())
     }
 
-    /// The waker of the head to take the deadline timer over, when it is not armed (see
-    /// `alarm.rs`): called after a head left the queue.
+    /// The waker of the head to take the deadline timer over, when it fired and was not
+    /// re-armed (see `alarm.rs`): called after a head left the queue. (Never in a pool whose
+    /// waiters have no deadline: the timer is then never armed, and never fires.)
     pub(super) fn duty_waker(&self) -> Option<Waker> {
-        if self.alarm_at.is_some() { None } else { self.head_waker() }
+        if self.duty { self.head_waker() } else { None }
     }
 
     /// Queues a waiter at the back; returns its id.

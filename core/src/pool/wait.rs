@@ -135,6 +135,7 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
             None => {}
         }
         st.alarm_at = Some(at);
+        st.duty = false;
         drop(st);
         alarm::arm(shared);
         Poll::Pending
