@@ -12,8 +12,14 @@ pub(crate) struct Row {
     pub(crate) base: f64,
     /// `None` for rows printed for information only (a second baseline).
     pub(crate) target: Option<f64>,
-    /// What the `_ns` columns hold: `ns/op` (time per unit of work) or `B/child`.
+    /// What the `_ns` columns hold: `ns/op` (time per unit of work), `B/child`, `instr/op`
+    /// (instructions, callgrind) or `allocs/op` (heap blocks allocated, callgrind).
     pub(crate) unit: &'static str,
+    /// The lowest and highest ratio of one round (ours / baseline of the same round), for rows
+    /// measured in interleaved rounds; `None` for counts, which do not vary.
+    pub(crate) spread: Option<(f64, f64)>,
+    /// How many rounds the medians are taken over (1 for counts).
+    pub(crate) rounds: usize,
 }
 
 impl Row {
@@ -26,11 +32,61 @@ impl Row {
         base: f64,
         target: Option<f64>,
     ) -> Row {
-        Row { id: id.to_string(), runtime, ours, baseline, base, target, unit: "ns/op" }
+        Row {
+            id: id.to_string(),
+            runtime,
+            ours,
+            baseline,
+            base,
+            target,
+            unit: "ns/op",
+            spread: None,
+            rounds: 1,
+        }
     }
 
-    pub(crate) fn ratio(&self) -> f64 {
-        self.ours / self.base
+    /// `None` when the baseline is 0 (an allocation count of a side that allocates nothing).
+    pub(crate) fn ratio(&self) -> Option<f64> {
+        (self.base > 0.0).then(|| self.ours / self.base)
+    }
+}
+
+/// The samples of each side of one interleaved measurement (see [`measure`]).
+pub(crate) struct Measured {
+    medians: Vec<f64>,
+    samples: Vec<Vec<f64>>,
+}
+
+impl std::ops::Index<usize> for Measured {
+    type Output = f64;
+
+    /// The median of side `i`.
+    fn index(&self, i: usize) -> &f64 {
+        &self.medians[i]
+    }
+}
+
+impl Measured {
+    /// The row of side `ours` against side `base`: the ratio of their medians, and the spread
+    /// of the ratios of single rounds (round `r` of both sides ran back to back).
+    pub(crate) fn row(
+        &self,
+        id: &str,
+        runtime: &'static str,
+        baseline: &'static str,
+        (ours, base): (usize, usize),
+        target: Option<f64>,
+    ) -> Row {
+        let ratios: Vec<f64> =
+            self.samples[ours].iter().zip(&self.samples[base]).map(|(o, b)| o / b).collect();
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut r = Row::ns(id, runtime, baseline, self[ours], self[base], target);
+        if lo.is_finite() && hi.is_finite() {
+            r.spread = Some((lo, hi));
+        }
+        r.rounds = ratios.len();
+        r
     }
 }
 
@@ -49,9 +105,9 @@ impl Config {
 }
 
 /// Runs each closure once to warm up, then `rounds` times, interleaved (the order rotates each
-/// round so that no side always runs right after the other), and returns the medians. Each
-/// closure returns the cost of one sample per unit of work.
-pub(crate) fn measure(rounds: usize, sides: &mut [&mut dyn FnMut() -> f64]) -> Vec<f64> {
+/// round so that no side always runs right after the other), and returns every sample and the
+/// medians. Each closure returns the cost of one sample per unit of work.
+pub(crate) fn measure(rounds: usize, sides: &mut [&mut dyn FnMut() -> f64]) -> Measured {
     let n = sides.len();
     for side in sides.iter_mut() {
         side();
@@ -63,7 +119,8 @@ pub(crate) fn measure(rounds: usize, sides: &mut [&mut dyn FnMut() -> f64]) -> V
             samples[i].push(sides[i]());
         }
     }
-    samples.into_iter().map(median).collect()
+    let medians = samples.iter().cloned().map(median).collect();
+    Measured { medians, samples }
 }
 
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
@@ -86,28 +143,22 @@ pub(crate) fn resident_bytes() -> usize {
 
 pub(crate) fn print_header() {
     println!(
-        "{:<28} {:<7} {:>12} {:<26} {:>12} {:>7} {:>7}  unit",
-        "row", "runtime", "ours", "baseline", "baseline", "ratio", "target"
+        "{:<40} {:<7} {:>12} {:<36} {:>12} {:>7} {:>13} {:>7}  unit",
+        "row", "runtime", "ours", "baseline", "baseline", "ratio", "round spread", "target"
     );
 }
 
 pub(crate) fn print_row(r: &Row) {
     let target = r.target.map_or("-".to_string(), |t| format!("{t:.2}"));
-    let flag = match r.target {
-        Some(t) if r.ratio() > t => "  ABOVE TARGET",
+    let flag = match (r.target, r.ratio()) {
+        (Some(t), Some(ratio)) if ratio > t => "  ABOVE TARGET",
         _ => "",
     };
+    let ratio = r.ratio().map_or("-".to_string(), |x| format!("{x:.3}"));
+    let spread = r.spread.map_or("-".to_string(), |(lo, hi)| format!("{lo:.2}-{hi:.2}"));
     println!(
-        "{:<28} {:<7} {:>12.1} {:<26} {:>12.1} {:>7.3} {:>7}  {}{}",
-        r.id,
-        r.runtime,
-        r.ours,
-        r.baseline,
-        r.base,
-        r.ratio(),
-        target,
-        r.unit,
-        flag
+        "{:<40} {:<7} {:>12.2} {:<36} {:>12.2} {:>7} {:>13} {:>7}  {}{}",
+        r.id, r.runtime, r.ours, r.baseline, r.base, ratio, spread, target, r.unit, flag
     );
 }
 
@@ -115,18 +166,23 @@ pub(crate) fn print_row(r: &Row) {
 pub(crate) fn to_json(rows: &[Row]) -> String {
     let mut s = String::from("[\n");
     for (i, r) in rows.iter().enumerate() {
-        let target = r.target.map_or("null".to_string(), |t| format!("{t}"));
+        let num = |x: Option<f64>| x.map_or("null".to_string(), |x| format!("{x:.4}"));
         let _ = write!(
             s,
-            "  {{\"id\": \"{}\", \"runtime\": \"{}\", \"ours_ns\": {:.1}, \"baseline\": \"{}\", \
-             \"baseline_ns\": {:.1}, \"ratio\": {:.4}, \"target\": {}}}",
+            "  {{\"id\": \"{}\", \"runtime\": \"{}\", \"unit\": \"{}\", \"ours_ns\": {:.2}, \
+             \"baseline\": \"{}\", \"baseline_ns\": {:.2}, \"ratio\": {}, \"target\": {}, \
+             \"ratio_min\": {}, \"ratio_max\": {}, \"rounds\": {}}}",
             escape(&r.id),
             escape(r.runtime),
+            escape(r.unit),
             r.ours,
             escape(r.baseline),
             r.base,
-            r.ratio(),
-            target
+            num(r.ratio()),
+            num(r.target),
+            num(r.spread.map(|s| s.0)),
+            num(r.spread.map(|s| s.1)),
+            r.rounds
         );
         s.push_str(if i + 1 < rows.len() { ",\n" } else { "\n" });
     }

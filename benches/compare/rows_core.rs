@@ -1,8 +1,6 @@
 //! Rows of the mechanism: spawning, scopes, timeouts, cancellation fan-out, memory per child.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,147 +9,21 @@ use anyscope_core::group::{TaskGroup, task_group};
 use anyscope_core::{CancelScope, move_on_after};
 use tokio_util::sync::CancellationToken;
 
+use crate::counted::Group;
 use crate::harness::{Config, Row, measure, per_unit};
 use crate::rt::{Runtimes, yield_once};
 
-fn row(id: &str, runtime: &'static str, m: &[f64], baseline: &'static str, target: Option<f64>) -> Row {
-    Row::ns(id, runtime, baseline, m[0], m[1], target)
-}
-
-/// `spawn_join_100k`: a task group of trivial children, and plain `spawn` + join, against
-/// tokio's `JoinSet` / async-executor's spawn + join.
-pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
-    const N: usize = 100_000;
-    let group = || async {
-        let t0 = Instant::now();
-        task_group(|tg: TaskGroup<()>| async move {
-            for _ in 0..N {
-                let _ = tg.spawn(async { Ok(()) });
-            }
-            Ok::<(), ()>(())
-        })
-        .await
-        .expect("group");
-        per_unit(t0, N)
-    };
-    let plain = || async {
-        let t0 = Instant::now();
-        let hs: Vec<_> = (0..N).map(|_| anyscope_core::spawn(async {})).collect();
-        for h in hs {
-            h.await.expect("join");
-        }
-        per_unit(t0, N)
-    };
-    // tokio
-    let m = measure(
-        cfg.rounds,
-        &mut [&mut || rts.ours_tokio(group()), &mut || {
-            rts.base_tokio(async {
-                let t0 = Instant::now();
-                let mut js = tokio::task::JoinSet::new();
-                for _ in 0..N {
-                    js.spawn(async {});
-                }
-                while js.join_next().await.is_some() {}
-                per_unit(t0, N)
-            })
-        }],
-    );
-    rows.push(row("spawn_join_100k", "tokio", &m, "tokio JoinSet", Some(1.10)));
-    let m = measure(
-        cfg.rounds,
-        &mut [
-            &mut || rts.ours_tokio(plain()),
-            &mut || {
-                rts.base_tokio(async {
-                    let t0 = Instant::now();
-                    let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
-                    for h in hs {
-                        h.await.expect("join");
-                    }
-                    per_unit(t0, N)
-                })
-            },
-            &mut || {
-                // What an object-safe runtime contract costs by itself: the future boxed before
-                // the runtime allocates its task (printed for information).
-                rts.base_tokio(async {
-                    let t0 = Instant::now();
-                    let hs: Vec<_> = (0..N)
-                        .map(|_| {
-                            let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async {});
-                            tokio::spawn(fut)
-                        })
-                        .collect();
-                    for h in hs {
-                        h.await.expect("join");
-                    }
-                    per_unit(t0, N)
-                })
-            },
-        ],
-    );
-    rows.push(row("spawn_join_100k(plain spawn)", "tokio", &m, "tokio::spawn+JoinHandle", Some(1.10)));
-    rows.push(row(
-        "spawn_join_100k(plain spawn)",
-        "tokio",
-        &[m[0], m[2]],
-        "tokio::spawn of a boxed future (info)",
-        None,
-    ));
-    // smol
-    let base = || {
-        let ex = Arc::clone(&rts.smol);
-        rts.base_smol(async move {
-            let t0 = Instant::now();
-            let tasks: Vec<_> = (0..N).map(|_| ex.spawn(async {})).collect();
-            for t in tasks {
-                t.await;
-            }
-            per_unit(t0, N)
-        })
-    };
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(group()), &mut || base()]);
-    rows.push(row("spawn_join_100k", "smol", &m, "async-executor spawn+join", Some(1.10)));
-    let boxed = || {
-        let ex = Arc::clone(&rts.smol);
-        rts.base_smol(async move {
-            let t0 = Instant::now();
-            let tasks: Vec<_> = (0..N)
-                .map(|_| {
-                    let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async {});
-                    ex.spawn(fut)
-                })
-                .collect();
-            for t in tasks {
-                t.await;
-            }
-            per_unit(t0, N)
-        })
-    };
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(plain()), &mut || base(), &mut || boxed()]);
-    rows.push(row("spawn_join_100k(plain spawn)", "smol", &m, "async-executor spawn+join", Some(1.10)));
-    rows.push(row(
-        "spawn_join_100k(plain spawn)",
-        "smol",
-        &[m[0], m[2]],
-        "spawn of a boxed future (info)",
-        None,
-    ));
-}
-
 /// `scope_ready`: `CancelScope::new().run(ready)` against a tokio-util child token's
 /// `run_until_cancelled(ready)` (runtime-independent, so it is the baseline on both).
-pub(crate) fn scope_ready(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
-    let n = cfg.pick(200_000, 20_000);
-    let ours = || async move {
+pub(crate) fn scope_ready(rts: &Runtimes) -> Vec<Group<'_>> {
+    let ours = |n: usize| async move {
         let t0 = Instant::now();
         for i in 0..n {
             black_box(CancelScope::new().run(async move { black_box(i) }).await);
         }
         per_unit(t0, n)
     };
-    let base = || async move {
+    let base = |n: usize| async move {
         let parent = CancellationToken::new();
         let t0 = Instant::now();
         for i in 0..n {
@@ -160,21 +32,28 @@ pub(crate) fn scope_ready(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         }
         per_unit(t0, n)
     };
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base())]);
-    rows.push(row("scope_ready", "tokio", &m, "tokio-util child token", Some(0.25)));
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base())]);
-    rows.push(row("scope_ready", "smol", &m, "tokio-util child token", Some(0.25)));
+    let spec = ("scope_ready", "tokio-util child token", (0, 1), Some(0.5));
+    vec![
+        Group::new("tokio", 200_000, 20_000)
+            .side(move |n| rts.ours_tokio(ours(n)))
+            .side(move |n| rts.base_tokio(base(n)))
+            .row(spec.0, spec.1, spec.2, spec.3),
+        Group::new("smol", 200_000, 20_000)
+            .side(move |n| rts.ours_smol(ours(n)))
+            .side(move |n| rts.base_smol(base(n)))
+            .row(spec.0, spec.1, spec.2, spec.3),
+    ]
 }
 
 /// `timeout_ready` and `timeout_pending_once`: `move_on_after(10 s, body)` against
 /// `tokio::time::timeout` / a race with `async_io::Timer`.
-pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
-    let n = cfg.pick(200_000, 20_000);
+pub(crate) fn timeouts(rts: &Runtimes) -> Vec<Group<'_>> {
     const D: Duration = Duration::from_secs(10);
+    let mut groups = Vec::new();
     for pending in [false, true] {
         let id = if pending { "timeout_pending_once" } else { "timeout_ready" };
-        let target = if pending { 1.0 } else { 0.5 };
-        let ours = || async move {
+        let target = Some(1.2);
+        let ours = move |n: usize| async move {
             let t0 = Instant::now();
             for i in 0..n {
                 let out = move_on_after(D, async move {
@@ -187,7 +66,7 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }
             per_unit(t0, n)
         };
-        let base_tokio = || async move {
+        let base_tokio = move |n: usize| async move {
             let t0 = Instant::now();
             for i in 0..n {
                 let out = tokio::time::timeout(D, async move {
@@ -200,7 +79,7 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }
             per_unit(t0, n)
         };
-        let base_smol = || async move {
+        let base_smol = move |n: usize| async move {
             let t0 = Instant::now();
             for i in 0..n {
                 let body = async move {
@@ -219,27 +98,25 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         };
         // Printed too for `timeout_ready`: one read of the clock that both sides read once
         // (`tokio::time::Instant::now`), the floor of any timeout that knows its deadline.
-        let clock = || async move {
+        let clock = |n: usize| async move {
             let t0 = Instant::now();
             for _ in 0..n {
                 black_box(tokio::time::Instant::now());
             }
             per_unit(t0, n)
         };
-        let m = measure(
-            cfg.rounds,
-            &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio()), &mut || {
-                rts.base_tokio(clock())
-            }],
-        );
-        rows.push(row(id, "tokio", &m, "tokio::time::timeout", Some(target)));
+        let mut g = Group::new("tokio", 200_000, 20_000)
+            .side(move |n| rts.ours_tokio(ours(n)))
+            .side(move |n| rts.base_tokio(base_tokio(n)))
+            .row(id, "tokio::time::timeout", (0, 1), target);
         if !pending {
-            rows.push(row(id, "tokio", &[m[0], m[2]], "one clock read (info)", None));
+            g = g.side(move |n| rts.base_tokio(clock(n))).row(id, "one clock read (info)", (0, 2), None);
         }
+        groups.push(g);
         // The race above creates its timer lazily: with a ready body it never reads the clock.
         // Printed too: the same race with the timer created first (one clock read), which is
         // what a timeout that knows its deadline up front costs.
-        let eager_smol = || async move {
+        let eager_smol = move |n: usize| async move {
             let t0 = Instant::now();
             for i in 0..n {
                 let timer = async_io::Timer::after(D);
@@ -257,15 +134,16 @@ pub(crate) fn timeouts(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             }
             per_unit(t0, n)
         };
-        let m = measure(
-            cfg.rounds,
-            &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(base_smol()), &mut || {
-                rts.base_smol(eager_smol())
-            }],
+        groups.push(
+            Group::new("smol", 200_000, 20_000)
+                .side(move |n| rts.ours_smol(ours(n)))
+                .side(move |n| rts.base_smol(base_smol(n)))
+                .side(move |n| rts.base_smol(eager_smol(n)))
+                .row(id, "race with async_io::Timer", (0, 1), target)
+                .row(id, "race, Timer made first (info)", (0, 2), None),
         );
-        rows.push(row(id, "smol", &m, "race with async_io::Timer", Some(target)));
-        rows.push(row(id, "smol", &[m[0], m[2]], "race, Timer made first (info)", None));
     }
+    groups
 }
 
 /// Yields (a foreign future, no checkpoint) until `count` reaches `n`.
@@ -342,9 +220,9 @@ pub(crate) fn cancel_fanout(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         })
     };
     let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(base_tokio())]);
-    rows.push(row("cancel_fanout_10k", "tokio", &m, "JoinSet abort_all+drain", Some(1.2)));
+    rows.push(m.row("cancel_fanout_10k", "tokio", "JoinSet abort_all+drain", (0, 1), Some(1.2)));
     let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || base_smol()]);
-    rows.push(row("cancel_fanout_10k", "smol", &m, "Task::cancel each", Some(1.2)));
+    rows.push(m.row("cancel_fanout_10k", "smol", "Task::cancel each", (0, 1), Some(1.2)));
 }
 
 /// `group_child_bytes`: resident bytes per idle child of a group of 100k, against raw spawn.
@@ -360,23 +238,26 @@ pub(crate) fn child_bytes(cfg: Config, rows: &mut Vec<Row>) {
         let text = String::from_utf8_lossy(&out.stdout);
         text.trim().parse().unwrap_or_else(|_| panic!("child-bytes sample printed {text:?}"))
     };
-    for runtime in ["tokio", "smol"] {
-        let rounds = cfg.rounds.min(5);
-        let m = measure(rounds, &mut [&mut || sample(runtime, "ours"), &mut || sample(runtime, "base")]);
-        let baseline = if runtime == "tokio" { "tokio::spawn" } else { "async-executor spawn" };
-        let mut r = row(
-            "group_child_bytes",
-            if runtime == "tokio" { "tokio" } else { "smol" },
-            &m,
-            baseline,
-            Some(1.5),
-        );
+    let rounds = cfg.rounds.min(5);
+    let m = measure(
+        rounds,
+        &mut [&mut || sample("tokio", "ours"), &mut || sample("tokio", "joinset"), &mut || {
+            sample("tokio", "base")
+        }],
+    );
+    for (baseline, base, target) in [("tokio JoinSet", 1, Some(1.5)), ("tokio::spawn (info)", 2, None)] {
+        let mut r = m.row("group_child_bytes", "tokio", baseline, (0, base), target);
         r.unit = "B/child";
         rows.push(r);
     }
+    let m = measure(rounds, &mut [&mut || sample("smol", "ours"), &mut || sample("smol", "base")]);
+    let mut r = m.row("group_child_bytes", "smol", "async-executor spawn", (0, 1), Some(1.5));
+    r.unit = "B/child";
+    rows.push(r);
 }
 
-/// The body of a `--child-bytes <runtime> <ours|base>` process: prints bytes per idle child.
+/// The body of a `--child-bytes <runtime> <ours|joinset|base>` process: prints bytes per idle
+/// child (`joinset`: tokio's `JoinSet`, kept alive, as a group keeps its children).
 pub(crate) fn child_bytes_sample(runtime: &str, side: &str) -> f64 {
     const N: usize = 100_000;
     let rts = Runtimes::new();
@@ -412,6 +293,19 @@ pub(crate) fn child_bytes_sample(runtime: &str, side: &str) -> f64 {
     match (runtime, side) {
         ("tokio", "ours") => rts.ours_tokio(ours()),
         ("smol", "ours") => rts.ours_smol(ours()),
+        ("tokio", "joinset") => rts.base_tokio(async {
+            tokio::spawn(async {}).await.expect("warm-up");
+            let before = crate::harness::resident_bytes();
+            let started = Arc::new(AtomicUsize::new(0));
+            let mut js = tokio::task::JoinSet::new();
+            for _ in 0..N {
+                js.spawn(idle(Arc::clone(&started)));
+            }
+            wait_for(&started, N).await;
+            let bytes = (crate::harness::resident_bytes() - before) as f64 / N as f64;
+            drop(js);
+            bytes
+        }),
         ("tokio", _) => rts.base_tokio(async {
             tokio::spawn(async {}).await.expect("warm-up");
             let before = crate::harness::resident_bytes();

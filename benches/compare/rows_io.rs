@@ -37,9 +37,9 @@ fn pair(
     sm_name: &'static str,
 ) {
     let m = measure(cfg.rounds, &mut [&mut || rts.ours_tokio(ours()), &mut || rts.base_tokio(tok())]);
-    rows.push(Row::ns(id, "tokio", tok_name, m[0], m[1], Some(target)));
+    rows.push(m.row(id, "tokio", tok_name, (0, 1), Some(target)));
     let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours()), &mut || rts.base_smol(sm())]);
-    rows.push(Row::ns(id, "smol", sm_name, m[0], m[1], Some(target)));
+    rows.push(m.row(id, "smol", sm_name, (0, 1), Some(target)));
 }
 
 fn loopback() -> std::net::SocketAddr {

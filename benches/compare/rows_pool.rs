@@ -9,6 +9,7 @@ use std::hint::black_box;
 use std::pin::Pin;
 use std::time::Instant;
 
+use crate::counted::Group;
 use crate::harness::{Config, Row, measure, per_unit};
 use crate::rows_prims::Fan;
 use crate::rt::{Runtimes, yield_once};
@@ -88,11 +89,10 @@ async fn bb8_pool() -> bb8::Pool<Bb8> {
     bb8::Pool::builder().max_size(MAX as u32).build(Bb8).await.expect("bb8")
 }
 
-/// `pool_uncontended` (one task, acquire + return, `n` times) and `pool_contended_64x16`
-/// (64 tasks share 16 objects; each holds its object across one yield).
-pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
-    let n = cfg.pick(200_000, 20_000);
-    let ours_un = move || -> Sample {
+/// `pool_uncontended`: one task acquires and returns an object, against deadpool (and bb8 on
+/// tokio, for information).
+pub(crate) fn pool_uncontended(rts: &Runtimes) -> Vec<Group<'_>> {
+    let ours_un = move |n: usize| -> Sample {
         Box::pin(async move {
             let pool = ours_pool().await;
             drop(pool.acquire().await.expect("acquire"));
@@ -105,7 +105,7 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             r
         })
     };
-    let dead_un = move || -> Sample {
+    let dead_un = move |n: usize| -> Sample {
         Box::pin(async move {
             let pool = dead_pool();
             drop(pool.get().await.expect("get"));
@@ -116,7 +116,7 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             per_unit(t0, n)
         })
     };
-    let bb8_un = move || -> Sample {
+    let bb8_un = move |n: usize| -> Sample {
         Box::pin(async move {
             let pool = bb8_pool().await;
             let t0 = Instant::now();
@@ -126,6 +126,23 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             per_unit(t0, n)
         })
     };
+    const ID: &str = "pool_uncontended";
+    vec![
+        Group::new("tokio", 200_000, 20_000)
+            .side(move |n| rts.ours_tokio(ours_un(n)))
+            .side(move |n| rts.base_tokio(dead_un(n)))
+            .side(move |n| rts.base_tokio(bb8_un(n)))
+            .row(ID, "deadpool", (0, 1), Some(0.5))
+            .row(ID, "bb8 (info)", (0, 2), None),
+        Group::new("smol", 200_000, 20_000)
+            .side(move |n| rts.ours_smol(ours_un(n)))
+            .side(move |n| rts.base_smol(dead_un(n)))
+            .row(ID, "deadpool", (0, 1), Some(0.5)),
+    ]
+}
+
+/// `pool_contended_64x16`: 64 tasks share 16 objects; each holds its object across one yield.
+pub(crate) fn pool_contended(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
     let per = cfg.pick(1_000, 100);
     let ops = 64 * per;
     let ours_co_with = move |fan: Fan, bounded: bool| -> Sample {
@@ -208,17 +225,6 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             per_unit(t0, ops)
         })
     };
-    let mk = Row::ns;
-    let m = measure(
-        cfg.rounds,
-        &mut [&mut || rts.ours_tokio(ours_un()), &mut || rts.base_tokio(dead_un()), &mut || {
-            rts.base_tokio(bb8_un())
-        }],
-    );
-    rows.push(mk("pool_uncontended", "tokio", "deadpool", m[0], m[1], Some(0.5)));
-    rows.push(mk("pool_uncontended", "tokio", "bb8 (info)", m[0], m[2], None));
-    let m = measure(cfg.rounds, &mut [&mut || rts.ours_smol(ours_un()), &mut || rts.base_smol(dead_un())]);
-    rows.push(mk("pool_uncontended", "smol", "deadpool", m[0], m[1], Some(0.5)));
     let m = measure(
         cfg.rounds,
         &mut [
@@ -229,12 +235,13 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             &mut || rts.ours_tokio(ours_co_with(Fan::Ours, false)),
         ],
     );
-    rows.push(mk("pool_contended_64x16", "tokio", "deadpool", m[0], m[1], Some(0.5)));
-    rows.push(mk("pool_contended_64x16", "tokio", "bb8 (info)", m[0], m[2], None));
-    rows.push(mk("pool_contended_64x16", "tokio", "tokio Semaphore(16), no pool (info)", m[0], m[3], None));
+    const ID: &str = "pool_contended_64x16";
+    rows.push(m.row(ID, "tokio", "deadpool", (0, 1), Some(1.0)));
+    rows.push(m.row(ID, "tokio", "bb8 (info)", (0, 2), None));
+    rows.push(m.row(ID, "tokio", "tokio Semaphore(16), no pool (info)", (0, 3), None));
     // The same anyscope pool with no acquire bound (deadpool's default): ours_ns is that
     // variant here, against deadpool.
-    rows.push(mk("pool_contended_64x16(unbounded acquire)", "tokio", "deadpool (info)", m[4], m[1], None));
+    rows.push(m.row("pool_contended_64x16(unbounded acquire)", "tokio", "deadpool (info)", (4, 1), None));
     let ex = std::sync::Arc::clone(&rts.smol);
     let m = measure(
         cfg.rounds,
@@ -242,5 +249,5 @@ pub(crate) fn pools(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
             rts.base_smol(dead_co(Fan::Smol(std::sync::Arc::clone(&ex))))
         }],
     );
-    rows.push(mk("pool_contended_64x16", "smol", "deadpool", m[0], m[1], Some(0.5)));
+    rows.push(m.row(ID, "smol", "deadpool", (0, 1), Some(1.0)));
 }

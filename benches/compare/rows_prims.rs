@@ -10,8 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::counted::Group;
 use crate::harness::{Config, Row, measure, per_unit};
-use crate::rt::Runtimes;
+use crate::rt::{Runtimes, yield_once};
 
 /// How a sample spawns its worker tasks.
 #[derive(Clone)]
@@ -56,8 +57,17 @@ impl Fan {
 
 type Sample = Pin<Box<dyn Future<Output = f64>>>;
 
-/// One row family on both runtimes: anyscope, the async-lock/async-channel baseline, and on
-/// tokio also tokio's own primitive (printed with no target).
+/// Which baseline of a family has the target.
+#[derive(Clone, Copy, PartialEq)]
+enum Against {
+    /// async-lock / async-channel, on both runtimes; tokio's primitive printed on tokio (info).
+    Alt,
+    /// tokio's own primitive (runtime-independent), on both runtimes; the other printed (info).
+    Tokio,
+}
+
+/// One row family on both runtimes: anyscope against the async-lock/async-channel baseline and
+/// tokio's own primitive; `against` says which of the two has the target.
 #[allow(clippy::too_many_arguments)]
 fn family(
     rts: &Runtimes,
@@ -65,71 +75,93 @@ fn family(
     rows: &mut Vec<Row>,
     id: &str,
     target: f64,
+    against: Against,
     alt_name: &'static str,
     tokio_name: &'static str,
     ours: impl Fn(Fan) -> Sample,
     alt: impl Fn(Fan) -> Sample,
-    tok: impl Fn() -> Sample,
+    tok: impl Fn(Fan) -> Sample,
 ) {
     let m = measure(
         cfg.rounds,
         &mut [&mut || rts.ours_tokio(ours(Fan::Ours)), &mut || rts.base_tokio(alt(Fan::Tokio)), &mut || {
-            rts.base_tokio(tok())
+            rts.base_tokio(tok(Fan::Tokio))
         }],
     );
-    let mk = |runtime, baseline, ours, base, target| Row::ns(id, runtime, baseline, ours, base, target);
-    rows.push(mk("tokio", alt_name, m[0], m[1], Some(target)));
-    rows.push(mk("tokio", tokio_name, m[0], m[2], None));
+    let (alt_target, tokio_target) = match against {
+        Against::Alt => (Some(target), None),
+        Against::Tokio => (None, Some(target)),
+    };
+    if against == Against::Tokio {
+        rows.push(m.row(id, "tokio", tokio_name, (0, 2), tokio_target));
+    }
+    rows.push(m.row(id, "tokio", alt_name, (0, 1), alt_target));
+    if against == Against::Alt {
+        rows.push(m.row(id, "tokio", tokio_name, (0, 2), tokio_target));
+    }
     let ex = Arc::clone(&rts.smol);
-    let m = measure(
-        cfg.rounds,
-        &mut [&mut || rts.ours_smol(ours(Fan::Ours)), &mut || rts.base_smol(alt(Fan::Smol(Arc::clone(&ex))))],
-    );
-    rows.push(mk("smol", alt_name, m[0], m[1], Some(target)));
+    let smol = || Fan::Smol(Arc::clone(&ex));
+    if against == Against::Tokio {
+        let m = measure(
+            cfg.rounds,
+            &mut [&mut || rts.ours_smol(ours(Fan::Ours)), &mut || rts.base_smol(tok(smol())), &mut || {
+                rts.base_smol(alt(smol()))
+            }],
+        );
+        rows.push(m.row(id, "smol", tokio_name, (0, 1), tokio_target));
+        rows.push(m.row(id, "smol", alt_name, (0, 2), alt_target));
+    } else {
+        let m = measure(
+            cfg.rounds,
+            &mut [&mut || rts.ours_smol(ours(Fan::Ours)), &mut || rts.base_smol(alt(smol()))],
+        );
+        rows.push(m.row(id, "smol", alt_name, (0, 1), alt_target));
+    }
+}
+
+/// `semaphore_uncontended`: one task acquires and releases one permit, against async-lock's
+/// semaphore (and tokio's, for information, on tokio).
+pub(crate) fn semaphore_uncontended(rts: &Runtimes) -> Vec<Group<'_>> {
+    let ours = |n: usize| async move {
+        let sem = anyscope_core::sync::Semaphore::new(1);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            drop(black_box(sem.acquire().await.expect("permit")));
+        }
+        per_unit(t0, n)
+    };
+    let alt = |n: usize| async move {
+        let sem = async_lock::Semaphore::new(1);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            black_box(sem.acquire().await);
+        }
+        per_unit(t0, n)
+    };
+    let tok = |n: usize| async move {
+        let sem = tokio::sync::Semaphore::new(1);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            drop(black_box(sem.acquire().await.expect("permit")));
+        }
+        per_unit(t0, n)
+    };
+    const ID: &str = "semaphore_uncontended";
+    vec![
+        Group::new("tokio", 500_000, 50_000)
+            .side(move |n| rts.ours_tokio(ours(n)))
+            .side(move |n| rts.base_tokio(alt(n)))
+            .side(move |n| rts.base_tokio(tok(n)))
+            .row(ID, "async-lock", (0, 1), Some(1.1))
+            .row(ID, "tokio::sync (info)", (0, 2), None),
+        Group::new("smol", 500_000, 50_000)
+            .side(move |n| rts.ours_smol(ours(n)))
+            .side(move |n| rts.base_smol(alt(n)))
+            .row(ID, "async-lock", (0, 1), Some(1.1)),
+    ]
 }
 
 pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
-    let n = cfg.pick(500_000, 50_000);
-    family(
-        rts,
-        cfg,
-        rows,
-        "semaphore_uncontended",
-        1.1,
-        "async-lock",
-        "tokio::sync (info)",
-        |_fan: Fan| -> Sample {
-            Box::pin(async move {
-                let sem = anyscope_core::sync::Semaphore::new(1);
-                let t0 = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(sem.acquire().await.expect("permit")));
-                }
-                per_unit(t0, n)
-            })
-        },
-        |_fan: Fan| -> Sample {
-            Box::pin(async move {
-                let sem = async_lock::Semaphore::new(1);
-                let t0 = Instant::now();
-                for _ in 0..n {
-                    black_box(sem.acquire().await);
-                }
-                per_unit(t0, n)
-            })
-        },
-        || -> Sample {
-            Box::pin(async move {
-                let sem = tokio::sync::Semaphore::new(1);
-                let t0 = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(sem.acquire().await.expect("permit")));
-                }
-                per_unit(t0, n)
-            })
-        },
-    );
-
     // 64 tasks share 4 permits; each acquires `per` times.
     let per = cfg.pick(2_000, 200);
     let ops = 64 * per;
@@ -139,6 +171,7 @@ pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         rows,
         "semaphore_contended_64x4",
         1.1,
+        Against::Alt,
         "async-lock",
         "tokio::sync (info)",
         |fan: Fan| -> Sample {
@@ -173,7 +206,7 @@ pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
                 per_unit(t0, ops)
             })
         },
-        || -> Sample {
+        |_fan: Fan| -> Sample {
             Box::pin(async move {
                 let sem = Arc::new(tokio::sync::Semaphore::new(4));
                 let t0 = Instant::now();
@@ -199,61 +232,67 @@ pub(crate) fn semaphores(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         rows,
         "mutex_contended_64",
         1.1,
-        "async-lock",
-        "tokio::sync (info)",
-        |fan: Fan| -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(anyscope_core::sync::Mutex::new(0u64));
-                let t0 = Instant::now();
-                fan.run(64, |_| {
-                    let m = Arc::clone(&m);
-                    async move {
-                        for _ in 0..per {
-                            *m.lock().await += 1;
-                        }
-                    }
-                })
-                .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
-        |fan: Fan| -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(async_lock::Mutex::new(0u64));
-                let t0 = Instant::now();
-                fan.run(64, |_| {
-                    let m = Arc::clone(&m);
-                    async move {
-                        for _ in 0..per {
-                            *m.lock().await += 1;
-                        }
-                    }
-                })
-                .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
-        || -> Sample {
-            Box::pin(async move {
-                let m = Arc::new(tokio::sync::Mutex::new(0u64));
-                let t0 = Instant::now();
-                Fan::Tokio
-                    .run(64, |_| {
-                        let m = Arc::clone(&m);
-                        async move {
-                            for _ in 0..per {
-                                *m.lock().await += 1;
-                            }
-                        }
-                    })
-                    .await;
-                black_box(*m.lock().await);
-                per_unit(t0, ops)
-            })
-        },
+        Against::Tokio,
+        "async-lock (barging, info)",
+        "tokio::sync (fair)",
+        |fan: Fan| -> Sample { Box::pin(mutex_ours(fan, per, false)) },
+        |fan: Fan| -> Sample { Box::pin(mutex_async_lock(fan, per, false)) },
+        |fan: Fan| -> Sample { Box::pin(mutex_tokio(fan, per, false)) },
     );
+}
+
+/// `$name(fan, per, hold)`: 64 tasks spawned by `fan` increment one counter under a `$mutex`,
+/// `per` times each, yielding once while they hold the lock if `hold`; returns the nanoseconds
+/// per lock.
+macro_rules! mutex_sample {
+    ($name:ident, $mutex:ty) => {
+        async fn $name(fan: Fan, per: usize, hold: bool) -> f64 {
+            let m = Arc::new(<$mutex>::new(0));
+            let t0 = Instant::now();
+            fan.run(64, |_| {
+                let m = Arc::clone(&m);
+                async move {
+                    for _ in 0..per {
+                        let mut guard = m.lock().await;
+                        if hold {
+                            yield_once().await;
+                        }
+                        *guard += 1;
+                    }
+                }
+            })
+            .await;
+            black_box(*m.lock().await);
+            per_unit(t0, 64 * per)
+        }
+    };
+}
+mutex_sample!(mutex_ours, anyscope_core::sync::Mutex<u64>);
+mutex_sample!(mutex_async_lock, async_lock::Mutex<u64>);
+mutex_sample!(mutex_tokio, tokio::sync::Mutex<u64>);
+
+/// `mutex_contended_64_1thread`: the same 64 tasks on one thread (a current-thread tokio
+/// runtime, a private executor), each holding the lock across one yield, so that the others
+/// queue and every unlock of a fair mutex hands the lock to the next parked task; counted under
+/// callgrind too. `n` locks in all (64 tasks × `n / 64`).
+pub(crate) fn mutex_one_thread(rts: &Runtimes) -> Vec<Group<'_>> {
+    const ID: &str = "mutex_contended_64_1thread";
+    let ex = &rts.smol_one;
+    let smol = move || Fan::Smol(Arc::clone(ex));
+    vec![
+        Group::new("tokio", 128_000, 12_800)
+            .side(move |n| rts.ours_tokio_one(mutex_ours(Fan::Ours, n / 64, true)))
+            .side(move |n| rts.base_tokio_one(mutex_tokio(Fan::Tokio, n / 64, true)))
+            .side(move |n| rts.base_tokio_one(mutex_async_lock(Fan::Tokio, n / 64, true)))
+            .row(ID, "tokio::sync (fair)", (0, 1), Some(1.1))
+            .row(ID, "async-lock (barging, info)", (0, 2), None),
+        Group::new("smol", 128_000, 12_800)
+            .side(move |n| rts.ours_smol_one(mutex_ours(Fan::Ours, n / 64, true)))
+            .side(move |n| rts.base_smol_one(mutex_tokio(smol(), n / 64, true)))
+            .side(move |n| rts.base_smol_one(mutex_async_lock(smol(), n / 64, true)))
+            .row(ID, "tokio::sync (fair)", (0, 1), Some(1.1))
+            .row(ID, "async-lock (barging, info)", (0, 2), None),
+    ]
 }
 
 pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
@@ -264,6 +303,7 @@ pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         rows,
         "channel_spsc_bounded64",
         1.1,
+        Against::Alt,
         "async-channel",
         "tokio::sync::mpsc (info)",
         |fan: Fan| -> Sample {
@@ -321,7 +361,7 @@ pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
                 per_unit(t0, n)
             })
         },
-        || -> Sample {
+        |_fan: Fan| -> Sample {
             Box::pin(async move {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
                 let t0 = Instant::now();
@@ -349,6 +389,7 @@ pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
         rows,
         "channel_mpmc_4x4",
         1.1,
+        Against::Alt,
         "async-channel",
         "tokio::sync::mpsc 4x1 (info)",
         |fan: Fan| -> Sample {
@@ -413,7 +454,7 @@ pub(crate) fn channels(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
                 per_unit(t0, n)
             })
         },
-        || -> Sample {
+        |_fan: Fan| -> Sample {
             Box::pin(async move {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(64);
                 let t0 = Instant::now();

@@ -172,8 +172,8 @@ impl<T: Send + 'static> Future for RunBlocking<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let this = &mut *self;
         if this.task.is_none() {
-            // Not started: a checkpoint.
-            if frame::cancelled_here() {
+            // Not started: a checkpoint, which spends from the task's budget.
+            if frame::poll_proceed(cx).is_pending() {
                 return Poll::Pending;
             }
             std::task::ready!(this.start(cx));

@@ -12,6 +12,7 @@
 //! must select on it; a scope *delivers*, by dropping its body at the next suspension point, and
 //! nests (deadlines combine, shields block, the outermost cancelled scope catches).
 
+pub(crate) mod budget;
 mod checkpoint;
 pub(crate) mod node;
 mod reason;

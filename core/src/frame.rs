@@ -13,15 +13,20 @@
 //! see the scope.
 
 mod framed;
+mod region;
 mod state;
 
+/// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
+pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
+pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, SHIELD_COUNTED, SKIP_REASON,
+    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK, SKIP_REASON,
     STARTED, TASK_ROOT, UNLINKED, UNREGISTERED, Via,
 };
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -171,7 +176,15 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
             && f.remote_parent.is_none()
             && f.deadline.is_none()
             && f.flags & (crate::cancel::node::CANCELLED | crate::cancel::node::SHIELD) == 0;
-        if uncancellable_root { None } else { Some(node_above(s, top)) }
+        if uncancellable_root {
+            return None;
+        }
+        if f.flags & PLAIN_TASK != 0 && f.flags & CLEANING == 0 {
+            // Cancelled only through its parent: hang the new task there, and keep no node of
+            // this task alive for it (no chain through tasks that respawn themselves).
+            return f.parent_link().cloned();
+        }
+        Some(node_above(s, top))
     })
     .flatten()
 }
@@ -187,9 +200,15 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
 /// as the cleanup itself, while a walk up to the task root (a borrower's identity) still
 /// reaches it.
 fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
-    use crate::cancel::node::{ENTERED, SHIELD};
     let node = ensure_node(stack, i);
-    if stack[i].flags & CLEANING == 0 {
+    wrap_cleaning(&stack[i], node)
+}
+
+/// What runs above a frame hangs under its node, or — while the frame polls its cleanups — under
+/// a fresh shielded node below it (see [`node_above`]).
+fn wrap_cleaning(frame: &FrameState, node: Arc<Node>) -> Arc<Node> {
+    use crate::cancel::node::{ENTERED, SHIELD};
+    if frame.flags & CLEANING == 0 {
         return node;
     }
     let shield = Arc::new(Node::new(SHIELD | ENTERED, None, None));
@@ -197,36 +216,62 @@ fn node_above(stack: &mut [FrameState], i: usize) -> Arc<Node> {
     shield
 }
 
-/// Gives the frame at `i` a node linked to its parent's (created or linked too, recursively),
-/// and returns it.
+/// Gives the frame at `i` a node linked to its parent's (created or linked too), and returns
+/// it.
 ///
 /// Every way another task or a nested scope reaches a frame's node goes through here, so this
 /// is where a node that the frame's scope brought along (a [`CancelScope`](crate::CancelScope)
 /// handle's, flagged `UNLINKED`) is linked under the enclosing frame's: before anything below it
 /// can walk up through it.
+///
+/// A loop, not recursion: it finds the lowest frame whose node the frames above it need, then
+/// links upward from there, so a deep nesting of scopes costs no stack here.
 fn ensure_node(stack: &mut [FrameState], i: usize) -> Arc<Node> {
-    if let Some(node) = &stack[i].node {
+    let mut low = i;
+    while low > 0 && needs_node_below(&stack[low]) {
+        low -= 1;
+    }
+    let mut below: Option<Arc<Node>> = None;
+    let mut k = low;
+    loop {
+        let node = ensure_one(&mut stack[k], below.take());
+        if k == i {
+            return node;
+        }
+        below = Some(wrap_cleaning(&stack[k], node));
+        k += 1;
+    }
+}
+
+/// Whether linking the frame needs the node of the frame below it: a node not linked yet, or no
+/// node at all for a frame that is not a task root (a task root links to its remote parent).
+fn needs_node_below(frame: &FrameState) -> bool {
+    match &frame.node {
+        Some(_) => frame.flags & UNLINKED != 0,
+        None => !frame.is_task_root(),
+    }
+}
+
+/// Gives one frame a linked node; `below` is what the frame below offers to hang under (`None`
+/// for the lowest frame of the stack).
+fn ensure_one(frame: &mut FrameState, below: Option<Arc<Node>>) -> Arc<Node> {
+    if let Some(node) = &frame.node {
         let node = Arc::clone(node);
-        if stack[i].flags & UNLINKED != 0 {
-            stack[i].flags &= !UNLINKED;
-            if i > 0 {
-                node.link(node_above(stack, i - 1), false);
+        if frame.flags & UNLINKED != 0 {
+            frame.flags &= !UNLINKED;
+            if let Some(parent) = below {
+                node.link(parent, false);
             }
         }
         return node;
     }
-    let (parent, crosses_task) = if stack[i].is_task_root() {
-        (stack[i].remote_parent.clone(), true)
-    } else if i > 0 {
-        (Some(node_above(stack, i - 1)), false)
-    } else {
-        (None, false)
-    };
-    let node = Arc::new(stack[i].to_node());
+    let (parent, crosses_task) =
+        if frame.is_task_root() { (frame.remote_parent.clone(), true) } else { (below, false) };
+    let node = Arc::new(frame.to_node());
     if let Some(parent) = parent {
         node.link(parent, crosses_task);
     }
-    stack[i].node = Some(Arc::clone(&node));
+    frame.node = Some(Arc::clone(&node));
     node
 }
 
@@ -258,28 +303,10 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
     .flatten()
 }
 
-/// Counts a shielded region that became active inside the frames of the stack, down to the
-/// task root: they defer delivery while it is active.
-pub(crate) fn shield_enter() {
-    with_stack(|s| count_shield(s, true));
-}
-
-/// Ends a shielded region counted by [`shield_enter`].
-pub(crate) fn shield_exit() {
-    with_stack(|s| count_shield(s, false));
-}
-
-fn count_shield(stack: &mut [FrameState], on: bool) {
-    for frame in stack.iter_mut().rev() {
-        if on {
-            frame.shield_active += 1;
-        } else {
-            frame.shield_active = frame.shield_active.saturating_sub(1);
-        }
-        if frame.is_task_root() {
-            break;
-        }
-    }
+/// The region count of the innermost frame, created if it has none yet; `None` outside any
+/// frame. See `region`, invariant 2.
+fn innermost_region_count() -> Option<Arc<RegionCount>> {
+    with_stack(|s| s.last_mut().map(|f| Arc::clone(f.regions.get_or_insert_with(Default::default)))).flatten()
 }
 
 /// Hands `cleanup` to the innermost frame. Gives it back when there is none.
@@ -287,7 +314,7 @@ pub(crate) fn adopt(cleanup: Cleanup) -> Result<(), Cleanup> {
     let mut cleanup = Some(cleanup);
     with_stack(|s| {
         if let Some(top) = s.last_mut() {
-            top.cleanups.push(cleanup.take().expect("taken once"));
+            top.cleanups.push_back(cleanup.take().expect("taken once"));
         }
     });
     match cleanup {
@@ -298,8 +325,7 @@ pub(crate) fn adopt(cleanup: Cleanup) -> Result<(), Cleanup> {
 
 /// Takes the next cleanup of the innermost frame, to poll it with no borrow held.
 pub(crate) fn next_cleanup() -> Option<Cleanup> {
-    with_stack(|s| s.last_mut().and_then(|f| (!f.cleanups.is_empty()).then(|| f.cleanups.remove(0))))
-        .flatten()
+    with_stack(|s| s.last_mut().and_then(|f| f.cleanups.pop_front())).flatten()
 }
 
 /// Puts back a cleanup taken by [`next_cleanup`] that is still pending, at the head.
@@ -307,7 +333,7 @@ pub(crate) fn return_cleanup(cleanup: Cleanup) -> Result<(), Cleanup> {
     let mut cleanup = Some(cleanup);
     with_stack(|s| {
         if let Some(top) = s.last_mut() {
-            top.cleanups.insert(0, cleanup.take().expect("taken once"));
+            top.cleanups.push_front(cleanup.take().expect("taken once"));
         }
     });
     match cleanup {
@@ -357,6 +383,6 @@ pub(crate) fn via() -> Via {
 /// with neither — records it as lost. Never panics, never blocks.
 pub(crate) fn dispose(cleanup: Cleanup) {
     if let Err(cleanup) = adopt(cleanup) {
-        hand_off(vec![cleanup], None);
+        hand_off(VecDeque::from([cleanup]), None);
     }
 }

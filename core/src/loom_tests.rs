@@ -6,7 +6,8 @@
 //! `sync_shim`, so every access is a loom scheduling point. No model enters a frame: the frame
 //! stack is a `std` thread-local, which loom's threads (coroutines on one OS thread) share.
 //! The public-API models (mutex and semaphore handoff) are in `tests/loom.rs`; the models of
-//! the pool's slot accounting in [`pool`].
+//! the pool's slot accounting in [`pool`]; the models of counted regions (a frame deferring its
+//! delivery while tickets are lowered on other threads) in [`regions`].
 
 use std::future::poll_fn;
 use std::sync::{Arc, Weak};
@@ -19,6 +20,7 @@ use crate::cancel::CancelReason;
 use crate::cancel::node::{BY_DEADLINE, CANCELLED, Node};
 
 mod pool;
+mod regions;
 
 /// Runs `f` under `loom::model`, once per interleaving, and checks that loom explored more than
 /// one (the model does reach the code under test through loom's primitives).

@@ -99,6 +99,7 @@
 //! ```
 
 mod acquire;
+mod alarm;
 mod close;
 mod config;
 mod error;

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::frame::{self, FrameState, Outcome, RootFramed, SKIP_REASON, TASK_ROOT};
+use crate::frame::{self, FrameState, Outcome, PLAIN_TASK, RootFramed, SKIP_REASON, TASK_ROOT};
 use std::sync::Arc;
 
 use crate::cancel::node::Node;
@@ -50,7 +50,7 @@ where
 {
     let state = FrameState {
         // The task's handle reports a cancellation without its reason.
-        flags: TASK_ROOT | SKIP_REASON,
+        flags: TASK_ROOT | SKIP_REASON | PLAIN_TASK,
         remote_parent: parent,
         runtime: Some(rt.clone()),
         ..FrameState::default()

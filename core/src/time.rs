@@ -99,7 +99,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let Some(deadline) = self.deadline else {

@@ -403,7 +403,7 @@ pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
     let state = FrameState {
         flags: TASK_ROOT | CLEANING | DETACHED,
         runtime: Some(rt.clone()),
-        cleanups: queue,
+        cleanups: queue.into(),
         ..FrameState::default()
     };
     let task = DetachedCleanups { state, _running: running };

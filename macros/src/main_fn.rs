@@ -13,7 +13,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
     let mut func: ItemFn = syn::parse2(item)?;
     if func.sig.asyncness.take().is_none() {
-        return Err(syn::Error::new_spanned(&func.sig.fn_token, "#[anyscope::main] needs an `async fn`"));
+        return Err(syn::Error::new(func.sig.fn_token.span, "#[anyscope::main] needs an `async fn`"));
     }
     if !func.sig.inputs.is_empty() {
         return Err(syn::Error::new_spanned(&func.sig.inputs, "`main` takes no arguments"));

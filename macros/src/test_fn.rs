@@ -16,7 +16,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     func.attrs = kept;
     let sig = &func.sig;
     if sig.asyncness.is_none() {
-        return Err(syn::Error::new_spanned(&sig.fn_token, "#[anyscope::test] needs an `async fn`"));
+        return Err(syn::Error::new(sig.fn_token.span, "#[anyscope::test] needs an `async fn`"));
     }
     if !sig.inputs.is_empty() {
         return Err(syn::Error::new_spanned(&sig.inputs, "#[anyscope::test] functions take no arguments"));

@@ -7,13 +7,22 @@
 //! point k means: after the k-th `Pending`, cancel (or drop) before polling again. Point 0 is
 //! before the first poll.
 //!
+//! Besides cancelling the outer scope and dropping the future, the injection also goes through
+//! what foreign combinators do: a `select!` that polls the scenario once more and drops it in
+//! the same poll ([`Mode::SelectAfterPoll`]), and a future polled under one scope and finished
+//! under another while its scope is cancelled ([`Mode::MoveThenCancel`]). A panic that a
+//! scenario's `Drop` raises while it is cut off is caught by the injector and ends the run; the
+//! checks still apply (nothing lost, nothing open).
+//!
 //! Third-party adapters run the same scenarios with [`run_all`] from a `harness = false` test.
 
 mod scenarios;
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use anyscope_core::CancelScope;
 
@@ -47,40 +56,98 @@ pub enum Mode {
     CancelScope,
     /// Drop the scenario's whole future, from outside its scopes.
     Drop,
+    /// What a `select!` does when another branch wins: poll the scenario once more, then drop it
+    /// in the same poll.
+    SelectAfterPoll,
+    /// Poll the scenario under one wrapping scope up to the point, then under another (a
+    /// combinator that moved it), and cancel its outer scope there.
+    MoveThenCancel,
 }
 
-/// Polls `fut`, counting `Pending`s; at point `at` applies `mode`.
+impl Mode {
+    /// Every mode, in the order `inject` runs them.
+    pub const ALL: [Mode; 4] = [Mode::CancelScope, Mode::Drop, Mode::SelectAfterPoll, Mode::MoveThenCancel];
+}
+
+/// Polls `fut`, counting `Pending`s; at point `at` applies `mode`. A panic of the scenario
+/// (a `Drop` that panics when cut off) is caught and ends the run.
 struct Injected<F> {
     fut: Option<Pin<Box<F>>>,
     scope: CancelScope,
     pendings: usize,
     at: Option<(usize, Mode)>,
+    /// Past the point of a `MoveThenCancel`: polled under the second wrapping scope.
+    moved: bool,
+}
+
+impl<F: Future> Injected<F> {
+    /// Polls the scenario once, under a wrapping scope of its own for this poll: a plain
+    /// `CancelScope` before a move, a `move_on_after` after it. A panic ends the scenario.
+    fn poll_scenario(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(fut) = self.fut.as_mut() else { return Poll::Ready(()) };
+        let moved = self.moved;
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let once = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).map(drop)));
+            let mut wrapped: Pin<Box<dyn Future<Output = Option<Poll<()>>>>> = if moved {
+                Box::pin(anyscope_core::move_on_after(Duration::from_secs(3600), once))
+            } else {
+                Box::pin(CancelScope::new().run(once))
+            };
+            match wrapped.as_mut().poll(cx) {
+                Poll::Ready(Some(p)) => p,
+                // The wrapping scopes are never cancelled and their body completes at once.
+                _ => unreachable!("a wrapping scope around one poll"),
+            }
+        }));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) | Err(_) => {
+                self.drop_scenario();
+                Poll::Ready(())
+            }
+        }
+    }
+
+    /// Drops the scenario; a panic its drop raises ends it all the same.
+    fn drop_scenario(&mut self) {
+        let fut = self.fut.take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(fut)));
+    }
 }
 
 impl<F: Future> Future for Injected<F> {
     type Output = usize;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        if let Some((at, mode)) = self.at {
-            if self.pendings == at {
-                self.at = None;
+        let this = &mut *self;
+        if let Some((at, mode)) = this.at {
+            if this.pendings == at {
+                this.at = None;
                 match mode {
-                    Mode::CancelScope => self.scope.cancel(),
+                    Mode::CancelScope => this.scope.cancel(),
                     Mode::Drop => {
-                        self.fut = None;
-                        return Poll::Ready(self.pendings);
+                        this.drop_scenario();
+                        return Poll::Ready(this.pendings);
+                    }
+                    Mode::SelectAfterPoll => {
+                        let _ = this.poll_scenario(cx);
+                        this.drop_scenario();
+                        return Poll::Ready(this.pendings);
+                    }
+                    Mode::MoveThenCancel => {
+                        this.moved = true;
+                        this.scope.cancel();
                     }
                 }
             }
         }
-        let Some(fut) = self.fut.as_mut() else { return Poll::Ready(self.pendings) };
-        match fut.as_mut().poll(cx) {
-            Poll::Ready(_) => {
-                self.fut = None;
-                Poll::Ready(self.pendings)
-            }
+        if this.fut.is_none() {
+            return Poll::Ready(this.pendings);
+        }
+        match this.poll_scenario(cx) {
+            Poll::Ready(()) => Poll::Ready(this.pendings),
             Poll::Pending => {
-                self.pendings += 1;
+                this.pendings += 1;
                 Poll::Pending
             }
         }
@@ -94,7 +161,7 @@ async fn run_once(scenario: &Scenario, at: Option<(usize, Mode)>) -> usize {
     // The injector runs inside a frame of its own: what the dropped future hands over (its
     // pending cleanups, a group's wait for its tasks) is finished by that frame before it
     // returns, as it would be by the dropping owner in real code.
-    let injected = Injected { fut: Some(Box::pin(fut)), scope, pendings: 0, at };
+    let injected = Injected { fut: Some(Box::pin(fut)), scope, pendings: 0, at, moved: false };
     let points = CancelScope::new().run(injected).await.expect("the injector's own scope is never cancelled");
     check(scenario, &ctx, at).await;
     points
@@ -165,7 +232,7 @@ pub async fn inject(scenario: &Scenario) -> usize {
     let points = run_once(scenario, None).await;
     let mut runs = 0;
     for k in 0..=points {
-        for mode in [Mode::CancelScope, Mode::Drop] {
+        for mode in Mode::ALL {
             run_once(scenario, Some((k, mode))).await;
             runs += 1;
         }
@@ -176,6 +243,7 @@ pub async fn inject(scenario: &Scenario) -> usize {
 /// Runs every scenario with `runner` (which drives a future to completion on an adapter) and
 /// returns the number of injected runs checked. Panics on the first failed check.
 pub fn run_all(runner: fn(Pin<Box<dyn Future<Output = usize> + Send>>) -> usize) -> usize {
+    quiet_injected_panics();
     scenarios()
         .iter()
         .map(|s| {
@@ -183,4 +251,25 @@ pub fn run_all(runner: fn(Pin<Box<dyn Future<Output = usize> + Send>>) -> usize)
             runner(Box::pin(async move { inject(&s).await }))
         })
         .sum()
+}
+
+/// Keeps the panics the scenarios raise on purpose (their message says "injected on purpose")
+/// out of the output: thousands of runs would print a backtrace each. Every other panic goes to
+/// the hook that was installed before.
+fn quiet_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
+            if !msg.contains("injected on purpose") {
+                previous(info);
+            }
+        }));
+    });
 }

@@ -63,3 +63,18 @@ pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         anyscope_core::sleep(std::time::Duration::from_millis(2)).await;
     }
 }
+
+/// Polls `fut` exactly once, in the current poll (so inside whatever scopes run it now):
+/// `Some(output)` if it completed. What a foreign combinator (`futures::poll!`, a `select!` that
+/// gives up on a branch) does to a future it does not own.
+pub async fn poll_once<F: std::future::Future + ?Sized>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut fut = Some(fut);
+    std::future::poll_fn(move |cx| {
+        let out = fut.take().expect("polled once").poll(cx);
+        std::task::Poll::Ready(match out {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}

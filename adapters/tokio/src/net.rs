@@ -21,10 +21,26 @@ macro_rules! raw_stream {
             fn read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
                 loop {
                     ready!(self.0.poll_read_ready(cx))?;
-                    match self.0.try_read(buf) {
+                    // As tokio's own `poll_read`: a read shorter than the buffer drained the
+                    // socket, so it clears the readiness (unless an event came in since the read
+                    // began), and the next read waits instead of making a syscall that would
+                    // only fail with `WouldBlock`.
+                    let mut short = None;
+                    let res = self.0.try_io(tokio::io::Interest::READABLE, || {
+                        let n = io::Read::read(&mut &*socket2::SockRef::from(&self.0), buf)?;
+                        if cfg!(unix) && n > 0 && n < buf.len() {
+                            short = Some(n);
+                            return Err(io::ErrorKind::WouldBlock.into());
+                        }
+                        Ok(n)
+                    });
+                    match (res, short) {
+                        (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return Poll::Ready(Ok(n));
+                        }
                         // The readiness was stale: tokio cleared it, wait again.
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        res => return Poll::Ready(res),
+                        (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        (res, _) => return Poll::Ready(res),
                     }
                 }
             }

@@ -3,7 +3,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use crate::frame;
+use crate::frame::{self, RegionTicket};
 
 /// Whether the current scope is effectively cancelled, without yielding.
 ///
@@ -92,7 +92,7 @@ pub fn checkpoint_if_cancelled() -> CheckpointIfCancelled {
 /// # });
 /// ```
 pub fn cancel_shielded_checkpoint() -> CancelShieldedCheckpoint {
-    CancelShieldedCheckpoint { yielded: false, shielding: false }
+    CancelShieldedCheckpoint { yielded: false, region: RegionTicket::default() }
 }
 
 /// The earliest deadline that applies to the current code: the minimum of the deadlines of the
@@ -170,10 +170,10 @@ impl Future for CheckpointIfCancelled {
 #[must_use = "futures do nothing unless polled"]
 pub struct CancelShieldedCheckpoint {
     yielded: bool,
-    /// Counted as an active shield in the frames of the task (`frame::shield_enter`), from the
-    /// yield until it resumes or is dropped, so that no enclosing scope delivers at this
-    /// suspension point.
-    shielding: bool,
+    /// Counts as an active region in the frames of the poll that yielded, from the yield until
+    /// it resumes or is dropped (wherever that happens), so that no enclosing scope delivers
+    /// at this suspension point. Polled outside any frame, it counts nowhere.
+    region: RegionTicket,
 }
 
 impl Future for CancelShieldedCheckpoint {
@@ -181,27 +181,15 @@ impl Future for CancelShieldedCheckpoint {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
-            if std::mem::take(&mut self.shielding) {
-                frame::shield_exit();
-            }
+            self.region.lower();
             return Poll::Ready(());
         }
         self.yielded = true;
-        // Polled inside the innermost frame: counting the shield now reaches that frame and every
-        // enclosing one of the task, which check the count when they see our `Pending`.
-        self.shielding = true;
-        frame::shield_enter();
+        // Counting now reaches the innermost frame and every enclosing one of the task, which
+        // check the count when they see our `Pending`. The ticket lowers exactly these counts
+        // when it resumes or is dropped, wherever that happens.
+        self.region.raise();
         frame::yield_now(cx);
         Poll::Pending
-    }
-}
-
-impl Drop for CancelShieldedCheckpoint {
-    fn drop(&mut self) {
-        // Dropped from outside (a `select!`) while shielding: end the shielded region. Bodies are
-        // dropped inside their frame, so the stack holds the frames that were counted.
-        if self.shielding {
-            frame::shield_exit();
-        }
     }
 }

@@ -29,7 +29,7 @@
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::reason::CancelReason;
 use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
@@ -72,6 +72,8 @@ struct Inner {
     waker: Option<Waker>,
     deadline: Option<Instant>,
     reason: Option<CancelReason>,
+    /// How long the scope's cleanups may run once its body has ended (`None`: to their end).
+    grace: Option<Duration>,
     /// The registered children, allocated with the first one: most nodes (a task root, a scope
     /// around a body that spawns nothing) never have any, and stay small.
     kids: Option<Box<Kids>>,
@@ -145,31 +147,36 @@ impl Node {
     /// Registers `self` in its parent's children, and the parent in its own parent, upward until
     /// an already registered node. Takes locks child-then-parent only.
     pub(crate) fn register_in_parent(self: &Arc<Self>) {
-        let mut me = self.lock();
-        if me.slot != NO_SLOT {
-            return;
-        }
-        let Some(parent) = self.parent() else { return };
-        let parent = Arc::clone(parent);
-        let mut p = parent.lock();
-        let weak = Arc::downgrade(self);
-        let kids = p.kids.get_or_insert_with(Box::default);
-        let slot = match kids.free.pop() {
-            Some(i) => {
-                kids.children[i] = weak;
-                i
+        // A loop, not recursion: a chain of unregistered ancestors may be long.
+        let mut node = Arc::clone(self);
+        loop {
+            let mut me = node.lock();
+            if me.slot != NO_SLOT {
+                return;
             }
-            None => {
-                kids.children.push(weak);
-                kids.children.len() - 1
+            let Some(parent) = node.parent() else { return };
+            let parent = Arc::clone(parent);
+            let mut p = parent.lock();
+            let weak = Arc::downgrade(&node);
+            let kids = p.kids.get_or_insert_with(Box::default);
+            let slot = match kids.free.pop() {
+                Some(i) => {
+                    kids.children[i] = weak;
+                    i
+                }
+                None => {
+                    kids.children.push(weak);
+                    kids.children.len() - 1
+                }
+            };
+            me.slot = slot;
+            let parent_registered = p.slot != NO_SLOT || parent.parent().is_none();
+            drop(p);
+            drop(me);
+            if parent_registered {
+                return;
             }
-        };
-        me.slot = slot;
-        let parent_registered = p.slot != NO_SLOT || parent.parent().is_none();
-        drop(p);
-        drop(me);
-        if !parent_registered {
-            parent.register_in_parent();
+            node = parent;
         }
     }
 
@@ -295,6 +302,14 @@ impl Node {
         }
     }
 
+    pub(crate) fn cleanup_grace(&self) -> Option<Duration> {
+        self.lock().grace
+    }
+
+    pub(crate) fn set_cleanup_grace(&self, grace: Option<Duration>) {
+        self.lock().grace = grace;
+    }
+
     pub(crate) fn set_deadline(&self, deadline: Option<Instant>) {
         let waker = {
             let mut inner = self.lock();
@@ -330,10 +345,12 @@ impl Node {
     }
 
     /// Wakes every task root below this node that is not behind a shield. Each task is woken
-    /// once: same-task nodes on the way are walked through, not woken.
+    /// once: same-task nodes on the way are walked through, not woken. The walk keeps its own
+    /// stack of nodes to visit: no recursion, however deep the tree.
     fn wake_descendant_tasks(&self) {
-        for child in self.live_children() {
-            child.wake_subtree();
+        let mut todo = self.live_children();
+        while let Some(node) = todo.pop() {
+            node.wake_one(&mut todo);
         }
     }
 
@@ -346,14 +363,14 @@ impl Node {
         }
     }
 
-    /// Unless shielded: wakes this node's task if the node is a task root, then the task roots
-    /// below it. Takes this node's lock once, for both the waker and the children, and wakes
-    /// and recurses only after releasing it.
-    fn wake_subtree(&self) {
+    /// Unless shielded: wakes this node's task if the node is a task root, and pushes its
+    /// children onto `todo`. Takes this node's lock once, for both the waker and the children,
+    /// and wakes only after releasing it.
+    fn wake_one(&self, todo: &mut Vec<Arc<Node>>) {
         if self.flags() & SHIELD != 0 {
             return;
         }
-        let (waker, children) = {
+        let waker = {
             let mut inner = self.lock();
             // A task root's waker is taken, not cloned (no reference count on the task, and its
             // `finish` then takes no lock): the woken task stores its waker again whenever its
@@ -362,25 +379,21 @@ impl Node {
             if waker.is_some() {
                 self.state.fetch_and(!HAS_WAKER, Ordering::Relaxed);
             }
-            let children: Vec<Arc<Node>> = match &inner.kids {
-                Some(kids) => kids.children.iter().filter_map(Weak::upgrade).collect(),
-                None => Vec::new(),
-            };
-            (waker, children)
+            if let Some(kids) = &inner.kids {
+                todo.extend(kids.children.iter().filter_map(Weak::upgrade));
+            }
+            waker
         };
         if let Some(w) = waker {
             w.wake();
         }
-        for child in children {
-            child.wake_subtree();
-        }
     }
-}
 
-impl Drop for Node {
-    fn drop(&mut self) {
+    /// Leaves the parent's children (if registered there) and gives the parent link back.
+    fn detach(&mut self) -> Option<Arc<Node>> {
         let slot = self.inner.get_mut().map(|i| i.slot).unwrap_or_else(|e| e.into_inner().slot);
-        if let (true, Some(parent)) = (slot != NO_SLOT, self.parent.get()) {
+        let parent = self.parent.take()?;
+        if slot != NO_SLOT {
             let mut p = parent.node.lock();
             if let Some(kids) = p.kids.as_mut() {
                 if let Some(entry) = kids.children.get_mut(slot) {
@@ -388,6 +401,21 @@ impl Drop for Node {
                     kids.free.push(slot);
                 }
             }
+        }
+        Some(parent.node)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // Dropping the last reference to a long chain of ancestors must not recurse: each
+        // ancestor this drop owns alone is detached and dropped here, in a loop.
+        let mut next = self.detach();
+        while let Some(parent) = next {
+            next = match Arc::try_unwrap(parent) {
+                Ok(mut node) => node.detach(),
+                Err(_) => None,
+            };
         }
     }
 }

@@ -3,7 +3,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
@@ -37,8 +37,21 @@ use crate::sync_shim::Ordering;
 ///   that cancellation and dropped its body. A body that completes without reaching a checkpoint
 ///   after the cancel leaves `cancel_called` true and `cancelled_caught` false; a scope cancelled
 ///   only through an enclosing scope has neither.
-/// - A body that never suspends cannot be cancelled: there is no point where it could be
-///   dropped. Long CPU-bound loops should call [`checkpoint`](crate::checkpoint).
+/// - A body that never suspends is still cancelled if it awaits anyscope awaitables that are
+///   ready at once (an uncontended lock, a non-empty channel): each spends from the task's
+///   cooperative budget of 128 ready operations per poll, and when it runs out the task yields
+///   and a passed deadline or a cancel from another task is delivered. A loop that awaits
+///   nothing of anyscope's cannot be dropped anywhere: long CPU-bound loops should call
+///   [`checkpoint`](crate::checkpoint).
+///
+/// # Moving a scope's future
+///
+/// A scope's future may be polled under one enclosing scope and finished under another (a
+/// combinator polled it once, then it was awaited elsewhere). What it defers follows the poll:
+/// while it is pending it defers the delivery of the scope whose poll last polled it, and
+/// releases the first one then. Its place in the scope tree does not: it is taken the first
+/// time something needs it (a task spawned inside, a nested handle scope) and kept, so tasks it
+/// spawned are cancelled with the enclosing scope of that moment.
 ///
 /// # When not to use it
 ///
@@ -94,7 +107,8 @@ impl CancelScope {
     }
 
     /// A shielded scope: cancellation of enclosing scopes does not reach its body. It can still
-    /// be cancelled itself, and given a deadline to bound, say, a cleanup.
+    /// be cancelled itself and given a deadline; the cleanups its body leaves behind still run
+    /// to their end unless [`set_cleanup_grace`](CancelScope::set_cleanup_grace) bounds them.
     ///
     /// # Examples
     ///
@@ -212,6 +226,12 @@ impl CancelScope {
     /// Whether the scope caught its own cancellation: the body was dropped and `run` returned
     /// `None`.
     ///
+    /// Once the body has ended, the cleanups it left behind run before `run` returns, and they
+    /// count as an active region of the enclosing scopes: an enclosing scope cancelled while
+    /// they run waits for them, this scope's `run` returns (with `None` if this scope caught
+    /// its own cancellation), and the enclosing scope catches *its* cancellation at the next
+    /// checkpoint after that. Each scope reports only what it caught itself.
+    ///
     /// # Examples
     ///
     /// ```
@@ -267,6 +287,43 @@ impl CancelScope {
     /// ```
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         self.node.set_deadline(deadline);
+    }
+
+    /// The grace period of the scope's cleanups: see
+    /// [`set_cleanup_grace`](CancelScope::set_cleanup_grace).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let scope = anyscope_core::CancelScope::new();
+    /// assert_eq!(scope.cleanup_grace(), None);
+    /// ```
+    pub fn cleanup_grace(&self) -> Option<Duration> {
+        self.node.cleanup_grace()
+    }
+
+    /// Bounds the cleanups the body leaves behind: once the body has ended (completed or
+    /// cancelled), the cleanups it left run for at most `grace`, then what is still running is
+    /// abandoned — dropped at once, counted as *abandoned* by the
+    /// [tracker](crate::tracker), releasing what it holds synchronously. `None` (the default)
+    /// lets them run to their end, whatever cancelled the scope: that is the promise of
+    /// structured async drop, for shielded scopes as for any other.
+    ///
+    /// Set it before the body ends; a change after that is not seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyscope_tokio::run(async {
+    /// use anyscope_core::CancelScope;
+    /// use std::time::Duration;
+    /// let bounded = CancelScope::shielded();
+    /// bounded.set_cleanup_grace(Some(Duration::from_secs(5)));
+    /// assert_eq!(bounded.run(async { 1 }).await, Some(1));
+    /// # });
+    /// ```
+    pub fn set_cleanup_grace(&self, grace: Option<Duration>) {
+        self.node.set_cleanup_grace(grace);
     }
 
     /// Whether the scope is shielded.

@@ -10,6 +10,7 @@ use crate::frame::{self, Cleanup};
 use crate::runtime::with_runtime;
 use crate::testing::{Log, MockRuntime, poll_with};
 
+mod bounds;
 mod delivery;
 mod drops;
 mod links;

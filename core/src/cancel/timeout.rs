@@ -120,7 +120,7 @@ pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAt<F> {
 /// Runs `body` shielded from the cancellation of enclosing scopes: it runs to completion, and
 /// enclosing scopes deliver their cancellation at the first suspension point after it.
 ///
-/// Allocates nothing. For a shield with a deadline of its own (a bounded cleanup), use
+/// Allocates nothing. For a shield with a deadline of its own, use
 /// [`CancelScope::shielded`](crate::CancelScope::shielded) with
 /// [`set_deadline`](crate::CancelScope::set_deadline).
 ///
@@ -129,6 +129,13 @@ pub fn fail_at<F: Future>(deadline: Instant, body: F) -> FailAt<F> {
 /// The shield protects against cancel scopes, not against the future being dropped by other
 /// means (a `select!` that picks another branch): then the body is dropped and its cleanups are
 /// handed to the enclosing frame, as for any scope.
+///
+/// While it is pending, the shield defers the delivery of the scope whose poll last polled it
+/// (and, through it, of the scopes of that task around it), and of no other: polled once under
+/// one scope and finished under another, or moved to another task, it defers the scope it is
+/// polled in now, and the first one is released at that poll. A shield that a body left
+/// pending and returned defers nothing around that body. Dropped anywhere, it releases what it
+/// deferred.
 ///
 /// # Examples
 ///

@@ -1,3 +1,4 @@
+use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -8,6 +9,8 @@ use crate::cancel::CancelReason;
 use crate::cancel::node::{BY_DEADLINE, CANCELLED, ENTERED, Node, SHIELD};
 use crate::runtime::{BoxFuture, Handle};
 use crate::tracker;
+
+use super::{RegionCount, RegionTicket};
 
 /// The frame is the root of a task: shield counts stop here and its parent, if any, lives in
 /// another task (`remote_parent`).
@@ -22,8 +25,13 @@ pub(crate) const DROP_CANCELLED: u32 = 1 << 19;
 pub(crate) const DROP_PANICKED: u32 = 1 << 20;
 /// The frame has been polled once (its node linked, its deadline resolved).
 pub(crate) const STARTED: u32 = 1 << 21;
-/// The frame counts as an active shielded region in the enclosing frames.
-pub(crate) const SHIELD_COUNTED: u32 = 1 << 22;
+/// The frame's body has ended and the grace period of its cleanups is armed (`Deadline::target`
+/// is then its end).
+pub(crate) const GRACE: u32 = 1 << 22;
+/// The root of a task started by [`spawn`](crate::spawn): nothing but its parent can cancel it
+/// (it has no handle and no deadline), so a task it spawns hangs under that parent directly. A
+/// task that spawns its successor and ends (a reconnect loop) then leaves no chain of nodes.
+pub(crate) const PLAIN_TASK: u32 = 1 << 26;
 /// The frame's owner ignores why a caught cancellation happened (everything but
 /// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an
@@ -53,14 +61,14 @@ pub(crate) struct FrameState {
     /// For a task root: the node of the scope that spawned the task.
     pub(crate) remote_parent: Option<Arc<Node>>,
     pub(crate) flags: u32,
-    /// Shielded regions active inside this frame (same task): delivery waits for them.
-    pub(crate) shield_active: u32,
+    /// Counted regions active inside this frame (same task): delivery waits for them. Created
+    /// by the first region counted here (`region`, invariant 2).
+    pub(crate) regions: Option<Arc<RegionCount>>,
+    /// The counts this frame raised in the enclosing frames while it is a pending shield.
+    pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
-    /// Adopted cleanups, in the order they were handed over. A `Vec`, not a `VecDeque`: a frame
-    /// rarely holds more than a few (taking the first shifts the rest), and the drop glue of an
-    /// empty `Vec` is a fraction of a `VecDeque`'s, which every frame around a body that adopted
-    /// nothing pays.
-    pub(crate) cleanups: Vec<Cleanup>,
+    /// Adopted cleanups, in the order they were handed over.
+    pub(crate) cleanups: Cleanups,
     pub(crate) runtime: Option<Handle>,
 }
 
@@ -148,11 +156,52 @@ impl fmt::Debug for FrameState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FrameState")
             .field("flags", &self.flags)
-            .field("shield_active", &self.shield_active)
+            .field("regions_active", &self.regions.as_ref().is_some_and(|r| r.is_active()))
             .field("deadline", &self.deadline)
             .field("cleanups", &self.cleanups.len())
             .field("has_node", &self.node.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// A frame's adopted cleanups: taken from the front, appended at the back, so draining N of
+/// them is linear. Boxed, and allocated with the first one: most frames never adopt any, and
+/// every frame (a task's root included) carries this field, so it costs one word until then.
+// The box is the point: one word in every frame instead of a `VecDeque`'s four.
+#[allow(clippy::box_collection)]
+#[derive(Default)]
+pub(crate) struct Cleanups(Option<Box<VecDeque<Cleanup>>>);
+
+impl Cleanups {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|q| q.is_empty())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |q| q.len())
+    }
+
+    pub(crate) fn push_back(&mut self, cleanup: Cleanup) {
+        self.0.get_or_insert_with(Box::default).push_back(cleanup);
+    }
+
+    pub(crate) fn push_front(&mut self, cleanup: Cleanup) {
+        self.0.get_or_insert_with(Box::default).push_front(cleanup);
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Cleanup> {
+        self.0.as_mut()?.pop_front()
+    }
+
+    /// The cleanups, in order, leaving none.
+    pub(crate) fn into_queue(self) -> VecDeque<Cleanup> {
+        self.0.map_or_else(VecDeque::new, |q| *q)
+    }
+}
+
+impl From<Vec<Cleanup>> for Cleanups {
+    fn from(queue: Vec<Cleanup>) -> Self {
+        Cleanups(Some(Box::new(queue.into())))
     }
 }
 

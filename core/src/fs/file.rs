@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::error::at;
 use crate::blocking::{RunBlocking, run_blocking};
@@ -17,6 +17,9 @@ const MAX_BUF: usize = 2 * 1024 * 1024;
 
 /// The most a run of sequential reads reads ahead of the caller.
 const MAX_READAHEAD: usize = 1024 * 1024;
+
+/// How much `poll_fill_buf` reads at least.
+const FILL_BUF: usize = 64 * 1024;
 
 /// The most bytes accepted while a write is in flight, written by the next one.
 const MAX_PENDING: usize = 1024 * 1024;
@@ -59,7 +62,8 @@ pub async fn open_file(path: impl AsRef<Path>, options: &std::fs::OpenOptions) -
     Ok(File::from_std(file, path))
 }
 
-/// A file on the blocking offload: [`AsyncRead`], [`AsyncWrite`], [`AsyncSeek`], and
+/// A file on the blocking offload: [`AsyncRead`], [`AsyncBufRead`], [`AsyncWrite`],
+/// [`AsyncSeek`], and
 /// [`AsyncClose`](crate::AsyncClose) (flush, then sync if asked, then close).
 ///
 /// Each read, write or seek runs the `std` call on a thread ([`run_blocking`], with its
@@ -290,6 +294,53 @@ impl AsyncRead for File {
                 i.buf.truncate(*r.as_ref().unwrap_or(&0));
                 Op::Read(r)
             })?;
+        }
+    }
+}
+
+impl AsyncBufRead for File {
+    /// The read buffer: what the last read from the file brought in and the caller has not
+    /// consumed (64 KiB at least, more in a run of sequential reads).
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        loop {
+            match std::task::ready!(this.poll_busy(cx)) {
+                Some(Op::Read(Err(e))) => return Poll::Ready(Err(this.err("reading", e))),
+                Some(Op::Write(Err(e))) => this.last_err = Some(this.err("writing", e)),
+                Some(Op::Read(Ok(0))) => return Poll::Ready(Ok(&[])),
+                _ => {}
+            }
+            if !this.pending.is_empty() {
+                this.write_pending()?;
+                continue;
+            }
+            let State::Idle(Some(inner)) = &mut this.state else { return Poll::Ready(Err(this.closed())) };
+            if inner.pos < inner.buf.len() {
+                break;
+            }
+            if let Some(e) = this.last_err.take() {
+                return Poll::Ready(Err(e));
+            }
+            let want = FILL_BUF.max(this.readahead).min(MAX_BUF);
+            this.readahead = (want * 4).min(MAX_READAHEAD);
+            this.start(move |i| {
+                i.buf.clear();
+                i.buf.resize(want, 0);
+                i.pos = 0;
+                let r = i.file.read(&mut i.buf);
+                i.buf.truncate(*r.as_ref().unwrap_or(&0));
+                Op::Read(r)
+            })?;
+        }
+        match &this.state {
+            State::Idle(Some(inner)) => Poll::Ready(Ok(&inner.buf[inner.pos..])),
+            _ => Poll::Ready(Ok(&[])),
+        }
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        if let State::Idle(Some(inner)) = &mut self.state {
+            inner.pos = (inner.pos + amt).min(inner.buf.len());
         }
     }
 }

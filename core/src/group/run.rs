@@ -28,7 +28,7 @@ use super::TaskGroup;
 use super::error::GroupError;
 use super::shared::{Shared, WaitTasks, adopt_or_detach, report_error};
 use crate::cancel::{CancelReason, TryRun};
-use crate::frame;
+use crate::frame::{self, RegionTicket};
 use crate::runtime;
 
 /// Runs `body` with a new task group, and waits for the body and every task of the group.
@@ -115,7 +115,7 @@ where
         caught: None,
         started: false,
         outer_seen: false,
-        counted: false,
+        counted: RegionTicket::default(),
         finished: false,
         completed: false,
     }
@@ -196,8 +196,9 @@ pin_project! {
         started: bool,
         // An enclosing scope's cancellation was seen and passed on to the group's scope.
         outer_seen: bool,
-        // Counted as an active shielded region in the enclosing frames.
-        counted: bool,
+        // Counted as an active region in the enclosing frames while tasks run: raised in the
+        // frames of the poll that waits, lowered wherever the group ends.
+        counted: RegionTicket,
         // Every task has finished and the group is closed.
         finished: bool,
         // `Ready` was returned (or a panic resumed).
@@ -224,10 +225,7 @@ pin_project! {
             }
             // Drops the body inside the group's frame; its cleanups go to the enclosing frame.
             this.body.set(None);
-            if *this.counted {
-                *this.counted = false;
-                frame::shield_exit();
-            }
+            this.counted.lower();
             shared.orphan();
             if shared.live() > 0 {
                 adopt_or_detach(Box::pin(WaitTasks { shared }));
@@ -280,9 +278,10 @@ where
             loop {
                 let waiting = shared.poll_children(cx).is_pending();
                 if waiting || this.body.is_some() {
-                    if waiting != *this.counted {
-                        *this.counted = waiting;
-                        if waiting { frame::shield_enter() } else { frame::shield_exit() }
+                    if waiting {
+                        this.counted.raise();
+                    } else {
+                        this.counted.lower();
                     }
                     return Poll::Pending;
                 }
@@ -292,10 +291,7 @@ where
                 // A task was spawned between the check and the close: wait for it too.
             }
             *this.finished = true;
-            if *this.counted {
-                *this.counted = false;
-                frame::shield_exit();
-            }
+            this.counted.lower();
         }
         let (errors, panic) = shared.take_outcome();
         if let Some(panic) = panic {

@@ -17,7 +17,7 @@ use super::error::StartError;
 use super::shared::{Shared, adopt_or_detach, report_error, report_panic};
 use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
-use crate::frame;
+use crate::frame::{self, RegionTicket};
 
 /// What a task started with [`TaskGroup::start`](super::TaskGroup::start) uses to report that
 /// it is ready, with a value for the caller of `start` (a bound address, a handle…).
@@ -247,7 +247,7 @@ where
     /// Counted as an active shielded region in the enclosing frames while the task has not
     /// reported ready: they defer delivering a cancellation until `start` has returned the value
     /// or given up (see `poll`).
-    counted: bool,
+    counted: RegionTicket,
     /// The caller's scope was seen cancelled and the task was cancelled.
     caller_cancelled: bool,
 }
@@ -266,7 +266,14 @@ where
     E: fmt::Debug + Send + 'static,
 {
     pub(crate) fn new(group: Arc<Shared<E>>, f: F) -> Self {
-        Start { group, f: Some(f), slot: None, node: None, counted: false, caller_cancelled: false }
+        Start {
+            group,
+            f: Some(f),
+            slot: None,
+            node: None,
+            counted: RegionTicket::default(),
+            caller_cancelled: false,
+        }
     }
 }
 
@@ -366,12 +373,10 @@ where
     V: Send + 'static,
     E: fmt::Debug + Send + 'static,
 {
-    /// Enters or leaves the counted region of the enclosing frames.
+    /// Enters (raising the ticket on the innermost frame of this poll, wherever an earlier poll
+    /// raised it) or leaves the counted region; see `frame::region`.
     fn count(&mut self, on: bool) {
-        if self.counted != on {
-            self.counted = on;
-            if on { frame::shield_enter() } else { frame::shield_exit() }
-        }
+        if on { self.counted.raise() } else { self.counted.lower() }
     }
 }
 

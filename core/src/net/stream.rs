@@ -79,10 +79,9 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
-        // A checkpoint: inside a cancelled scope nothing is read (the scope drops us next).
-        if crate::frame::cancelled_here() {
-            return Poll::Pending;
-        }
+        // A checkpoint: in a cancelled scope nothing is read or written (no byte is lost: the
+        // scope drops us before the operation), and a ready operation spends from the budget.
+        std::task::ready!(crate::frame::poll_proceed(cx));
         // Nothing asked, nothing to wait for (as `std`): the reactor would wait for data.
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -103,10 +102,9 @@ impl Shared {
         if self.is_closed() {
             return Poll::Ready(Err(closed()));
         }
-        // A checkpoint: inside a cancelled scope nothing is written.
-        if crate::frame::cancelled_here() {
-            return Poll::Pending;
-        }
+        // A checkpoint: in a cancelled scope nothing is read or written (no byte is lost: the
+        // scope drops us before the operation), and a ready operation spends from the budget.
+        std::task::ready!(crate::frame::poll_proceed(cx));
         match self.raw.poll_write(cx, buf) {
             Poll::Pending => {
                 park(&self.write_waker, cx);

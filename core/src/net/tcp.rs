@@ -308,10 +308,7 @@ impl Future for Accept<'_> {
     type Output = io::Result<(TcpStream, SocketAddr)>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // A checkpoint: inside a cancelled scope no connection is taken.
-        if crate::frame::cancelled_here() {
-            return Poll::Pending;
-        }
+        std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
         let raw = std::task::ready!(self.listener.raw.poll_accept(cx))?;
         let peer = raw.peer_addr()?;
         Poll::Ready(Ok((TcpStream::from_raw(raw), peer)))

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::task::Poll;
 
 use super::raw::RawDatagram;
 use crate::runtime;
@@ -65,11 +64,8 @@ impl UdpSocket {
     /// Cancel safe: a datagram is either sent whole when the future completes, or not at all.
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
-            if crate::frame::cancelled_here() {
-                Poll::Pending
-            } else {
-                self.raw.poll_send_to(cx, buf, target)
-            }
+            std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
+            self.raw.poll_send_to(cx, buf, target)
         })
         .await
     }
@@ -86,7 +82,8 @@ impl UdpSocket {
     /// Cancel safe: a datagram is taken from the socket only when it is returned.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            if crate::frame::cancelled_here() { Poll::Pending } else { self.raw.poll_recv_from(cx, buf) }
+            std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
+            self.raw.poll_recv_from(cx, buf)
         })
         .await
     }

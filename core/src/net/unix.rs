@@ -104,7 +104,8 @@ impl UnixListener {
     /// Cancel safe: a connection is taken from the OS only when it is returned.
     pub async fn accept(&self) -> io::Result<UnixStream> {
         let raw = std::future::poll_fn(|cx| {
-            if crate::frame::cancelled_here() { std::task::Poll::Pending } else { self.raw.poll_accept(cx) }
+            std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
+            self.raw.poll_accept(cx)
         })
         .await?;
         Ok(UnixStream { shared: Shared::new(raw) })

@@ -237,6 +237,10 @@ impl PoolConfigBuilder {
     /// The bound on one acquire, waiting and creating included (default 30 s). Must not be
     /// zero ([`build`](Self::build) refuses it: no acquire could ever succeed).
     ///
+    /// The waiting acquires of a pool share one timer, armed for the oldest one (whose
+    /// deadline is the earliest, as every waiter has the same bound): a bounded wait costs a
+    /// clock read, not a timer of its own.
+    ///
     /// # Examples
     ///
     /// ```

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use event_listener::Event;
 
+use super::alarm::AlarmTimer;
 use super::state::{Entry, State, Turn};
 use super::wait::Within;
 use super::{Manager, PoolConfig, PoolStats, Recycle};
@@ -58,6 +59,9 @@ pub(super) struct Shared<M: Manager> {
     /// listens), and when the size shrinks during a close (the closer listens).
     pub(super) changed: Event,
     pub(super) maintenance: Mutex<Option<(CancelScope, JoinHandle<()>)>>,
+    /// The deadline timer of the waiting acquires (see `alarm.rs`). Taken before `state`,
+    /// never while holding it.
+    pub(super) alarm: Mutex<AlarmTimer>,
     state: Padded<Mutex<State<M::Object>>>,
 }
 
@@ -78,6 +82,7 @@ impl<M: Manager> Shared<M> {
             counters: Counters::default(),
             changed: Event::new(),
             maintenance: Mutex::new(None),
+            alarm: Mutex::new(AlarmTimer::default()),
         }
     }
 

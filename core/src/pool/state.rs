@@ -54,6 +54,12 @@ pub(super) struct State<T> {
     waiters: VecDeque<Waiter>,
     handed: Vec<(u64, Turn<T>)>,
     next_id: u64,
+    /// When the pool's deadline timer is armed for (see `alarm.rs`); `None`: not armed, or
+    /// fired and not re-armed yet.
+    pub(super) alarm_at: Option<Instant>,
+    /// The timer fired and no head has re-armed it yet: a head that leaves the queue wakes
+    /// the next one to take the timer over.
+    pub(super) duty: bool,
 }
 
 impl<T> State<T> {
@@ -68,6 +74,8 @@ impl<T> State<T> {
             waiters: VecDeque::new(),
             handed: Vec::new(),
             next_id: 0,
+            alarm_at: None,
+            duty: false,
         }
     }
 
@@ -91,6 +99,23 @@ impl<T> State<T> {
             return Some(Turn::Slot);
         }
         None
+    }
+
+    /// Whether waiter `id` is the oldest one (the one whose deadline is the earliest).
+    pub(super) fn is_head(&self, id: u64) -> bool {
+        self.waiters.front().is_some_and(|w| w.id == id)
+    }
+
+    /// The oldest waiter's waker.
+    pub(super) fn head_waker(&self) -> Option<Waker> {
+        self.waiters.front().map(|w| w.waker.clone())
+    }
+
+    /// The waker of the head to take the deadline timer over, when it fired and was not
+    /// re-armed (see `alarm.rs`): called after a head left the queue. (Never in a pool whose
+    /// waiters have no deadline: the timer is then never armed, and never fires.)
+    pub(super) fn duty_waker(&self) -> Option<Waker> {
+        if self.duty { self.head_waker() } else { None }
     }
 
     /// Queues a waiter at the back; returns its id.

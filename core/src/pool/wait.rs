@@ -3,8 +3,9 @@
 //! [`Within`] (a recycle or close nobody waits for, bounded by the pool's cleanup bound).
 //!
 //! Both follow the checkpoint rule: polled in an effectively cancelled scope, `WaitTurn`
-//! returns `Pending` before touching the pool, so the scope drops it right away. Neither
-//! allocates nor arms a timer unless it has to wait.
+//! returns `Pending` before touching the pool, so the scope drops it right away. `Bounded`
+//! neither allocates nor arms a timer unless it has to wait; `WaitTurn` never does (the pool's
+//! one timer keeps the waiters' deadlines, see `alarm.rs`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
+use super::alarm;
 use super::shared::{Counters, Shared};
 use super::state::Turn;
 use super::{Manager, PoolError};
@@ -36,26 +38,31 @@ impl Deadline {
         self.timeout
     }
 
-    /// The timer for the deadline (`None`: the timeout is too long to represent: no bound).
-    fn sleep<M: Manager>(&mut self, shared: &Shared<M>) -> Option<Sleep> {
+    /// Fixes the deadline if it is not yet (`None`: the timeout is too long to represent: no
+    /// bound).
+    fn fix<M: Manager>(&mut self, shared: &Shared<M>) -> Option<Instant> {
         let timeout = self.timeout;
-        let at = *self.at.get_or_insert_with(|| shared.now().checked_add(timeout));
-        at.map(sleep_until)
+        *self.at.get_or_insert_with(|| shared.now().checked_add(timeout))
+    }
+
+    /// The timer for the deadline (`None`: no bound).
+    fn sleep<M: Manager>(&mut self, shared: &Shared<M>) -> Option<Sleep> {
+        self.fix(shared).map(sleep_until)
     }
 }
 
-/// Waits for the acquire's turn: an idle object or a free slot, in FIFO order.
+/// Waits for the acquire's turn: an idle object or a free slot, in FIFO order, until the
+/// acquire's deadline (kept by the pool's one timer, see `alarm.rs`: a waiting acquire
+/// allocates nothing but its place in the queue and arms no timer of its own).
 pub(super) struct WaitTurn<'a, M: Manager> {
     shared: &'a Arc<Shared<M>>,
     deadline: &'a mut Deadline,
     id: Option<u64>,
-    sleep: Option<Sleep>,
-    armed: bool,
 }
 
 impl<'a, M: Manager> WaitTurn<'a, M> {
     pub(super) fn new(shared: &'a Arc<Shared<M>>, deadline: &'a mut Deadline) -> Self {
-        WaitTurn { shared, deadline, id: None, sleep: None, armed: false }
+        WaitTurn { shared, deadline, id: None }
     }
 }
 
@@ -63,13 +70,14 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
     type Output = Result<Turn<M::Object>, PoolError<M::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
-            return Poll::Pending; // a checkpoint: the cancelled scope drops us now
+        if frame::poll_proceed(cx).is_pending() {
+            // A checkpoint (a cancelled scope drops us now) that spends from the task's budget.
+            return Poll::Pending;
         }
         let this = &mut *self;
         let shared = this.shared;
         let mut st = shared.lock();
-        match this.id {
+        let id = match this.id {
             None => {
                 if st.closed {
                     return Poll::Ready(Err(PoolError::Closed));
@@ -82,11 +90,20 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
                     }
                     return Poll::Ready(Ok(turn));
                 }
-                this.id = Some(st.enqueue(cx.waker().clone()));
+                // The deadline is fixed under the lock: queue order is deadline order.
+                this.deadline.fix(shared);
+                let id = st.enqueue(cx.waker().clone());
+                this.id = Some(id);
+                id
             }
             Some(id) => {
                 if let Some(turn) = st.poll_waiter(id, cx.waker()) {
                     this.id = None;
+                    let duty = st.duty_waker();
+                    drop(st);
+                    if let Some(next) = duty {
+                        next.wake();
+                    }
                     return Poll::Ready(Ok(turn));
                 }
                 if st.closed {
@@ -94,33 +111,48 @@ impl<M: Manager> Future for WaitTurn<'_, M> {
                     this.id = None;
                     return Poll::Ready(Err(PoolError::Closed));
                 }
+                id
             }
-        }
-        drop(st);
-        if !this.armed {
-            this.armed = true;
-            this.sleep = this.deadline.sleep(shared);
-        }
-        let Some(sleep) = this.sleep.as_mut() else { return Poll::Pending };
-        if Pin::new(sleep).poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let id = this.id.take().expect("registered above");
-        let left = shared.lock().leave(id);
-        match left {
-            Some(turn) => Poll::Ready(Ok(turn)), // handed just in time
-            None => {
+        };
+        // Only the head keeps the timer: the others' deadlines are later.
+        let at = match this.deadline.at {
+            Some(Some(at)) if st.is_head(id) => at,
+            _ => return Poll::Pending,
+        };
+        match st.alarm_at {
+            Some(armed) if armed <= at => return Poll::Pending,
+            Some(_) => {}
+            None if shared.now() >= at => {
+                st.leave(id); // the head, not handed anything
+                this.id = None;
+                let duty = st.duty_waker();
+                drop(st);
+                if let Some(next) = duty {
+                    next.wake();
+                }
                 Counters::add(&shared.counters.timed_out);
-                Poll::Ready(Err(PoolError::Timeout(this.deadline.timeout())))
+                return Poll::Ready(Err(PoolError::Timeout(this.deadline.timeout())));
             }
+            None => {}
         }
+        st.alarm_at = Some(at);
+        st.duty = false;
+        drop(st);
+        alarm::arm(shared);
+        Poll::Pending
     }
 }
 
 impl<M: Manager> Drop for WaitTurn<'_, M> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
-            let left = self.shared.lock().leave(id);
+            let (left, duty) = {
+                let mut st = self.shared.lock();
+                (st.leave(id), st.duty_waker())
+            };
+            if let Some(next) = duty {
+                next.wake();
+            }
             if let Some(turn) = left {
                 self.shared.give_back(turn);
             }

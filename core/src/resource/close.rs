@@ -28,9 +28,10 @@ pub trait AsyncClose: Send + 'static {
     ///
     /// Runs to completion once started, even when its owner is being cancelled: a close cut off
     /// at a suspension point is handed to the frame that cut it off, and frames run adopted
-    /// closes shielded. Bound a close that may hang with a shielded
-    /// [`CancelScope`](crate::CancelScope) with a deadline around it, or a `move_on_after`
-    /// inside it.
+    /// closes shielded. Bound a close that may hang with a `move_on_after` inside it, or with
+    /// a grace period on the scope whose body leaves it behind
+    /// ([`CancelScope::set_cleanup_grace`](crate::CancelScope::set_cleanup_grace)): a deadline
+    /// that cuts an explicit close off hands the rest to the frame, which runs it to its end.
     fn close(self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// The kind under which the [`tracker`](crate::tracker) counts this resource. Defaults to the

@@ -224,7 +224,7 @@ impl<T> Sink<T> for Sender<T> {
     /// Waits until the kept item is taken. A checkpoint; cancelled, the item stays kept.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let closed = this.is_closed();

@@ -239,7 +239,7 @@ impl<T> SendOp<T> {
         closed: bool,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let mut wakers = Wakers::default();
@@ -327,7 +327,7 @@ impl RecvOp {
         closed: bool,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let mut wakers = Wakers::default();

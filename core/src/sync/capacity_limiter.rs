@@ -452,7 +452,7 @@ impl Future for AcquireToken<'_> {
     type Output = Result<(), CapacityError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let this = &mut *self;

@@ -207,7 +207,7 @@ impl<'a, T> Future for CondWait<'a, T> {
     type Output = MutexGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let this = &mut *self;

@@ -164,7 +164,7 @@ impl Future for Wait<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         let this = &mut *self;

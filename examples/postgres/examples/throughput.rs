@@ -7,8 +7,8 @@
 //!   random accounts of 1,000, COMMIT) on a pool of 16;
 //! - the latency of acquire + one query (`SELECT 1`), p50 and p99, from 32 tasks on a pool of 16.
 //!
-//! anyscope's acquire always has a timeout (30 s by default), which arms a timer whenever an
-//! acquire waits; deadpool waits forever by default, so it is measured both ways.
+//! anyscope's acquire always has a timeout (30 s by default; the waiting acquires of a pool
+//! share one timer); deadpool waits forever by default, so it is measured both ways.
 //!
 //! anyscope runs on tokio (multi-thread) and on smol; deadpool-postgres on tokio
 //! (multi-thread, the same runtime anyscope's tokio adapter builds). Statements are sent the

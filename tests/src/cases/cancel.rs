@@ -4,14 +4,20 @@
 //! are generous (a 20 ms deadline against a 10 s sleep), and the order of events is what is
 //! checked.
 
+mod budget;
+mod cleanups;
 mod deadlines;
 mod links;
+mod regions;
 mod scopes;
 mod shields;
 mod tasks;
 
+pub use budget::*;
+pub use cleanups::*;
 pub use deadlines::*;
 pub use links::*;
+pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
 pub use tasks::*;
@@ -70,6 +76,15 @@ macro_rules! __cases_cancel {
             borrower_is_the_task_through_nested_scopes,
             task_spawned_by_a_cleanup_is_not_cancelled_with_the_scope,
             borrower_in_a_cleanup_is_the_task_through_nested_scopes,
+            deadline_cuts_off_a_loop_of_ready_locks,
+            deadline_stops_a_drain_of_buffered_items_early,
+            foreign_cancel_reaches_a_loop_of_ready_events,
+            deadline_cuts_off_a_loop_of_elapsed_sleeps,
+            shield_polled_under_one_scope_and_finished_under_another_releases_no_other,
+            shielded_checkpoint_first_polled_outside_any_frame_releases_no_other,
+            shield_left_pending_by_a_body_does_not_block_the_enclosing_scope,
+            shield_moved_to_another_task_leaves_the_first_cancellable,
+            outer_cancel_while_inner_cleanups_run_lets_inner_return,
         );
     };
 }

@@ -9,6 +9,7 @@
 
 mod basics;
 mod cancel;
+mod deadlines;
 mod defaults;
 mod lifecycle;
 pub mod manager;
@@ -16,6 +17,7 @@ mod matrix;
 
 pub use basics::*;
 pub use cancel::*;
+pub use deadlines::*;
 pub use defaults::*;
 pub use lifecycle::*;
 pub use matrix::*;
@@ -54,6 +56,8 @@ macro_rules! __cases_pool {
             recycle_is_told_why_it_runs,
             close_that_never_ends_frees_its_slot,
             every_create_and_recycle_behaviour_with_cancelled_acquires,
+            every_waiter_times_out,
+            next_waiter_keeps_its_deadline_after_the_head_leaves,
         );
     };
 }

@@ -8,7 +8,7 @@ use anyscope_core::runtime::{self, TaskOutput};
 use anyscope_core::{CancelScope, Scoped, move_on_after, sleep, spawn, tracker, using};
 
 use crate::fixtures::{CloseError, TestRes, assert_clean, closes, unique_kind};
-use crate::support::Log;
+use crate::support::{Log, poll_once};
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -34,6 +34,11 @@ macro_rules! __cases_resource {
             close_panic_reported_others_still_run,
             outer_cancel_waits_for_inner_cleanup,
             shielded_deadline_bounds_slow_close,
+            guard_in_cancelled_shielded_scope_is_closed,
+            cleanup_grace_abandons_only_what_outlives_it,
+            panicking_drop_of_a_body_dropped_from_outside_loses_no_close,
+            every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups,
+            guards_dropped_on_worker_threads_are_closed,
             close_cut_by_cancel_is_finished_by_frame,
         );
     };
@@ -378,20 +383,70 @@ pub async fn outer_cancel_waits_for_inner_cleanup() {
     assert_clean(kind).await;
 }
 
-/// A shielded scope with a deadline bounds a close that would hang: the deadline abandons it,
-/// and the tracker counts it as abandoned, not lost.
+/// A shielded scope with a deadline and a cleanup grace period bounds a close that would hang:
+/// the deadline cuts the close off, the grace period abandons what it left, and the tracker
+/// counts it as abandoned, not lost.
 pub async fn shielded_deadline_bounds_slow_close() {
     let kind = unique_kind("resource::bounded");
     let log = Log::new();
     let guard = Scoped::new(TestRes::open(kind, "stuck", &log).slow(Duration::from_secs(3600)));
     let bound = CancelScope::shielded();
     bound.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(20)));
+    bound.set_cleanup_grace(Some(Duration::from_millis(10)));
     let out = bound.run(guard.close()).await;
     assert!(out.is_none());
     assert!(bound.cancelled_caught());
     let stats = tracker::kind(kind);
     assert_eq!((stats.abandoned, stats.lost, stats.open()), (1, 0, 0));
     assert!(closes(&log).is_empty());
+}
+
+/// A guard in a shielded scope cancelled by its own deadline, or explicitly, is closed: the
+/// cleanups a body leaves behind run to their end, whatever kind of scope it is.
+pub async fn guard_in_cancelled_shielded_scope_is_closed() {
+    for explicit in [false, true] {
+        let kind = unique_kind("resource::shielded_closed");
+        let log = Log::new();
+        let scope = CancelScope::shielded();
+        if explicit {
+            scope.cancel();
+        } else {
+            scope.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(5)));
+        }
+        let l = log.clone();
+        let out = scope
+            .run(async move {
+                let _guard = Scoped::new(TestRes::open(kind, "r", &l).slow(Duration::from_millis(10)));
+                sleep(Duration::from_secs(3600)).await;
+            })
+            .await;
+        assert_eq!(out, None);
+        assert_eq!(closes(&log), ["closed r"], "explicit cancel: {explicit}");
+        let stats = tracker::kind(kind);
+        assert_eq!((stats.closed_adopted, stats.abandoned, stats.lost), (1, 0, 0));
+        assert_clean(kind).await;
+    }
+}
+
+/// A grace period bounds the cleanups of any scope, cancelled or not: what it cuts off is
+/// counted as abandoned, what finished in time as closed.
+pub async fn cleanup_grace_abandons_only_what_outlives_it() {
+    let kind = unique_kind("resource::grace");
+    let log = Log::new();
+    let scope = CancelScope::new();
+    scope.set_cleanup_grace(Some(Duration::from_millis(30)));
+    let l = log.clone();
+    let out = scope
+        .run(async move {
+            let _stuck = Scoped::new(TestRes::open(kind, "stuck", &l).slow(Duration::from_secs(3600)));
+            let _quick = Scoped::new(TestRes::open(kind, "quick", &l));
+            7
+        })
+        .await;
+    assert_eq!(out, Some(7));
+    assert_eq!(closes(&log), ["closed quick"]);
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed_adopted, stats.abandoned, stats.lost, stats.open()), (1, 1, 0, 0));
 }
 
 /// An explicit close cut off by a cancellation is handed to the frame that cut it off, which
@@ -405,4 +460,91 @@ pub async fn close_cut_by_cancel_is_finished_by_frame() {
     assert_eq!(closes(&log), ["closed a"]);
     assert_eq!(tracker::kind(kind).closed_adopted, 1);
     assert_clean(kind).await;
+}
+
+/// Panics when dropped: a body whose `Drop` panics.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("a body's Drop panicked (on purpose)");
+    }
+}
+
+/// A scope dropped from outside whose body's `Drop` panics: the close adopted during the drop
+/// is not lost (the enclosing frame closes it), and the panic reaches the code that dropped it.
+pub async fn panicking_drop_of_a_body_dropped_from_outside_loses_no_close() {
+    let kind = unique_kind("resource::panicking_drop");
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_secs(3600), async move {
+        let mut fut = Box::pin(CancelScope::new().run(async move {
+            let _guard = Scoped::new(TestRes::open(kind, "r", &l));
+            let _boom = PanicOnDrop;
+            pending::<()>().await;
+        }));
+        assert_eq!(poll_once(fut.as_mut()).await, None);
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(fut)));
+        assert!(dropped.is_err(), "the body's panic reaches whoever dropped the scope");
+    })
+    .await;
+    assert_eq!(out, Some(()));
+    assert_eq!(closes(&log), ["closed r"]);
+    assert_eq!(tracker::kind(kind).closed_adopted, 1);
+    assert_clean(kind).await;
+}
+
+/// A scope of any kind (`CancelScope::run`, `shield`, `move_on_after`), polled once in the
+/// runtime and dropped on a thread with no frame and no runtime, hands the cleanups its body
+/// leaves to one detached task on the runtime: none is lost.
+pub async fn every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups() {
+    for which in ["run", "shield", "move_on_after"] {
+        let kind = unique_kind("resource::plain_thread_drop");
+        let log = Log::new();
+        let l = log.clone();
+        let body = async move {
+            let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
+            let _b = Scoped::new(TestRes::open(kind, "b", &l));
+            pending::<()>().await;
+        };
+        let mut fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match which {
+            "run" => Box::pin(async move {
+                CancelScope::new().run(body).await;
+            }),
+            "shield" => Box::pin(anyscope_core::shield(body)),
+            _ => Box::pin(async move {
+                move_on_after(Duration::from_secs(3600), body).await;
+            }),
+        };
+        assert_eq!(poll_once(fut.as_mut()).await, None);
+        std::thread::spawn(move || drop(fut)).join().unwrap();
+        assert_clean(kind).await;
+        assert_eq!(closes(&log), ["closed b", "closed a"], "{which}: one sequential cleanup, order kept");
+        assert_eq!(tracker::kind(kind).closed_detached, 2, "{which}");
+    }
+}
+
+/// Guards dropped in twenty raw runtime tasks (outside any frame, on whichever worker threads
+/// run them) are all closed by detached tasks: none is lost on any runtime's worker.
+pub async fn guards_dropped_on_worker_threads_are_closed() {
+    let kind = unique_kind("resource::worker_drops");
+    let log = Log::new();
+    let rt = runtime::current();
+    let mut raws = Vec::new();
+    for i in 0..20 {
+        let guard = Scoped::new(TestRes::open(kind, &format!("w{i}"), &log));
+        raws.push(rt.spawn(Box::pin(async move {
+            drop(guard); // no anyscope frame here
+            Box::new(()) as TaskOutput
+        })));
+    }
+    // Keep this thread busy for a moment: on a multi-thread runtime, workers take the tasks.
+    std::thread::sleep(Duration::from_millis(50));
+    for mut raw in raws {
+        poll_fn(|cx| raw.poll_join(cx)).await.unwrap();
+    }
+    tracker::wait_detached().await;
+    assert_clean(kind).await;
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed(), stats.lost), (20, 0), "{stats:?}");
 }

@@ -33,6 +33,8 @@ pub fn scenarios() -> Vec<Scenario> {
     all.extend(widths!("task_group::failing_worker", group_failing, 2, 3, 4, 6, 8));
     all.extend(widths!("stream::pipeline", pipeline, 0, 1, 2, 4, 8));
     all.extend(widths!("pool::users", pool_users, 1, 2, 3, 4, 6, 8));
+    all.extend(widths!("cancel::busy_locks", busy_locks, 1, 3));
+    all.extend(widths!("cancel::panicking_drop", panicking_drop, 1, 3));
     all
 }
 
@@ -313,5 +315,48 @@ fn pool_users(ctx: Ctx, n: usize) -> Built {
         .await;
         out.expect("users succeed");
         drop(pool);
+    })
+}
+
+/// Guards opened around busy loops of uncontended locks that never suspend: the only
+/// suspension points are the yields of the cooperative budget, where the injection lands.
+fn busy_locks(ctx: Ctx, n: usize) -> Built {
+    Box::pin(async move {
+        let m = anyscope_core::sync::Mutex::new(0u64);
+        let mut held = Held(Vec::new());
+        for i in 0..n {
+            held.0.push(Scoped::new(TestRes::open(ctx.kind, &format!("b{i}"), &ctx.log)));
+            for _ in 0..300 {
+                *m.lock().await += 1;
+            }
+        }
+        drop(held);
+    })
+}
+
+/// Panics when a cancellation (or a drop from outside) drops it: a body whose `Drop` panics
+/// while it is cut off.
+struct PanicWhenCutOff;
+
+impl Drop for PanicWhenCutOff {
+    fn drop(&mut self) {
+        if anyscope_core::resource::drop_cause() == Some(anyscope_core::resource::DropCause::Cancelled) {
+            panic!("a Drop that panics when its body is cut off (injected on purpose)");
+        }
+    }
+}
+
+/// Guards on both sides of a value whose `Drop` panics when the body is cut off: the guards
+/// are still closed, in reverse order, and nothing is left open.
+fn panicking_drop(ctx: Ctx, n: usize) -> Built {
+    Box::pin(async move {
+        let _first = Scoped::new(res(&ctx, "p0".to_string(), 0));
+        let _boom = PanicWhenCutOff;
+        let mut held = Held(Vec::new());
+        for i in 1..=n {
+            held.0.push(Scoped::new(res(&ctx, format!("p{i}"), i)));
+            checkpoint().await;
+        }
+        drop(held);
     })
 }

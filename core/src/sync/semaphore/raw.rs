@@ -301,7 +301,7 @@ impl AcquireOp {
         sem: &RawSemaphore,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
-        if frame::cancelled_here() {
+        if frame::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
         match self.id {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyscope_core::fs::{self, File, TempDir, TempFile, open_file};
 use anyscope_core::{AsyncClose, move_on_after};
-use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, StreamExt};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, StreamExt};
 
 use super::util::temp_path;
 
@@ -66,6 +66,18 @@ pub async fn file_write_seek_read() {
     expect.extend_from_slice(b"end");
     assert_eq!(all, expect);
     drop(f);
+
+    // The file is an `AsyncBufRead`: read by lines, and a relative seek after a partial
+    // `fill_buf`/`consume` counts only what was consumed.
+    fs::write(dir.path().join("lines"), "alpha\nbeta\ngamma\n").await.unwrap();
+    let lines: Vec<String> =
+        File::open(dir.path().join("lines")).await.unwrap().lines().map(|l| l.unwrap()).collect().await;
+    assert_eq!(lines, ["alpha", "beta", "gamma"]);
+    let mut f = File::open(dir.path().join("lines")).await.unwrap();
+    let mut first = String::new();
+    f.read_line(&mut first).await.unwrap();
+    assert_eq!(first, "alpha\n");
+    assert_eq!(f.seek(SeekFrom::Current(0)).await.unwrap(), 6);
     dir.close().await.unwrap();
 }
 

@@ -176,8 +176,9 @@ pub async fn serve_cancelled_closes_every_connection_before_the_scope_returns() 
             .run(listener.serve(move |mut conn| {
                 let h = h2.clone();
                 async move {
-                    conn.write_all(b"hi").await.unwrap();
+                    // Counted before the greeting: a client that read it sees the count.
                     h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    conn.write_all(b"hi").await.unwrap();
                     sleep(Duration::from_secs(3600)).await; // holds the connection open
                 }
             }))

@@ -1,0 +1,103 @@
+//! Bounded state: tasks that respawn themselves leave no chain of nodes, and the walks and drops
+//! of a deep scope tree never recurse (they run here on a thread with a small stack).
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::cancel::node::Node;
+use crate::cancel::{CancelReason, CancelScope};
+
+/// A stack far smaller than any runtime's worker: a recursion over 100k nodes overflows it.
+const SMALL_STACK: usize = 256 * 1024;
+
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(SMALL_STACK).spawn(f).unwrap().join().unwrap();
+}
+
+type Step = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A task that spawns its successor and ends, `n` times; the last one records how many nodes
+/// its own node has above it.
+fn respawn(n: usize, depth: Arc<Mutex<Option<usize>>>) -> Step {
+    Box::pin(async move {
+        if n == 0 {
+            let mut d = 0;
+            let mut cur = frame::current_node();
+            while let Some(node) = cur {
+                d += 1;
+                cur = node.parent().cloned();
+            }
+            *depth.lock().unwrap() = Some(d);
+        } else {
+            drop(crate::spawn(respawn(n - 1, depth)));
+        }
+    })
+}
+
+#[test]
+fn a_task_that_respawns_itself_leaves_no_chain() {
+    const LINKS: usize = 300;
+    let rt = MockRuntime::new();
+    let depth = Arc::new(Mutex::new(None));
+    let scope = CancelScope::new();
+    let d = depth.clone();
+    let mut root = rooted(&rt, scope.run(async move { drop(crate::spawn(respawn(LINKS, d))) }));
+    let waker = Waker::noop();
+    assert!(poll_with(root.as_mut(), waker).is_ready());
+    for _ in 0..LINKS + 2 {
+        if rt.run_tasks() == 0 && depth.lock().unwrap().is_some() {
+            break;
+        }
+    }
+    // The last task's node, the scope's, the runtime root's: not one per finished task.
+    assert_eq!(*depth.lock().unwrap(), Some(3));
+}
+
+#[test]
+fn dropping_a_long_chain_of_nodes_does_not_recurse() {
+    on_small_stack(|| {
+        let mut node = Arc::new(Node::new(0, None, None));
+        for _ in 0..200_000 {
+            let child = Arc::new(Node::new(0, None, None));
+            child.link(node, false);
+            node = child;
+        }
+        drop(node);
+    });
+}
+
+#[test]
+fn cancelling_a_deep_tree_of_tasks_does_not_recurse() {
+    on_small_stack(|| {
+        let root = Arc::new(Node::new(0, None, None));
+        let mut parent = Arc::clone(&root);
+        let mut nodes = Vec::new();
+        for _ in 0..100_000 {
+            let child = Arc::new(Node::new(0, None, None));
+            child.link(parent, true);
+            nodes.push(Arc::clone(&child));
+            parent = child;
+        }
+        drop(parent);
+        root.cancel(CancelReason::Explicit(None));
+        assert!(nodes.last().unwrap().effectively_cancelled());
+        // Dropped leaf first: each node is still referenced by its child until then.
+        while nodes.pop().is_some() {}
+    });
+}
+
+/// The stack cost of one nested scope level, as documented on `FramedIn`: the frame state,
+/// the deadline machinery and the outcome slot around the body.
+#[test]
+fn stack_cost_of_one_scope_level() {
+    use std::future::Ready;
+    let body = std::mem::size_of::<Ready<u64>>();
+    let move_on = std::mem::size_of::<crate::cancel::MoveOn<Ready<u64>>>();
+    let shield = std::mem::size_of::<crate::cancel::Shield<Ready<u64>>>();
+    let run = std::mem::size_of::<crate::cancel::Run<Ready<u64>>>();
+    let state = std::mem::size_of::<crate::frame::FrameState>();
+    let sizes = format!(
+        "body {body} B, move_on_after {move_on} B, shield {shield} B, run {run} B, frame state {state} B"
+    );
+    assert!(move_on - body <= 168 && shield == move_on && run == move_on, "{sizes}");
+}
