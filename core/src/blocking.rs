@@ -58,6 +58,14 @@ pub fn default_thread_limiter() -> Arc<CapacityLimiter> {
 /// completes only after `f` has returned; with `abandon_on_cancel`, `f` completes on its own
 /// and its result is dropped there.
 ///
+/// The enclosing frame is the innermost cancel scope or task around the call. When that frame
+/// is itself dropped from outside rather than cancelled — a task aborted through
+/// [`JoinHandle::abort`](crate::JoinHandle::abort), a scope's future dropped by a foreign
+/// combinator — it passes the wait on as it passes every cleanup it holds: to the frame around
+/// it, or, with none (the root of an aborted task), to one detached cleanup that the run waits
+/// for before it returns. So an aborted task's handle can report it cancelled while `f` still
+/// runs; to wait for `f`, cancel the task's scope (a task group does) instead of aborting it.
+///
 /// # Examples
 ///
 /// ```
