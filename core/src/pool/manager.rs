@@ -106,6 +106,11 @@ pub trait Manager: Send + Sync + 'static {
 
 /// Why [`Manager::recycle`] runs.
 ///
+/// Age is not among the reasons: an object past the pool's
+/// [`max_lifetime`](super::PoolConfig::max_lifetime) or
+/// [`idle_timeout`](super::PoolConfig::idle_timeout) is never recycled, it is closed
+/// ([`Manager::close`]) and its slot freed, so no recycle runs for it.
+///
 /// # Examples
 ///
 /// ```
