@@ -85,6 +85,8 @@ macro_rules! __cases_cancel {
             shield_left_pending_by_a_body_does_not_block_the_enclosing_scope,
             shield_moved_to_another_task_leaves_the_first_cancellable,
             outer_cancel_while_inner_cleanups_run_lets_inner_return,
+            panicking_adopted_close_counts_once_as_panicked,
+            panicking_awaited_close_reaches_owner_once,
         );
     };
 }
