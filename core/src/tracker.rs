@@ -30,8 +30,7 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
-use crate::frame::{CLEANING, Cleanup, DETACHED, FrameState, TASK_ROOT, Via};
-use crate::runtime::{Handle, TaskOutput};
+use crate::runtime::Handle;
 use crate::sync_shim::{AtomicUsize, Ordering};
 
 /// Counters of one resource kind. See the [module docs](self).
@@ -245,7 +244,7 @@ impl Drop for Token {
         if !self.done {
             if counted_as_panicked() {
                 update(self.kind, |s| s.cleanup_panicked += 1);
-            } else if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
+            } else if dropping_cancelled() {
                 update(self.kind, |s| s.abandoned += 1);
                 event::abandoned(self.kind);
             } else {
@@ -261,7 +260,7 @@ static CLEANUPS_LOST: AtomicUsize = AtomicUsize::new(0);
 /// A cleanup future was dropped before it finished (no runtime could run it, or the runtime
 /// shut down under it).
 pub(crate) fn cleanup_lost(kind: &'static str) {
-    if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
+    if dropping_cancelled() {
         return; // cut off on purpose by an expired cleanup grace period; counted per resource
     }
     CLEANUPS_LOST.fetch_add(1, Ordering::AcqRel);
@@ -482,27 +481,16 @@ fn detached_running(run: Option<&Handle>) -> usize {
     }
 }
 
-/// Runs `queue` in order on one detached task, counted for the run of `rt`.
-pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
-    let running = Running::start(rt);
-    let state = FrameState {
-        flags: TASK_ROOT | CLEANING | DETACHED,
-        runtime: Some(rt.clone()),
-        cleanups: queue.into(),
-        ..FrameState::default()
-    };
-    let task = DetachedCleanups { state, _running: running };
-    drop(rt.spawn(Box::pin(task)));
-}
-
-/// One detached cleanup task, counted in total and for its run until dropped.
-struct Running {
+/// One detached cleanup task (the frame layer's `frame::detached`), counted in total and for
+/// its run until dropped.
+pub(crate) struct Running {
     /// Dropped after the count is taken back: the run's key stays its own until then.
     rt: Handle,
 }
 
 impl Running {
-    fn start(rt: &Handle) -> Self {
+    /// Counts one detached cleanup task of the run of `rt`, until the `Running` is dropped.
+    pub(crate) fn start(rt: &Handle) -> Self {
         DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
         let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
         *runs.entry(run_key(rt)).or_insert(0) += 1;
@@ -527,18 +515,37 @@ impl Drop for Running {
     }
 }
 
-struct DetachedCleanups {
-    state: FrameState,
-    _running: Running,
+/// How an adopted cleanup ended up being run, for the tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// Polled by the frame that adopted it.
+    Adopted,
+    /// Run by a detached task on the ambient runtime.
+    Detached,
 }
 
-impl Future for DetachedCleanups {
-    type Output = TaskOutput;
+std::thread_local! {
+    /// Set while a frame drops what it holds because of a cancellation ([`dropping_for_cancel`]):
+    /// a resource token dropped unfinished then was cut off on purpose (abandoned), not lost.
+    static CANCEL_DROP: Cell<bool> = const { Cell::new(false) };
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
-        match crate::frame::drain(&mut self.state, cx) {
-            Poll::Ready(()) => Poll::Ready(Box::new(())),
-            Poll::Pending => Poll::Pending,
+fn dropping_cancelled() -> bool {
+    CANCEL_DROP.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs `f`, which drops a body or cleanups because of a cancellation (a scope's delivery, an
+/// expired cleanup grace period): a resource token `f` drops unfinished counts as abandoned,
+/// not lost. The frame layer says so when it drops; the tracker never reads the frames.
+pub(crate) fn dropping_for_cancel<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<bool>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(prev) = self.0 {
+                let _ = CANCEL_DROP.try_with(|c| c.set(prev));
+            }
         }
     }
+    let _restore = Restore(CANCEL_DROP.try_with(|c| c.replace(true)).ok());
+    f()
 }

@@ -205,15 +205,6 @@ impl From<Vec<Cleanup>> for Cleanups {
     }
 }
 
-/// How an adopted cleanup ended up being run, for the tracker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Via {
-    /// Polled by the frame that adopted it.
-    Adopted,
-    /// Run by a detached task on the ambient runtime.
-    Detached,
-}
-
 /// An async cleanup handed to a frame: a boxed future, and a name for reports. The resources
 /// it closes count themselves in the tracker; dropped before it completed, it is reported.
 pub(crate) struct Cleanup {
