@@ -32,7 +32,7 @@ mod state;
 pub(crate) use crate::cancel::budget::poll_proceed;
 pub(crate) use crate::tracker::Via;
 pub(crate) use ambient::lookup;
-pub use ambient::{WithRuntime, current, try_current, with_runtime};
+pub use ambient::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
 pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};

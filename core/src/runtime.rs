@@ -16,7 +16,7 @@ mod handle;
 mod join;
 pub(crate) mod thread;
 
-pub use crate::frame::{WithRuntime, current, try_current, with_runtime};
+pub use crate::frame::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
 pub use contract::{BoxFuture, RawTask, Runtime, TaskOutput, Timer};
 pub use handle::{Handle, NoRuntime, register_fallback};
 pub use join::{JoinError, JoinHandle};

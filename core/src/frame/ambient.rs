@@ -109,3 +109,84 @@ impl<F: Future> fmt::Debug for WithRuntime<F> {
         f.debug_struct("WithRuntime").finish_non_exhaustive()
     }
 }
+
+/// Runs `fut` in a frame of its own, hidden from the frames around it: what a nested executor
+/// must poll when it runs anyscope code inside an anyscope task.
+///
+/// anyscope finds "where it is" — whether it is cancelled, which frame adopts a dropped guard's
+/// close — on a per-thread stack of frames. A future polled *synchronously inside another
+/// future's poll* (`futures::executor::block_on`, tokio's `block_in_place` with
+/// `Handle::block_on`, a `Drop` that blocks on a future) sees the enclosing task's frames. If
+/// an enclosing scope is cancelled, its awaitables return `Pending` there, to be dropped by
+/// that scope — which cannot happen while the nested executor blocks the scope's own poll: the
+/// nested `block_on` waits forever. Wrapping the nested future in `isolated` gives it a root
+/// frame of its own, as a new task has: enclosing scopes neither cancel it nor see its
+/// cleanups, which it runs itself before it completes. It keeps the ambient runtime.
+///
+/// Enclosing cancellations and deadlines do not reach the isolated future: bound it with its
+/// own deadline ([`move_on_after`](crate::move_on_after) inside) if it may take long. It does
+/// not make blocking on a runtime thread a good idea: on a current-thread runtime, an isolated
+/// future that waits for a timer or another task blocks forever, because the runtime cannot run
+/// while its thread is blocked.
+///
+/// # Cancel safety
+///
+/// As [`with_runtime`]: dropping it drops `fut` inside its own frame, and the cleanups adopted
+/// there are handed to the enclosing frame (or a detached task).
+///
+/// # Examples
+///
+/// ```
+/// # anyscope_tokio::run(async {
+/// use anyscope_core::{CancelScope, checkpoint_if_cancelled, runtime::isolated};
+///
+/// let scope = CancelScope::new();
+/// scope.cancel();
+/// let out = scope
+///     .run(async {
+///         // A nested executor inside a cancelled scope: without `isolated`, this blocks forever.
+///         futures_lite::future::block_on(isolated(async {
+///             checkpoint_if_cancelled().await;
+///             5
+///         }))
+///     })
+///     .await;
+/// assert_eq!(out, Some(5));
+/// # });
+/// ```
+pub fn isolated<F: Future>(fut: F) -> Isolated<F> {
+    let state = FrameState { flags: TASK_ROOT, runtime: lookup(), ..FrameState::default() };
+    Isolated { inner: RootFramed::new(state, None, fut) }
+}
+
+pin_project! {
+    /// The future of [`isolated`].
+    ///
+    /// # Cancel safety
+    ///
+    /// See [`isolated`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Isolated<F: Future> {
+        #[pin]
+        inner: RootFramed<F>,
+    }
+}
+
+impl<F: Future> Future for Isolated<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.project().inner.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Outcome::Done(v)) => Poll::Ready(v),
+            // A root with no parent and no handle: nothing can cancel it.
+            Poll::Ready(Outcome::Caught(_)) => unreachable!("anyscope: an isolated root was cancelled"),
+        }
+    }
+}
+
+impl<F: Future> fmt::Debug for Isolated<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Isolated").finish_non_exhaustive()
+    }
+}
