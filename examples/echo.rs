@@ -94,8 +94,10 @@ fn main() {
             .await;
         let why = shutdown.await.expect("the shutdown task");
         match out {
-            // Cancelled (the group may report its cancellation as caught or as finished): every
-            // client and handler ended and every connection is closed.
+            // Cancelled: the scope catches the cancellation at the group's exit (`None`) when it
+            // cut a task off, as Trio's nursery does; `Some(Ok(()))` if every task happened to
+            // end on its own first. Either way every client and handler ended and every
+            // connection is closed.
             None | Some(Ok(())) => println!(
                 "echo: shut down ({why}) after {} round trips by {CLIENTS} clients; every connection closed",
                 round_trips.load(Ordering::Relaxed)

@@ -11,18 +11,34 @@
 //! struct and no allocation, no reference count and no lock. Nodes of the scope tree
 //! ([`Node`]) are created lazily, only when something outside the frame's own future needs to
 //! see the scope.
+//!
+//! # Layers
+//!
+//! Imports point down only: `runtime` (the contract, [`Handle`], the fallback lookup) imports
+//! neither the tracker nor the frames; `tracker` (counters, tokens, [`Via`]) imports `runtime`
+//! only; the frame layer sits on top. So the ambient lookup ([`lookup`]: the frames', else
+//! `runtime::fallback_lookup`), `with_runtime`, and the detached cleanup task live here, and the
+//! frames *tell* the tracker what they are doing (`tracker::dropping_for_cancel` around a
+//! cancelled drop) instead of the tracker reading the frames. The public `runtime` module
+//! re-exports `current`, `try_current` and `with_runtime` from here.
 
+mod ambient;
+mod detached;
 mod framed;
 mod region;
 mod state;
 
 /// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
 pub(crate) use crate::cancel::budget::poll_proceed;
+pub(crate) use crate::tracker::Via;
+pub(crate) use ambient::lookup;
+pub use ambient::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
+pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
     CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK, SKIP_REASON,
-    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED, Via,
+    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
 use std::cell::RefCell;
@@ -353,7 +369,7 @@ pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
         None => false,
     });
     if done != Some(true) {
-        match crate::runtime::lookup() {
+        match lookup() {
             Some(rt) => rt.yield_now(cx),
             None => cx.waker().wake_by_ref(),
         }

@@ -27,6 +27,22 @@
 //! delivered by dropping the body at a suspension point, inside the frame, so that the cleanups
 //! the body leaves behind are run by the frame — shielded, in order — before it completes.
 //!
+//! # Nested executors
+//!
+//! The frame stack is per thread, so a future polled *synchronously inside another future's
+//! poll* sees the enclosing task's frames: `futures::executor::block_on(fut)`, tokio's
+//! `block_in_place(|| handle.block_on(fut))`, or a `Drop` that blocks on a future. Inside a
+//! cancelled scope, `fut`'s anyscope awaitables then return `Pending` (for that scope to drop
+//! them) without arranging a wake-up, and the nested `block_on` **blocks forever**. Their
+//! cleanups would also be handed to the enclosing frame. anyscope cannot tell a nested executor
+//! from a combinator that polls with its own waker (`FuturesUnordered`), so it does not guess:
+//! wrap the nested future in [`runtime::isolated`] — `block_on(isolated(fut))` — to give it a
+//! root frame of its own, as a spawned task has. Enclosing scopes then neither cancel it nor
+//! adopt its cleanups (it runs them itself before it completes); give it its own deadline if it
+//! may take long. The adapters' own `run` functions already poll inside such a root. Blocking a
+//! runtime thread stays a hazard of its own: on a current-thread runtime an isolated future
+//! that waits for a timer or another task still blocks forever.
+//!
 //! # Examples
 //!
 //! ```

@@ -12,13 +12,14 @@
 //! `Handle::try_current`), so code that runs on a runtime the user built keeps working.
 
 mod contract;
-mod current;
+mod handle;
 mod join;
 pub(crate) mod thread;
 
+pub use crate::frame::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
 pub use contract::{BoxFuture, RawTask, Runtime, TaskOutput, Timer};
-pub use current::{Handle, NoRuntime, WithRuntime, current, register_fallback, try_current, with_runtime};
+pub use handle::{Handle, NoRuntime, register_fallback};
 pub use join::{JoinError, JoinHandle};
 
-pub(crate) use current::lookup;
+pub(crate) use handle::fallback_lookup;
 pub(crate) use join::{CancelledMarker, panic_message};

@@ -20,6 +20,7 @@
 
 mod event;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
@@ -29,8 +30,7 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
-use crate::frame::{CLEANING, Cleanup, DETACHED, FrameState, TASK_ROOT, Via};
-use crate::runtime::{Handle, TaskOutput};
+use crate::runtime::Handle;
 use crate::sync_shim::{AtomicUsize, Ordering};
 
 /// Counters of one resource kind. See the [module docs](self).
@@ -48,11 +48,13 @@ pub struct KindStats {
     /// Dropped with no runtime to close them, or whose close was dropped unfinished (the
     /// runtime shut down under it).
     pub lost: u64,
-    /// Closes cut off on purpose: by the deadline of a shielded scope that bounds its cleanups.
+    /// Closes cut off on purpose: by an expired grace period of the scope that ran them
+    /// ([`CancelScope::set_cleanup_grace`](crate::CancelScope::set_cleanup_grace)).
     pub abandoned: u64,
     /// Closes that returned an error (the resource counts as closed).
     pub close_failed: u64,
-    /// Cleanups that panicked (the resource counts as closed).
+    /// Closes (and other cleanups) that panicked, each counted once: the resource counts as
+    /// neither closed nor lost, and no longer as [`open`](KindStats::open).
     pub cleanup_panicked: u64,
     /// Errors that nobody could receive any more and were dropped: an error of a task group
     /// dropped with the group, the error of a close whose caller was cut off.
@@ -66,7 +68,12 @@ impl KindStats {
     /// Resources opened and not yet closed or lost.
     pub fn open(&self) -> u64 {
         self.opened.saturating_sub(
-            self.closed_explicitly + self.closed_adopted + self.closed_detached + self.lost + self.abandoned,
+            self.closed_explicitly
+                + self.closed_adopted
+                + self.closed_detached
+                + self.lost
+                + self.abandoned
+                + self.cleanup_panicked,
         )
     }
 
@@ -235,7 +242,9 @@ impl Token {
 impl Drop for Token {
     fn drop(&mut self) {
         if !self.done {
-            if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
+            if counted_as_panicked() {
+                update(self.kind, |s| s.cleanup_panicked += 1);
+            } else if dropping_cancelled() {
                 update(self.kind, |s| s.abandoned += 1);
                 event::abandoned(self.kind);
             } else {
@@ -251,16 +260,91 @@ static CLEANUPS_LOST: AtomicUsize = AtomicUsize::new(0);
 /// A cleanup future was dropped before it finished (no runtime could run it, or the runtime
 /// shut down under it).
 pub(crate) fn cleanup_lost(kind: &'static str) {
-    if crate::frame::drop_cause() == Some(crate::resource::DropCause::Cancelled) {
-        return; // abandoned on purpose by a bounding scope; counted per resource
+    if dropping_cancelled() {
+        return; // cut off on purpose by an expired cleanup grace period; counted per resource
     }
     CLEANUPS_LOST.fetch_add(1, Ordering::AcqRel);
     event::cleanup_lost(kind);
 }
 
-/// A cleanup panicked; the cleanups after it still run.
-pub(crate) fn cleanup_panicked(kind: &'static str, payload: &(dyn std::any::Any + Send)) {
-    update(kind, |s| s.cleanup_panicked += 1);
+std::thread_local! {
+    /// While a cleanup is polled ([`poll_cleanup`]) or what remains of a panicked one is dropped
+    /// ([`drop_panicked`]): how many tokens counted themselves as panicked so far, and whether
+    /// every token dropped unfinished counts so (the remains) or only those dropped while a
+    /// panic unwinds (the poll).
+    static CLEANUP: Cell<Option<(u64, bool)>> = const { Cell::new(None) };
+}
+
+/// Whether a token dropped unfinished now belongs to a cleanup that panicked; if so, notes that
+/// it is counted (as panicked, by its caller).
+fn counted_as_panicked() -> bool {
+    CLEANUP
+        .try_with(|c| match c.get() {
+            Some((n, all)) if all || std::thread::panicking() => {
+                c.set(Some((n + 1, all)));
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `f` with the cleanup context set to `(0, all)`; returns `f`'s result and how many tokens
+/// counted themselves as panicked during it. The count also reaches an enclosing context, so an
+/// enclosing cleanup that panics with the same panic does not count it again.
+fn in_cleanup<R>(all: bool, f: impl FnOnce() -> R) -> (R, u64) {
+    /// Puts the enclosing context back, on unwinding too.
+    struct Restore(Option<Option<(u64, bool)>>);
+    impl Restore {
+        fn restore(&mut self) -> u64 {
+            let Some(prev) = self.0.take() else { return 0 };
+            CLEANUP
+                .try_with(|c| {
+                    let n = c.get().map_or(0, |(n, _)| n);
+                    c.set(prev.map(|(m, a)| (m + n, a)));
+                    n
+                })
+                .unwrap_or(0)
+        }
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            self.restore();
+        }
+    }
+    let mut restore = Restore(CLEANUP.try_with(|c| c.replace(Some((0, all)))).ok());
+    let r = f();
+    let n = restore.restore();
+    (r, n)
+}
+
+/// Polls a cleanup (`f` is the poll, panics included): a resource token that a panic unwinding
+/// out of the poll drops counts its resource as panicked. Returns the poll's result and how
+/// many tokens did so, for [`drop_panicked`].
+pub(crate) fn poll_cleanup<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    in_cleanup(false, f)
+}
+
+/// A cleanup of `kind` panicked with `payload`: `drop_rest` drops what remains of it (the
+/// panicked future, never polled again, and what it owns). Each resource token released
+/// unfinished — by the unwinding (`tokens`, from [`poll_cleanup`]) or by this drop — counts its
+/// resource as panicked: once, and not also as lost. A cleanup that owned no token counts one
+/// panic under `kind`. The cleanups after it still run.
+///
+/// A panic of `drop_rest` itself (a `Drop` of the remains) is swallowed: it is part of the same
+/// failed cleanup, already counted.
+pub(crate) fn drop_panicked(
+    kind: &'static str,
+    payload: &(dyn std::any::Any + Send),
+    tokens: u64,
+    drop_rest: impl FnOnce(),
+) {
+    let ((), more) = in_cleanup(true, || {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(drop_rest));
+    });
+    if tokens + more == 0 {
+        update(kind, |s| s.cleanup_panicked += 1);
+    }
     event::cleanup_panicked(kind, crate::runtime::panic_message(payload));
 }
 
@@ -397,27 +481,16 @@ fn detached_running(run: Option<&Handle>) -> usize {
     }
 }
 
-/// Runs `queue` in order on one detached task, counted for the run of `rt`.
-pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
-    let running = Running::start(rt);
-    let state = FrameState {
-        flags: TASK_ROOT | CLEANING | DETACHED,
-        runtime: Some(rt.clone()),
-        cleanups: queue.into(),
-        ..FrameState::default()
-    };
-    let task = DetachedCleanups { state, _running: running };
-    drop(rt.spawn(Box::pin(task)));
-}
-
-/// One detached cleanup task, counted in total and for its run until dropped.
-struct Running {
+/// One detached cleanup task (the frame layer's `frame::detached`), counted in total and for
+/// its run until dropped.
+pub(crate) struct Running {
     /// Dropped after the count is taken back: the run's key stays its own until then.
     rt: Handle,
 }
 
 impl Running {
-    fn start(rt: &Handle) -> Self {
+    /// Counts one detached cleanup task of the run of `rt`, until the `Running` is dropped.
+    pub(crate) fn start(rt: &Handle) -> Self {
         DETACHED_RUNNING.fetch_add(1, Ordering::AcqRel);
         let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
         *runs.entry(run_key(rt)).or_insert(0) += 1;
@@ -442,18 +515,37 @@ impl Drop for Running {
     }
 }
 
-struct DetachedCleanups {
-    state: FrameState,
-    _running: Running,
+/// How an adopted cleanup ended up being run, for the tracker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// Polled by the frame that adopted it.
+    Adopted,
+    /// Run by a detached task on the ambient runtime.
+    Detached,
 }
 
-impl Future for DetachedCleanups {
-    type Output = TaskOutput;
+std::thread_local! {
+    /// Set while a frame drops what it holds because of a cancellation ([`dropping_for_cancel`]):
+    /// a resource token dropped unfinished then was cut off on purpose (abandoned), not lost.
+    static CANCEL_DROP: Cell<bool> = const { Cell::new(false) };
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
-        match crate::frame::drain(&mut self.state, cx) {
-            Poll::Ready(()) => Poll::Ready(Box::new(())),
-            Poll::Pending => Poll::Pending,
+fn dropping_cancelled() -> bool {
+    CANCEL_DROP.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs `f`, which drops a body or cleanups because of a cancellation (a scope's delivery, an
+/// expired cleanup grace period): a resource token `f` drops unfinished counts as abandoned,
+/// not lost. The frame layer says so when it drops; the tracker never reads the frames.
+pub(crate) fn dropping_for_cancel<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<bool>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(prev) = self.0 {
+                let _ = CANCEL_DROP.try_with(|c| c.set(prev));
+            }
         }
     }
+    let _restore = Restore(CANCEL_DROP.try_with(|c| c.replace(true)).ok());
+    f()
 }

@@ -232,6 +232,10 @@ impl CancelScope {
     /// its own cancellation), and the enclosing scope catches *its* cancellation at the next
     /// checkpoint after that. Each scope reports only what it caught itself.
     ///
+    /// A [`task_group`](crate::task_group) is such a checkpoint when it ends: if the
+    /// cancellation cut one of its tasks off, the scope catches it there, even when the group's
+    /// body had already returned (as Trio's nursery re-raises its children's `Cancelled`).
+    ///
     /// # Examples
     ///
     /// ```

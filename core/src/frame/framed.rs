@@ -367,14 +367,19 @@ fn deliver<F: Future>(
 fn abandon(state: &mut FrameState) {
     let cleanups = std::mem::take(&mut state.cleanups);
     state.flags |= DROP_CANCELLED;
-    frame::enter(state, || drop(cleanups));
+    frame::enter(state, || tracker::dropping_for_cancel(|| drop(cleanups)));
     state.flags &= !DROP_CANCELLED;
 }
 
 /// Drops the body inside the frame, with `cause` telling guards why (see `frame::drop_cause`).
 fn drop_body<F>(state: &mut FrameState, mut body: Pin<&mut Option<F>>, cause: u32) {
     state.flags |= cause;
-    frame::enter(state, || body.set(None));
+    if cause == DROP_CANCELLED {
+        // Tokens dropped unfinished count as abandoned (the tracker does not read frames).
+        frame::enter(state, || tracker::dropping_for_cancel(|| body.set(None)));
+    } else {
+        frame::enter(state, || body.set(None));
+    }
     state.flags &= !cause;
 }
 
@@ -489,8 +494,8 @@ pub(crate) fn hand_off(mut queue: VecDeque<super::Cleanup>, rt: Option<Handle>) 
     if queue.is_empty() {
         return;
     }
-    match rt.or_else(runtime::lookup) {
-        Some(rt) => tracker::spawn_detached_cleanups(&rt, queue.into()),
+    match rt.or_else(frame::lookup) {
+        Some(rt) => frame::spawn_detached_cleanups(&rt, queue.into()),
         None => drop(queue), // each unfinished cleanup records itself as lost
     }
 }

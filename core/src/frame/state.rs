@@ -205,15 +205,6 @@ impl From<Vec<Cleanup>> for Cleanups {
     }
 }
 
-/// How an adopted cleanup ended up being run, for the tracker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Via {
-    /// Polled by the frame that adopted it.
-    Adopted,
-    /// Run by a detached task on the ambient runtime.
-    Detached,
-}
-
 /// An async cleanup handed to a frame: a boxed future, and a name for reports. The resources
 /// it closes count themselves in the tracker; dropped before it completed, it is reported.
 pub(crate) struct Cleanup {
@@ -226,15 +217,19 @@ impl Cleanup {
         Cleanup { fut: Some(fut), kind }
     }
 
-    /// Polls the cleanup. A panic inside it is caught, reported to the tracker, and ends it.
+    /// Polls the cleanup. A panic inside it is caught, reported to the tracker (once: see
+    /// [`tracker::drop_panicked`]), and ends it.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(fut) = self.fut.as_mut() else { return Poll::Ready(()) };
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(())) => {}
-            Err(payload) => tracker::cleanup_panicked(self.kind, &*payload),
+        match tracker::poll_cleanup(|| catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))) {
+            (Ok(Poll::Pending), _) => return Poll::Pending,
+            (Ok(Poll::Ready(())), _) => self.fut = None,
+            (Err(payload), tokens) => {
+                // Never polled again; what it still owns (a resource's token) counts as panicked.
+                let rest = self.fut.take();
+                tracker::drop_panicked(self.kind, &*payload, tokens, move || drop(rest));
+            }
         }
-        self.fut = None;
         Poll::Ready(())
     }
 }

@@ -153,7 +153,10 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Outcome::Done(Ok(v)))) => End::Ok(v),
             Ok(Poll::Ready(Outcome::Done(Err(e)))) => End::Err(e),
-            Ok(Poll::Ready(Outcome::Caught(_))) => End::Cancelled,
+            Ok(Poll::Ready(Outcome::Caught(_))) => {
+                this.group.child_cancelled();
+                End::Cancelled
+            }
             Err(payload) => End::Panicked(payload),
         };
         // Finished: from here on `inner` is `None`, which the drop reads as "nothing to undo"

@@ -11,9 +11,10 @@
 //!    enclosing cancelled scope waits for the group instead of dropping it), and leaves its waker
 //!    for the last task to wake;
 //! 4. once the body has ended and no task runs, closes the group and completes: with the first
-//!    panic resumed, else the errors, else the body's value. A group whose body was cancelled
-//!    from outside and that has nothing to report completes as a checkpoint does: it stays
-//!    pending, and the enclosing scope drops it in the same poll.
+//!    panic resumed, else the errors, else the body's value. A group cancelled from outside
+//!    with nothing to report — its body cancelled, or its body returned but a task was cut off
+//!    by that cancellation — completes as a checkpoint does: it stays pending, and the
+//!    enclosing scope drops it in the same poll (and reports the cancellation caught).
 
 use std::fmt;
 use std::future::Future;
@@ -47,6 +48,11 @@ use crate::runtime;
 ///   or by resuming the first panic once everything else has finished;
 /// - an enclosing scope cancelled while tasks run waits for them (the group is never dropped
 ///   mid-wait by it); an error a task returns meanwhile is still returned;
+/// - with no error, a group whose tasks were cut off by an enclosing cancellation delivers that
+///   cancellation when it ends, even if its body had returned: the enclosing scope catches it
+///   (`CancelScope::run` returns `None`, `cancelled_caught` is true), as Trio's nursery
+///   re-raises its children's `Cancelled`. If every task ended on its own (none was cut off),
+///   the body's value is returned;
 /// - the body runs in the group's frame, as the body of a cancel scope does: a group entered in
 ///   a cancelled scope runs its body to its first suspension point, and is cancelled there.
 ///
@@ -305,9 +311,18 @@ where
             *this.completed = true;
             return Poll::Ready(Err(GroupError::new(errors, this.caught.take())));
         }
-        if let Some(Ok(v)) = this.value.take() {
-            *this.completed = true;
-            return Poll::Ready(Ok(v));
+        if this.value.is_some() {
+            if shared.children_cancelled() && frame::cancelled_here() {
+                // The body returned, but the group ended because an enclosing cancellation cut
+                // its tasks off: its exit delivers that cancellation, as a nursery's exit
+                // re-raises its children's `Cancelled` in Trio. The enclosing scope drops us
+                // now and reports the cancellation as caught.
+                return Poll::Pending;
+            }
+            if let Some(Ok(v)) = this.value.take() {
+                *this.completed = true;
+                return Poll::Ready(Ok(v));
+            }
         }
         if frame::cancelled_here() {
             // Cancelled from outside with nothing to report: the enclosing scope drops us now.

@@ -35,6 +35,10 @@ pub(crate) struct Shared<E> {
     pub(crate) scope: CancelScope,
     rt: OnceLock<Handle>,
     live: AtomicUsize,
+    /// A task ended cancelled while the group's scope was cancelled: the group's waiting was
+    /// cut short by a cancellation, and its exit is a delivery point for it (Trio: a child's
+    /// `Cancelled` propagates out of the nursery to the scope that owns it).
+    children_cancelled: std::sync::atomic::AtomicBool,
     inner: Mutex<Inner<E>>,
 }
 
@@ -52,6 +56,7 @@ impl<E> Shared<E> {
             scope: CancelScope::new(),
             rt: OnceLock::new(),
             live: AtomicUsize::new(0),
+            children_cancelled: std::sync::atomic::AtomicBool::new(false),
             inner: Mutex::new(Inner { errors: Vec::new(), panic: None, waker: None, orphaned: false }),
         })
     }
@@ -93,6 +98,20 @@ impl<E> Shared<E> {
                 w.wake();
             }
         }
+    }
+
+    /// A task ended cancelled: noted if the group's scope is effectively cancelled (by itself or
+    /// an enclosing scope; a task cancelled alone, through its own handle, ends the way a task
+    /// that returned does).
+    pub(crate) fn child_cancelled(&self) {
+        if self.scope.node().effectively_cancelled() {
+            self.children_cancelled.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether a task ended cancelled by the group's scope (see `child_cancelled`).
+    pub(crate) fn children_cancelled(&self) -> bool {
+        self.children_cancelled.load(Ordering::Acquire)
     }
 
     /// Tasks running now.

@@ -304,7 +304,7 @@ impl<M: Manager> Shared<M> {
             close.await.closed_via(frame::via());
             shared.closed_one(true);
         };
-        crate::tracker::spawn_detached_cleanups(&self.rt, vec![Cleanup::new(self.kind, Box::pin(rest))]);
+        crate::frame::spawn_detached_cleanups(&self.rt, vec![Cleanup::new(self.kind, Box::pin(rest))]);
     }
 
     /// A checked-out object whose holder was cancelled or panicked (it may be stuck mid-

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -26,9 +27,14 @@ type DoneFn<T> = Box<dyn FnOnce(&T, Ending) + Send>;
 ///
 /// It is not shielded itself: a cancellation of an enclosing scope drops it at a suspension
 /// point like any body, and the drop hands the remainder to the frame that dropped it, which
-/// finishes it shielded. So the cleanup runs to its end exactly once — unless the frame that
-/// finishes it is a shielded scope with a deadline that passes: that bounds it (see
-/// `Framed`'s cleanup phase).
+/// finishes it shielded. So the cleanup runs to its end exactly once — unless that frame's scope
+/// bounds its cleanups with a grace period
+/// ([`CancelScope::set_cleanup_grace`](crate::CancelScope::set_cleanup_grace)) that expires
+/// first: what it cuts off is abandoned.
+///
+/// If the cleanup panics while its owner awaits it, the panic reaches the owner, the cleanup
+/// counts as panicked (once, see [`tracker::drop_panicked`](crate::tracker)) and is never
+/// polled again: dropping the `Completing` afterwards hands nothing to a frame.
 pub(crate) struct Completing<T: Send + 'static> {
     fut: Option<BoxFuture<T>>,
     done: Option<DoneFn<T>>,
@@ -50,7 +56,19 @@ impl<T: Send + 'static> Future for Completing<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let fut = self.fut.as_mut().expect("anyscope: a cleanup was polled after it completed");
-        let out = std::task::ready!(fut.as_mut().poll(cx));
+        let out =
+            match crate::tracker::poll_cleanup(|| catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))) {
+                (Ok(Poll::Pending), _) => return Poll::Pending,
+                (Ok(Poll::Ready(out)), _) => out,
+                (Err(payload), tokens) => {
+                    // The owner receives the panic; the panicked future and the `done` that would
+                    // count its resource are dropped here, counted as panicked, and nothing is left
+                    // for `Drop` to hand to a frame (it would resume a panicked `async fn`).
+                    let rest = (self.fut.take(), self.done.take());
+                    crate::tracker::drop_panicked(self.kind, &*payload, tokens, move || drop(rest));
+                    resume_unwind(payload);
+                }
+            };
         self.fut = None;
         if let Some(done) = self.done.take() {
             done(&out, Ending::Awaited);

@@ -8,6 +8,7 @@ mod budget;
 mod cleanups;
 mod deadlines;
 mod links;
+mod nested;
 mod regions;
 mod scopes;
 mod shields;
@@ -17,6 +18,7 @@ pub use budget::*;
 pub use cleanups::*;
 pub use deadlines::*;
 pub use links::*;
+pub use nested::*;
 pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
@@ -85,6 +87,11 @@ macro_rules! __cases_cancel {
             shield_left_pending_by_a_body_does_not_block_the_enclosing_scope,
             shield_moved_to_another_task_leaves_the_first_cancellable,
             outer_cancel_while_inner_cleanups_run_lets_inner_return,
+            panicking_adopted_close_counts_once_as_panicked,
+            block_on_isolated_in_cancelled_scope_completes,
+            drop_blocking_on_isolated_future_during_cancel_completes,
+            guard_dropped_in_isolated_future_is_closed_before_it_returns,
+            panicking_awaited_close_reaches_owner_once,
         );
     };
 }

@@ -32,6 +32,8 @@ macro_rules! __cases_task_group {
             body_error_cancels_children,
             enclosing_cancel_reaches_nested_groups_without_error,
             enclosing_cancel_waits_for_child_cleanup,
+            cancel_after_body_returned_is_caught_at_group_exit,
+            cancel_that_cut_off_no_task_returns_the_body_value,
             group_failure_waits_for_child_cleanup,
             child_inner_scope_cancel_does_not_touch_group,
             start_returns_value,

@@ -51,3 +51,48 @@ pub async fn outer_cancel_while_inner_cleanups_run_lets_inner_return() {
     assert!(closed < returned, "{events:?}");
     assert_clean(kind).await;
 }
+
+/// A guard whose close panics, dropped in a cancelled scope: the panic is counted once, as
+/// panicked — not also as a lost resource or a lost cleanup — and the resource is no longer open.
+pub async fn panicking_adopted_close_counts_once_as_panicked() {
+    let kind = unique_kind("cancel::close_panics_adopted");
+    let log = Log::new();
+    let l = log.clone();
+    let scope = CancelScope::new();
+    scope.cancel();
+    let out = scope
+        .run(async move {
+            let _guard = Scoped::new(TestRes::open(kind, "p", &l).panicking());
+            checkpoint().await;
+        })
+        .await;
+    assert_eq!(out, None);
+    let stats = anyscope_core::tracker::kind(kind);
+    assert_eq!((stats.cleanup_panicked, stats.lost, stats.closed(), stats.open()), (1, 0, 0, 0), "{stats:?}");
+    assert_eq!(log.events(), ["open p", "closing p"]);
+}
+
+/// A close that panics while its owner awaits it: the panic reaches the owner (here, the task's
+/// join handle), the close is counted once as panicked, and the panicked close is never polled
+/// again (no second panic "`async fn` resumed after panicking" from a cleanup).
+pub async fn panicking_awaited_close_reaches_owner_once() {
+    let kind = unique_kind("cancel::close_panics_awaited");
+    let log = Log::new();
+    let l = log.clone();
+    let task = spawn(async move {
+        let guard = Scoped::new(TestRes::open(kind, "p", &l).panicking());
+        let _ = guard.close().await;
+        l.push("unreachable");
+    });
+    let err = task.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    let payload = err.into_panic();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()));
+    assert_eq!(message.as_deref(), Some("close of p panicked"));
+    let stats = anyscope_core::tracker::kind(kind);
+    assert_eq!((stats.cleanup_panicked, stats.lost, stats.closed(), stats.open()), (1, 0, 0, 0), "{stats:?}");
+    assert_eq!(log.events(), ["open p", "closing p"]);
+}

@@ -367,3 +367,65 @@ pub async fn resource_around_group_closed_after_every_task() {
     let stats = anyscope_core::tracker::kind("conformance::task_group::Conn");
     assert_eq!((stats.open(), stats.lost), (0, 0));
 }
+
+/// A scope cancelled while the group around it waits for its tasks, after the body returned:
+/// the tasks are cut off, and the group's exit delivers the cancellation (Trio: the nursery
+/// re-raises its children's `Cancelled`). `run` returns `None` and the scope reports the
+/// cancellation caught; the body's value is not returned.
+pub async fn cancel_after_body_returned_is_caught_at_group_exit() {
+    let scope = CancelScope::new();
+    let handle = scope.clone();
+    let started = Flag::new();
+    let s = started.clone();
+    let _canceller = spawn(async move {
+        wait_until("the task runs", || s.is_set()).await;
+        handle.cancel();
+    });
+    let st = started.clone();
+    let out = scope
+        .run(task_group(move |tg| async move {
+            tg.spawn(async move {
+                st.set();
+                sleep(LONG).await;
+                Ok(())
+            })
+            .unwrap();
+            Ok::<u32, String>(5)
+        }))
+        .await;
+    assert_eq!(out.map(|r| r.ok()), None, "the enclosing scope catches");
+    assert!(scope.cancel_called());
+    assert!(scope.cancelled_caught());
+}
+
+/// The same with a task that ends on its own despite the cancellation (it runs in a shield
+/// and returns): nothing was cut off, so the group returns the body's value, as a Trio nursery
+/// whose children all returned exits normally; the scope was cancelled but caught nothing.
+pub async fn cancel_that_cut_off_no_task_returns_the_body_value() {
+    let scope = CancelScope::new();
+    let handle = scope.clone();
+    let started = Flag::new();
+    let s = started.clone();
+    let _canceller = spawn(async move {
+        wait_until("the task runs", || s.is_set()).await;
+        handle.cancel();
+    });
+    let st = started.clone();
+    let out = scope
+        .run(task_group(move |tg| async move {
+            tg.spawn(async move {
+                shield(async {
+                    st.set();
+                    sleep(Duration::from_millis(30)).await;
+                })
+                .await;
+                Ok(())
+            })
+            .unwrap();
+            Ok::<u32, String>(5)
+        }))
+        .await;
+    assert_eq!(out.map(|r| r.ok()), Some(Some(5)));
+    assert!(scope.cancel_called());
+    assert!(!scope.cancelled_caught());
+}

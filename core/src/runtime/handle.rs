@@ -1,14 +1,8 @@
 use std::fmt;
-use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
-
-use pin_project_lite::pin_project;
 
 use super::Runtime;
-use crate::frame::{self, FrameState, Outcome, RootFramed, TASK_ROOT};
 
 /// A shared handle to a [`Runtime`]: what frames carry and core functions use.
 ///
@@ -51,7 +45,7 @@ impl fmt::Debug for Handle {
     }
 }
 
-/// No runtime was found: the error of [`try_current`], and the message of the panic of every
+/// No runtime was found: the error of [`try_current`](crate::runtime::try_current), and the message of the panic of every
 /// core function that needs a runtime and finds none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoRuntime;
@@ -97,103 +91,16 @@ pub fn register_fallback(name: &'static str, find: fn() -> Option<Handle>) {
     }
 }
 
-/// The ambient runtime, or `None`. Never panics: used by drop paths.
-pub(crate) fn lookup() -> Option<Handle> {
-    if let Some(rt) = frame::runtime().or_else(super::thread::blocking_runtime) {
+/// A runtime found without a frame: the blocking call running on this thread, else a
+/// registered fallback. `None` if neither knows one. Never panics: used by drop paths.
+///
+/// The frames are asked first by [`lookup`](crate::frame::lookup), the ambient lookup, which
+/// lives with them: this module imports nothing above it.
+pub(crate) fn fallback_lookup() -> Option<Handle> {
+    if let Some(rt) = super::thread::blocking_runtime() {
         return Some(rt);
     }
     // Copied so that no lock is held while the fallbacks run (they may look up again).
     let list = FALLBACKS.read().unwrap_or_else(|e| e.into_inner()).clone();
     list.iter().find_map(|(_, find)| find())
-}
-
-/// The ambient runtime.
-///
-/// # Errors
-///
-/// [`NoRuntime`] when called outside `run`, a task anyscope spawned, a future wrapped by
-/// [`with_runtime`], and any runtime a registered fallback recognises.
-///
-/// # Examples
-///
-/// ```
-/// assert!(anyscope_core::runtime::try_current().is_err());
-/// ```
-pub fn try_current() -> Result<Handle, NoRuntime> {
-    lookup().ok_or(NoRuntime)
-}
-
-/// The ambient runtime.
-///
-/// # Panics
-///
-/// Panics with the message of [`NoRuntime`] when there is none.
-///
-/// # Examples
-///
-/// ```
-/// # anyscope_tokio::run(async {
-/// let now = anyscope_core::runtime::current().now();
-/// # let _ = now;
-/// # });
-/// ```
-pub fn current() -> Handle {
-    match lookup() {
-        Some(rt) => rt,
-        None => panic!("{}", NoRuntime),
-    }
-}
-
-/// Runs `fut` with `rt` as its ambient runtime: the root frame of a tree of scopes.
-///
-/// Adapters build their `run` and `bind` on this. Cleanups adopted by the root run before it
-/// completes.
-///
-/// # Examples
-///
-/// ```
-/// # anyscope_tokio::run(async {
-/// let rt = anyscope_core::runtime::current();
-/// let v = anyscope_core::runtime::with_runtime(rt, async { 1 + 1 }).await;
-/// assert_eq!(v, 2);
-/// # });
-/// ```
-pub fn with_runtime<F: Future>(rt: Handle, fut: F) -> WithRuntime<F> {
-    let state = FrameState { flags: TASK_ROOT, runtime: Some(rt), ..FrameState::default() };
-    WithRuntime { inner: RootFramed::new(state, None, fut) }
-}
-
-pin_project! {
-    /// The future of [`with_runtime`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping it drops `fut` inside the root frame; cleanups adopted there are handed to a
-    /// detached task on the runtime.
-    #[must_use = "futures do nothing unless polled"]
-    pub struct WithRuntime<F: Future> {
-        #[pin]
-        inner: RootFramed<F>,
-    }
-}
-
-impl<F: Future> Future for WithRuntime<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        match self.project().inner.poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Outcome::Done(v)) => Poll::Ready(v),
-            // A root has no parent and no handle: nothing can cancel it.
-            Poll::Ready(Outcome::Caught(_)) => {
-                unreachable!("anyscope: a runtime root was cancelled")
-            }
-        }
-    }
-}
-
-impl<F: Future> fmt::Debug for WithRuntime<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WithRuntime").finish_non_exhaustive()
-    }
 }
