@@ -276,8 +276,13 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
 /// to now, for `move_on_after`), and return the deadline the timer should fire at.
 fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
     if let Some(d) = after {
-        // A deadline too far to represent is no deadline.
+        // A deadline too far to represent is no deadline. A zero delay is a deadline that has
+        // passed already, as `move_on_at(now)` is: the scope is cancelled from its first
+        // checkpoint on (Trio's `move_on_after(0)`), not only once the timer fires.
         state.deadline = read_clock(state).checked_add(d);
+        if d.is_zero() {
+            state.cancel(CancelReason::Deadline);
+        }
         return state.deadline;
     }
     let target = match &state.node {

@@ -52,6 +52,7 @@ macro_rules! __cases_cancel {
             deadline_reason_reaches_caught_value,
             move_on_after_ready_body_returns_some,
             move_on_at_past_deadline_delivers_at_checkpoint,
+            zero_delay_delivers_at_first_checkpoint,
             effective_deadline_stops_at_shield,
             shield_blocks_outer_cancel,
             shield_blocks_outer_deadline,

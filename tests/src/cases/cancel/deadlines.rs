@@ -211,6 +211,20 @@ pub async fn move_on_at_past_deadline_delivers_at_checkpoint() {
     assert_eq!(log.events(), ["ran"]);
 }
 
+/// `move_on_after(0)` and `fail_after(0)` are cancelled from their body's first checkpoint, as
+/// Trio's are (a zero delay is a deadline that has passed): a checkpoint that is ready at once
+/// does not complete, a blocking call is not started; a body with no checkpoint still returns.
+pub async fn zero_delay_delivers_at_first_checkpoint() {
+    assert_eq!(move_on_after(Duration::ZERO, checkpoint()).await, None);
+    assert!(fail_after(Duration::ZERO, checkpoint()).await.is_err());
+    let started = Flag::new();
+    let s = started.clone();
+    let out = move_on_after(Duration::ZERO, anyscope_core::run_blocking(move || s.set())).await;
+    assert_eq!(out, None);
+    assert!(!started.is_set(), "a blocking call under a zero delay was started");
+    assert_eq!(move_on_after(Duration::ZERO, async { 7 }).await, Some(7));
+}
+
 /// `current_effective_deadline()` takes the earliest deadline of the enclosing scopes, up to
 /// and including the nearest shield.
 pub async fn effective_deadline_stops_at_shield() {
