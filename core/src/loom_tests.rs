@@ -32,7 +32,7 @@ fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
         f();
     });
     let runs = runs.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("loom: {name}: {runs} interleavings");
+    println!("loom: {name}: {runs} interleavings");
     assert!(runs > 1, "{name}: loom explored a single interleaving");
 }
 
