@@ -13,8 +13,8 @@
 //! version), and the rows stay the closures the timed run uses. Allocations are the calls the
 //! measuring thread makes to `malloc`, `calloc`, `posix_memalign`, `aligned_alloc` and `memalign`
 //! (new blocks; `realloc` is not counted), read from the same profiles: a counting
-//! `#[global_allocator]` would need an implementation of the unsafe trait `GlobalAlloc`, which the workspace forbids, and
-//! would slow every timed row.
+//! `#[global_allocator]` would need an implementation of `GlobalAlloc` (an unsafe-to-implement
+//! trait), which the workspace forbids, and would slow every timed row.
 //!
 //! The profiles stay in `<target dir>/anyscope-bench/callgrind/group<G>.out.<D>` for
 //! `callgrind_annotate`: group `G` is the index in `counted_groups` (benches/compare.rs), and with
