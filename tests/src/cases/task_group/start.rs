@@ -151,7 +151,10 @@ pub async fn start_value_returned_when_caller_cancelled_after_ready() {
                     })
                     .await;
                 got = Some(v);
-                checkpoint().await; // the cancellation is delivered here
+                // The cancellation is delivered at this next checkpoint. A sleep, not a ready
+                // checkpoint: on a multi-thread runtime the caller can run here before the task
+                // has called `cancel()`.
+                sleep(Duration::from_secs(3600)).await;
                 unreachable!("the caller's scope was cancelled");
             })
             .await;
