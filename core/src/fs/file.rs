@@ -221,6 +221,21 @@ impl File {
         Ok(())
     }
 
+    /// Starts a read of at least `min` bytes (more in a run of sequential reads: the read-ahead
+    /// grows ×4 per read up to `MAX_READAHEAD`) into the read buffer (the file is idle).
+    fn start_read(&mut self, min: usize) -> io::Result<()> {
+        let want = min.max(self.readahead).min(MAX_BUF);
+        self.readahead = (want * 4).min(MAX_READAHEAD);
+        self.start(move |i| {
+            i.buf.clear();
+            i.buf.resize(want, 0);
+            i.pos = 0;
+            let r = i.file.read(&mut i.buf);
+            i.buf.truncate(*r.as_ref().unwrap_or(&0));
+            Op::Read(r)
+        })
+    }
+
     fn start(&mut self, job: impl FnOnce(&mut Inner) -> Op + Send + 'static) -> io::Result<()> {
         let State::Idle(inner) = &mut self.state else { unreachable!("started while busy") };
         let Some(mut inner) = inner.take() else { return Err(self.closed()) };
@@ -284,16 +299,7 @@ impl AsyncRead for File {
             if dst.is_empty() {
                 return Poll::Ready(Ok(0));
             }
-            let want = dst.len().max(this.readahead).min(MAX_BUF);
-            this.readahead = (want * 4).min(MAX_READAHEAD);
-            this.start(move |i| {
-                i.buf.clear();
-                i.buf.resize(want, 0);
-                i.pos = 0;
-                let r = i.file.read(&mut i.buf);
-                i.buf.truncate(*r.as_ref().unwrap_or(&0));
-                Op::Read(r)
-            })?;
+            this.start_read(dst.len())?;
         }
     }
 }
@@ -321,16 +327,7 @@ impl AsyncBufRead for File {
             if let Some(e) = this.last_err.take() {
                 return Poll::Ready(Err(e));
             }
-            let want = FILL_BUF.max(this.readahead).min(MAX_BUF);
-            this.readahead = (want * 4).min(MAX_READAHEAD);
-            this.start(move |i| {
-                i.buf.clear();
-                i.buf.resize(want, 0);
-                i.pos = 0;
-                let r = i.file.read(&mut i.buf);
-                i.buf.truncate(*r.as_ref().unwrap_or(&0));
-                Op::Read(r)
-            })?;
+            this.start_read(FILL_BUF)?;
         }
         match &this.state {
             State::Idle(Some(inner)) => Poll::Ready(Ok(&inner.buf[inner.pos..])),
