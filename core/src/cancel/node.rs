@@ -8,26 +8,41 @@
 //!
 //! # Invariants
 //!
-//! - `state` holds the flags that are read lock-free: `CANCELLED` (and its cause), `SHIELD`.
-//!   `CANCELLED` is only ever set, never cleared; it is stored with `Release` after the reason is
-//!   written under the lock, and loaded with `Acquire`, so a reader that sees it also sees the
-//!   reason.
-//! - `parent` is set once and never changes: for a task root when the task is spawned, for a
-//!   scope's node when something first needs to walk up through it (`frame::ensure_node`, the
-//!   only way another task or a nested scope reaches a frame's node, links it before handing it
-//!   out). A scope around a body that spawns nothing never links, and costs its parent nothing.
-//! - A task root of a group registers among its parent's children at its first suspension
-//!   (`link_unregistered`), before it checks its parent's cancellation.
-//! - Lock order: a node's `inner` lock may be held while taking its *parent's* lock (upward,
-//!   during registration), never the other way round. The wake walk holds one lock at a time and
-//!   drops it before waking or recursing, and no `Arc<Node>` is dropped while a lock is held by
-//!   the walk (a node's `Drop` takes its parent's lock).
-//! - A node is registered in its parent's `children` only when the parent must be able to reach
-//!   it on cancel: a task root (which lives in another task), or a node that has such a
-//!   descendant. Registration happens before the registering task re-checks cancellation, so a
-//!   cancel either sees the child in the walk or the child sees the cancel flag.
+//! 1. `state` holds the flags that are read lock-free: `CANCELLED` (and its cause), `SHIELD`,
+//!    `LINKED`, `ROOT_LINK`, `FINISHED` and the frozen `END_*` bits. `CANCELLED` is only ever
+//!    set, never cleared; it is stored with `Release` after the reason is written under the
+//!    lock, and loaded with `Acquire`, so a reader that sees it also sees the reason.
+//! 2. The parent link lives under the node's lock and can change: a scope's node is linked when
+//!    something first needs to walk up through it (`frame::ensure_node`), re-linked when its
+//!    future is polled under another enclosing frame ([`relink`](Node::relink), `frame::follow`),
+//!    and a node hanging under a scope that ended is moved up ([`finish`](Node::finish)).
+//!    `LINKED` says whether there is a parent (readers skip the lock when not); `ROOT_LINK`
+//!    says the node is a task root (its parent lives in another task), and never changes.
+//! 3. A node is registered in its parent's `children` only when the parent must be able to reach
+//!    it on cancel: a task root (which lives in another task), or a node that has such a
+//!    descendant. Registration happens before the registering task re-checks cancellation, so a
+//!    cancel either sees the child in the walk or the child sees the cancel flag. A re-linked or
+//!    moved node registers in its new parent before it re-checks the new parent's cancellation,
+//!    and wakes what hangs below it if it is cancelled, for the same reason.
+//! 4. Ending (`finish`) is one atomic update that sets `FINISHED` and freezes what the scope
+//!    does to what hangs below it: `END_CANCELLED` if it was cancelled, `END_SHIELD` if it was
+//!    shielded. Walks read the frozen bits of an ended node, so a handle that cancels or
+//!    unshields a scope after its `run` returned affects nothing (Trio's semantics). An ended
+//!    node that neither cancels nor shields is *transparent*: its children are moved under its
+//!    nearest live ancestor at the end, and a node that registers later skips over it (and
+//!    re-links past it). An ended node that does cancel or shield keeps its children and drops
+//!    its own parent link: nothing above can matter to them any more. So no chain of ended
+//!    nodes grows under what is alive: state is bounded by what is alive.
+//! 5. A registration checks `FINISHED` of the candidate parent and raises `HAS_KIDS` in one
+//!    atomic operation, under the candidate's lock; `finish` raises `FINISHED` in one atomic
+//!    operation and takes the lock to move the children only if `HAS_KIDS` was set: either the
+//!    registration skips the ended node, or `finish` sees (and moves) the new child.
+//! 6. Lock order: a node's lock may be held while taking its *parent's* or an ancestor's lock
+//!    (upward, during registration), never the other way round. The wake walk holds one lock at
+//!    a time and drops it before waking, and no `Arc<Node>` is dropped while a lock is held (a
+//!    node's `Drop` takes its parent's lock). Every walk is a loop, never recursion.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -46,29 +61,43 @@ pub(crate) const CAUGHT: u32 = 1 << 3;
 pub(crate) const DEADLINE_MOVED: u32 = 1 << 4;
 /// The scope has started running.
 pub(crate) const ENTERED: u32 = 1 << 5;
-/// The scope has finished.
+/// The scope has finished (invariant 4).
 pub(crate) const FINISHED: u32 = 1 << 6;
 /// A waker has been stored (set under the lock by the future that runs the scope, the only
 /// caller of both `set_waker` and `finish`): `finish` takes the lock only then. Cleared, also
 /// under the lock, when the cancel walk takes a task root's waker to wake it.
 const HAS_WAKER: u32 = 1 << 7;
+/// The node has a parent (invariant 2).
+pub(crate) const LINKED: u32 = 1 << 8;
+/// The node is a task root: its parent lives in another task.
+const ROOT_LINK: u32 = 1 << 9;
+/// A child registered here at some point (invariant 5).
+const HAS_KIDS: u32 = 1 << 10;
+/// Where the frozen effect of an ended node is kept: `CANCELLED` and `SHIELD`, shifted.
+const END_SHIFT: u32 = 11;
+/// The node outlives its scope's frame (a task group's: its tasks still run once the group's
+/// body has ended): the frame's `finish` only forgets its waker, and the owner ends the node
+/// with [`release`](Node::release).
+pub(crate) const HELD: u32 = 1 << 14;
+/// The effect bits: what a node does to what hangs below it.
+const EFFECT: u32 = CANCELLED | SHIELD;
+
+/// What a node with `flags` does to what hangs below it (`CANCELLED`, `SHIELD` or neither):
+/// its live flags, or the ones frozen when it ended.
+#[inline]
+fn effect(flags: u32) -> u32 {
+    if flags & FINISHED == 0 { flags & EFFECT } else { (flags >> END_SHIFT) & EFFECT }
+}
 
 #[derive(Debug)]
 pub(crate) struct Node {
     pub(crate) state: AtomicU32,
-    parent: OnceLock<Parent>,
     inner: Mutex<Inner>,
-}
-
-#[derive(Debug)]
-struct Parent {
-    node: Arc<Node>,
-    /// The parent lives in another task: this node is a task root.
-    crosses_task: bool,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    parent: Option<Arc<Node>>,
     waker: Option<Waker>,
     deadline: Option<Instant>,
     reason: Option<CancelReason>,
@@ -87,14 +116,47 @@ struct Kids {
     free: Vec<usize>,
 }
 
+impl Kids {
+    fn insert(&mut self, child: Weak<Node>) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.children[i] = child;
+                i
+            }
+            None => {
+                self.children.push(child);
+                self.children.len() - 1
+            }
+        }
+    }
+
+    /// Frees `slot` if it still holds `child` (any child for `None`: a node being dropped,
+    /// which may have been moved out of its `Arc`, frees the slot its lock says it holds).
+    fn remove(&mut self, slot: usize, child: Option<*const Node>) {
+        if let Some(entry) = self.children.get_mut(slot) {
+            if child.is_none_or(|c| std::ptr::eq(entry.as_ptr(), c)) {
+                *entry = Weak::new();
+                self.free.push(slot);
+            }
+        }
+    }
+}
+
 /// `Inner::slot` of a node not registered in its parent.
 const NO_SLOT: usize = usize::MAX;
+
+fn same(a: Option<&Arc<Node>>, b: Option<&Arc<Node>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 impl Node {
     pub(crate) fn new(flags: u32, deadline: Option<Instant>, reason: Option<CancelReason>) -> Self {
         Node {
             state: AtomicU32::new(flags),
-            parent: OnceLock::new(),
             inner: Mutex::new(Inner { deadline, reason, slot: NO_SLOT, ..Inner::default() }),
         }
     }
@@ -111,12 +173,17 @@ impl Node {
     /// Links the node under `parent`. A task root (`crosses_task`) registers itself so that the
     /// parent's cancellation reaches it. Returns `false` if the node was already linked.
     pub(crate) fn link(self: &Arc<Self>, parent: Arc<Node>, crosses_task: bool) -> bool {
-        if self.parent.set(Parent { node: parent, crosses_task }).is_err() {
-            return false;
-        }
-        if crosses_task {
-            self.register_in_parent();
-        }
+        let mut later = Vec::new();
+        let next = {
+            let mut me = self.lock();
+            if me.parent.is_some() {
+                return false;
+            }
+            me.parent = Some(parent);
+            self.state.fetch_or(if crosses_task { LINKED | ROOT_LINK } else { LINKED }, Ordering::AcqRel);
+            if crosses_task { Self::register_step(self, &mut me, &mut later) } else { None }
+        };
+        Self::register_upward(next, &mut later);
         true
     }
 
@@ -127,108 +194,203 @@ impl Node {
     /// is fine: the task is running or about to run, and checks its parent right after it
     /// registers. Does nothing if the node was already linked.
     pub(crate) fn link_unregistered(&self, parent: Arc<Node>) {
-        let _ = self.parent.set(Parent { node: parent, crosses_task: true });
+        let mut me = self.lock();
+        if me.parent.is_none() {
+            me.parent = Some(parent);
+            self.state.fetch_or(LINKED | ROOT_LINK, Ordering::AcqRel);
+        }
     }
 
-    pub(crate) fn parent(&self) -> Option<&Arc<Node>> {
-        self.parent.get().map(|p| &p.node)
+    /// The parent, if the node has one (a clone: the link may change).
+    pub(crate) fn parent(&self) -> Option<Arc<Node>> {
+        if self.flags() & LINKED == 0 {
+            return None;
+        }
+        self.lock().parent.clone()
     }
 
-    /// The parent, when it lives in another task (this node is a task root): one read of the
-    /// link where `parent()` + `is_task_root()` take two.
-    pub(crate) fn task_parent(&self) -> Option<&Arc<Node>> {
-        self.parent.get().filter(|p| p.crosses_task).map(|p| &p.node)
+    /// The parent, when it lives in another task (this node is a task root).
+    pub(crate) fn task_parent(&self) -> Option<Arc<Node>> {
+        if self.flags() & (ROOT_LINK | LINKED) != ROOT_LINK | LINKED {
+            return None;
+        }
+        self.lock().parent.clone()
     }
 
     pub(crate) fn is_task_root(&self) -> bool {
-        self.parent.get().is_some_and(|p| p.crosses_task)
+        self.flags() & ROOT_LINK != 0
+    }
+
+    /// Whether the node's parent is `parent` (by identity).
+    pub(crate) fn parent_is(&self, parent: Option<&Arc<Node>>) -> bool {
+        same(self.lock().parent.as_ref(), parent)
     }
 
     /// Registers `self` in its parent's children, and the parent in its own parent, upward until
     /// an already registered node. Takes locks child-then-parent only.
     pub(crate) fn register_in_parent(self: &Arc<Self>) {
-        // A loop, not recursion: a chain of unregistered ancestors may be long.
-        let mut node = Arc::clone(self);
+        let mut later = Vec::new();
+        let next = Self::register_step(self, &mut self.lock(), &mut later);
+        Self::register_upward(next, &mut later);
+    }
+
+    /// Continues a registration upward from `next`, in a loop: a chain of unregistered
+    /// ancestors may be long. Drops what the steps replaced once no lock is held.
+    fn register_upward(mut next: Option<Arc<Node>>, later: &mut Vec<Arc<Node>>) {
+        while let Some(node) = next {
+            next = Self::register_step(&node, &mut node.lock(), later);
+        }
+        later.clear();
+    }
+
+    /// Registers `node` (whose lock `me` is) in its parent, skipping — and re-linking past —
+    /// transparent ended nodes (invariant 4). Returns the parent if it must register in turn.
+    /// Replaced links go to `later`, to be dropped with no lock held.
+    fn register_step(node: &Arc<Node>, me: &mut Inner, later: &mut Vec<Arc<Node>>) -> Option<Arc<Node>> {
+        if me.slot != NO_SLOT {
+            return None;
+        }
+        let mut cand = me.parent.clone()?;
         loop {
-            let mut me = node.lock();
-            if me.slot != NO_SLOT {
-                return;
+            let mut p = cand.lock();
+            let prev = cand.state.fetch_or(HAS_KIDS, Ordering::AcqRel);
+            if prev & FINISHED != 0 && effect(prev) == 0 {
+                // Ended and transparent: hang under its parent instead (invariant 5).
+                let up = p.parent.clone();
+                drop(p);
+                later.push(std::mem::replace(
+                    &mut cand,
+                    match up {
+                        Some(up) => up,
+                        None => {
+                            later.extend(me.parent.take());
+                            node.state.fetch_and(!LINKED, Ordering::AcqRel);
+                            return None;
+                        }
+                    },
+                ));
+                continue;
             }
-            let Some(parent) = node.parent() else { return };
-            let parent = Arc::clone(parent);
-            let mut p = parent.lock();
-            let weak = Arc::downgrade(&node);
-            let kids = p.kids.get_or_insert_with(Box::default);
-            let slot = match kids.free.pop() {
-                Some(i) => {
-                    kids.children[i] = weak;
-                    i
-                }
-                None => {
-                    kids.children.push(weak);
-                    kids.children.len() - 1
-                }
-            };
-            me.slot = slot;
-            let parent_registered = p.slot != NO_SLOT || parent.parent().is_none();
+            me.slot = p.kids.get_or_insert_with(Box::default).insert(Arc::downgrade(node));
+            let registered = p.slot != NO_SLOT || p.parent.is_none();
             drop(p);
-            drop(me);
-            if parent_registered {
+            if !same(me.parent.as_ref(), Some(&cand)) {
+                later.extend(me.parent.replace(Arc::clone(&cand)));
+            }
+            return if registered { None } else { Some(cand) };
+        }
+    }
+
+    /// Moves this node (a scope's, not a task root's) under `parent`: its future is now polled
+    /// under another enclosing frame (`frame::follow`). Leaves the old parent's children,
+    /// registers in the new parent if something below must be reachable, and wakes what hangs
+    /// below if the new place is cancelled (invariant 3).
+    pub(crate) fn relink(self: &Arc<Self>, parent: Option<Arc<Node>>) {
+        let (old, slot, has_kids) = {
+            let mut me = self.lock();
+            if same(me.parent.as_ref(), parent.as_ref()) {
                 return;
             }
-            node = parent;
+            if parent.is_some() {
+                self.state.fetch_or(LINKED, Ordering::AcqRel);
+            } else {
+                self.state.fetch_and(!LINKED, Ordering::AcqRel);
+            }
+            let old = std::mem::replace(&mut me.parent, parent);
+            let slot = std::mem::replace(&mut me.slot, NO_SLOT);
+            let has_kids = me.kids.as_ref().is_some_and(|k| k.children.iter().any(|c| c.strong_count() > 0));
+            (old, slot, has_kids)
+        };
+        if let Some(old) = &old {
+            if slot != NO_SLOT {
+                if let Some(kids) = old.lock().kids.as_mut() {
+                    kids.remove(slot, Some(Arc::as_ptr(self)));
+                }
+            }
+        }
+        drop(old);
+        if has_kids {
+            self.register_in_parent();
+            self.wake_below_if_cancelled();
+        }
+    }
+
+    /// After a move: if the node's new place is effectively cancelled, wakes the tasks below it
+    /// (and the node's own task, for a task root).
+    fn wake_below_if_cancelled(self: &Arc<Self>) {
+        if self.effectively_cancelled() {
+            let mut todo = vec![Arc::clone(self)];
+            while let Some(node) = todo.pop() {
+                node.wake_one(&mut todo);
+            }
         }
     }
 
     /// Whether this scope is cancelled, or an ancestor is with no shield in between.
     pub(crate) fn effectively_cancelled(&self) -> bool {
-        let mut node = self;
-        loop {
+        let flags = self.flags();
+        match effect(flags) {
+            0 => {}
+            e => return e & CANCELLED != 0,
+        }
+        if flags & LINKED == 0 {
+            return false;
+        }
+        let mut next = self.lock().parent.clone();
+        while let Some(node) = next {
             let flags = node.flags();
-            if flags & CANCELLED != 0 {
-                return true;
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
             }
-            if flags & SHIELD != 0 {
+            if flags & LINKED == 0 {
                 return false;
             }
-            match node.parent() {
-                Some(p) => node = p,
-                None => return false,
-            }
+            next = node.lock().parent.clone();
         }
+        false
     }
 
     /// The reason of the nearest cancelled scope at or above this one (up to a shield).
     pub(crate) fn effective_reason(&self) -> Option<CancelReason> {
-        let mut node = self;
         let mut inherited = false;
+        let mut owned: Option<Arc<Node>> = None;
         loop {
-            let flags = node.flags();
-            if flags & CANCELLED != 0 {
+            let node: &Node = owned.as_deref().unwrap_or(self);
+            let e = effect(node.flags());
+            if e & CANCELLED != 0 {
                 let r = node.lock().reason.clone().unwrap_or(CancelReason::Explicit(None));
                 return Some(if inherited { CancelReason::Parent(Box::new(r)) } else { r });
             }
-            if flags & SHIELD != 0 {
+            if e & SHIELD != 0 {
                 return None;
             }
             inherited = true;
-            node = node.parent()?;
+            owned = Some(node.parent()?);
         }
     }
 
-    /// The earliest deadline at or above this node, up to and including the nearest shield.
+    /// The earliest deadline at or above this node, up to and including the nearest shield. An
+    /// ended scope's deadline no longer applies.
     pub(crate) fn effective_deadline(&self) -> Option<Instant> {
-        let mut node = self;
         let mut best: Option<Instant> = None;
+        let mut owned: Option<Arc<Node>> = None;
         loop {
-            if let Some(d) = node.lock().deadline {
+            let node: &Node = owned.as_deref().unwrap_or(self);
+            let flags = node.flags();
+            let (deadline, parent) = {
+                let inner = node.lock();
+                let d = if flags & FINISHED == 0 { inner.deadline } else { None };
+                (d, inner.parent.clone())
+            };
+            if let Some(d) = deadline {
                 best = Some(best.map_or(d, |b| b.min(d)));
             }
-            if node.flags() & SHIELD != 0 {
+            if effect(flags) & SHIELD != 0 {
                 return best;
             }
-            match node.parent() {
-                Some(p) => node = p,
+            match parent {
+                Some(p) => owned = Some(p),
                 None => return best,
             }
         }
@@ -262,7 +424,11 @@ impl Node {
             }
             inner.reason = Some(reason);
             let bits = if by_deadline { CANCELLED | BY_DEADLINE } else { CANCELLED };
-            self.state.fetch_or(bits, Ordering::Release);
+            let prev = self.state.fetch_or(bits, Ordering::Release);
+            if prev & FINISHED != 0 {
+                // After the end: recorded for `cancel_called`, affects nothing (invariant 4).
+                return;
+            }
             if wake_self { inner.waker.clone() } else { None }
         };
         if let Some(w) = waker {
@@ -271,24 +437,83 @@ impl Node {
         self.wake_descendant_tasks();
     }
 
-    /// Marks the scope finished and forgets the waker of the future that ran it, so that calls
-    /// through a handle that outlives the scope wake nothing (and keep no task alive).
+    /// Ends the scope (invariant 4): freezes what it does to what hangs below it, forgets the
+    /// waker of the future that ran it (so that calls through a handle that outlives the scope
+    /// wake nothing and keep no task alive), and — if it neither cancels nor shields — moves
+    /// what still hangs under it to its nearest live ancestor. A frozen (cancelling or
+    /// shielding) node keeps its children and lets go of its own parent.
+    ///
+    /// Cost: one atomic update when the node has no waker, no children and no parent to let go.
     pub(crate) fn finish(&self) {
-        // `set_waker` and `finish` are called by the future that runs the scope only, never at
-        // the same time. A scope that already finished, or that holds no waker (its body
-        // completed on its first poll, or the cancel walk took it), has nothing to forget and
-        // nothing to write: `FINISHED` is only read by `set_waker`, which the finished future
-        // never calls again.
         let flags = self.flags();
-        if flags & (FINISHED | HAS_WAKER) != HAS_WAKER {
+        if flags & HELD != 0 {
+            // Not the end of this node: only the frame's waker goes.
+            if flags & HAS_WAKER != 0 {
+                let waker = self.lock().waker.take();
+                drop(waker);
+            }
             return;
         }
-        let waker = {
+        let update = self.state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+            (f & FINISHED == 0).then_some(f | FINISHED | ((f & EFFECT) << END_SHIFT))
+        });
+        let Ok(prev) = update else { return };
+        let frozen = prev & EFFECT != 0;
+        if prev & (HAS_WAKER | HAS_KIDS) == 0 && !(frozen && prev & LINKED != 0) {
+            return;
+        }
+        let (waker, kids, up) = {
             let mut inner = self.lock();
-            self.state.fetch_or(FINISHED, Ordering::Release);
-            inner.waker.take()
+            let waker = inner.waker.take();
+            if frozen {
+                let parent = inner.parent.take();
+                self.state.fetch_and(!LINKED, Ordering::AcqRel);
+                let slot = std::mem::replace(&mut inner.slot, NO_SLOT);
+                if let (Some(p), true) = (&parent, slot != NO_SLOT) {
+                    if let Some(kids) = p.lock().kids.as_mut() {
+                        kids.remove(slot, Some(self));
+                    }
+                }
+                (waker, None, parent)
+            } else {
+                (waker, inner.kids.take(), inner.parent.clone())
+            }
         };
         drop(waker);
+        if let Some(kids) = kids {
+            for child in kids.children.iter().filter_map(Weak::upgrade) {
+                child.move_up_from(self, up.clone());
+            }
+        }
+    }
+
+    /// Ends a node built [`HELD`] (its owner is done with it): as `finish`, once.
+    pub(crate) fn release(&self) {
+        if self.state.fetch_and(!HELD, Ordering::AcqRel) & HELD != 0 {
+            self.finish();
+        }
+    }
+
+    /// Moves this node, a child of the ended transparent node `from`, under `up` (`from`'s
+    /// parent): registers there (skipping other ended nodes), then wakes what hangs below if
+    /// the new place is cancelled. Does nothing if the node was re-linked elsewhere meanwhile.
+    fn move_up_from(self: &Arc<Self>, from: &Node, up: Option<Arc<Node>>) {
+        let mut later = Vec::new();
+        let next = {
+            let mut me = self.lock();
+            if !me.parent.as_ref().is_some_and(|p| std::ptr::eq(Arc::as_ptr(p), from)) {
+                return;
+            }
+            // `from`'s children were taken whole: the old slot is gone with them.
+            me.slot = NO_SLOT;
+            if up.is_none() {
+                self.state.fetch_and(!LINKED, Ordering::AcqRel);
+            }
+            later.extend(std::mem::replace(&mut me.parent, up));
+            Self::register_step(self, &mut me, &mut later)
+        };
+        Self::register_upward(next, &mut later);
+        self.wake_below_if_cancelled();
     }
 
     /// Sets or clears the shield. Clearing it wakes the scope and the tasks below it, so that a
@@ -367,7 +592,7 @@ impl Node {
     /// children onto `todo`. Takes this node's lock once, for both the waker and the children,
     /// and wakes only after releasing it.
     fn wake_one(&self, todo: &mut Vec<Arc<Node>>) {
-        if self.flags() & SHIELD != 0 {
+        if effect(self.flags()) & SHIELD != 0 {
             return;
         }
         let waker = {
@@ -391,18 +616,17 @@ impl Node {
 
     /// Leaves the parent's children (if registered there) and gives the parent link back.
     fn detach(&mut self) -> Option<Arc<Node>> {
-        let slot = self.inner.get_mut().map(|i| i.slot).unwrap_or_else(|e| e.into_inner().slot);
-        let parent = self.parent.take()?;
-        if slot != NO_SLOT {
-            let mut p = parent.node.lock();
-            if let Some(kids) = p.kids.as_mut() {
-                if let Some(entry) = kids.children.get_mut(slot) {
-                    *entry = Weak::new();
-                    kids.free.push(slot);
-                }
+        let inner = match self.inner.get_mut() {
+            Ok(inner) => inner,
+            Err(e) => e.into_inner(),
+        };
+        let parent = inner.parent.take()?;
+        if inner.slot != NO_SLOT {
+            if let Some(kids) = parent.lock().kids.as_mut() {
+                kids.remove(inner.slot, None);
             }
         }
-        Some(parent.node)
+        Some(parent)
     }
 }
 

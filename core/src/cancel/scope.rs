@@ -168,6 +168,13 @@ impl CancelScope {
         TryRun { inner: self.framed(body, 0) }
     }
 
+    /// A scope whose node stays live after its `run` returned, until
+    /// `self.node().release()`: a task group's, whose tasks still hang under it while the
+    /// group waits for them after its body ended.
+    pub(crate) fn held() -> Self {
+        CancelScope { node: Arc::new(Node::new(super::node::HELD, None, None)) }
+    }
+
     /// The scope's node in the scope tree (task groups spawn their children under it).
     pub(crate) fn node(&self) -> &Arc<Node> {
         &self.node

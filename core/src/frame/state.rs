@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -90,11 +91,11 @@ impl FrameState {
     }
 
     /// For a task root: the node of the scope that spawned the task (through the task's own
-    /// node once it has one).
-    pub(crate) fn parent_link(&self) -> Option<&Arc<Node>> {
+    /// node once it has one: that link can move, see `cancel/node.rs`, so it is cloned).
+    pub(crate) fn parent_link(&self) -> Option<Cow<'_, Arc<Node>>> {
         match &self.node {
-            Some(node) => node.task_parent(),
-            None => self.remote_parent.as_ref(),
+            Some(node) => node.task_parent().map(Cow::Owned),
+            None => self.remote_parent.as_ref().map(Cow::Borrowed),
         }
     }
 

@@ -42,7 +42,7 @@ fn handle_scopes_are_linked_when_their_node_is_asked_for() {
             let node = frame::current_node().expect("a frame is active");
             let mut seen = s.lock().unwrap();
             seen.current_is_inner = Arc::ptr_eq(&node, i.node());
-            seen.inner_under_outer = node.parent().is_some_and(|p| Arc::ptr_eq(p, o.node()));
+            seen.inner_under_outer = node.parent().is_some_and(|p| Arc::ptr_eq(&p, o.node()));
             seen.outer_under_a_root = o.node().parent().is_some_and(|root| root.parent().is_none());
         })),
     );
@@ -89,7 +89,7 @@ fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
                         .run(async move {
                             g.wait().await;
                             let node = frame::current_node().expect("a frame is active");
-                            *k.lock().unwrap() = node.parent().cloned();
+                            *k.lock().unwrap() = node.parent();
                         })
                         .await;
                 }),
@@ -118,5 +118,5 @@ fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
     let parent = linked.lock().unwrap().take().expect("the inner scope was linked");
     assert!(parent.flags() & crate::cancel::node::SHIELD != 0, "linked under a shield");
     let above = parent.parent().expect("the shield hangs under the draining frame");
-    assert!(Arc::ptr_eq(above, e2.node()), "under the frame that polled it");
+    assert!(Arc::ptr_eq(&above, e2.node()), "under the frame that polled it");
 }
