@@ -8,6 +8,7 @@ mod budget;
 mod cleanups;
 mod deadlines;
 mod links;
+mod moved;
 mod nested;
 mod regions;
 mod scopes;
@@ -18,6 +19,7 @@ pub use budget::*;
 pub use cleanups::*;
 pub use deadlines::*;
 pub use links::*;
+pub use moved::*;
 pub use nested::*;
 pub use regions::*;
 pub use scopes::*;
@@ -93,6 +95,13 @@ macro_rules! __cases_cancel {
             drop_blocking_on_isolated_future_during_cancel_completes,
             guard_dropped_in_isolated_future_is_closed_before_it_returns,
             panicking_awaited_close_reaches_owner_once,
+            scope_moved_between_scopes_follows_the_new_one,
+            move_on_after_moved_between_scopes_follows_the_new_one,
+            task_group_moved_between_scopes_follows_the_new_one,
+            scope_moved_to_another_task_follows_it,
+            scope_moved_under_a_cancelled_scope_cancels_its_task,
+            task_left_by_an_ended_scope_follows_the_enclosing_scopes,
+            task_left_by_a_cancelled_scope_stays_cancelled,
         );
     };
 }

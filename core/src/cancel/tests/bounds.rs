@@ -18,7 +18,7 @@ type Step = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Where each task of a respawn chain spawns its successor from.
 #[derive(Clone, Copy, Debug)]
-enum From {
+enum Place {
     /// The task's root.
     Root,
     /// A `CancelScope::run` of the task's own.
@@ -37,7 +37,7 @@ struct Last {
 
 /// A task that spawns its successor (from `from`) and ends, `n` times; the last one records
 /// its depth in the scope tree, then waits until it is cancelled.
-fn respawn(n: usize, from: From, last: Arc<Last>) -> Step {
+fn respawn(n: usize, from: Place, last: Arc<Last>) -> Step {
     Box::pin(async move {
         if n == 0 {
             let mut d = 0;
@@ -52,11 +52,11 @@ fn respawn(n: usize, from: From, last: Arc<Last>) -> Step {
         }
         let next = move || drop(crate::spawn(respawn(n - 1, from, last)));
         match from {
-            From::Root => next(),
-            From::OwnScope => {
+            Place::Root => next(),
+            Place::OwnScope => {
                 CancelScope::new().run(async move { next() }).await;
             }
-            From::OwnDeadline => {
+            Place::OwnDeadline => {
                 crate::move_on_after(std::time::Duration::from_secs(3600), async move { next() }).await;
             }
         }
@@ -65,7 +65,7 @@ fn respawn(n: usize, from: From, last: Arc<Last>) -> Step {
 
 /// Runs a chain of `LINKS` respawns under a live scope: the last task's depth, then whether
 /// cancelling the scope reached it.
-fn chain_depth_and_cancel(from: From) -> (Option<usize>, bool) {
+fn chain_depth_and_cancel(from: Place) -> (Option<usize>, bool) {
     const LINKS: usize = 300;
     let rt = MockRuntime::new();
     let last = Arc::new(Last::default());
@@ -97,17 +97,17 @@ fn chain_depth_and_cancel(from: From) -> (Option<usize>, bool) {
 // a scope of the task's own, two), and the scope's cancel reaches the last task.
 #[test]
 fn a_task_that_respawns_itself_leaves_no_chain() {
-    assert_eq!(chain_depth_and_cancel(From::Root), (Some(3), true));
+    assert_eq!(chain_depth_and_cancel(Place::Root), (Some(3), true));
 }
 
 #[test]
 fn a_task_that_respawns_itself_from_its_own_scope_leaves_no_chain() {
-    assert_eq!(chain_depth_and_cancel(From::OwnScope), (Some(3), true));
+    assert_eq!(chain_depth_and_cancel(Place::OwnScope), (Some(3), true));
 }
 
 #[test]
 fn a_task_that_respawns_itself_from_its_own_deadline_leaves_no_chain() {
-    assert_eq!(chain_depth_and_cancel(From::OwnDeadline), (Some(3), true));
+    assert_eq!(chain_depth_and_cancel(Place::OwnDeadline), (Some(3), true));
 }
 
 #[test]
