@@ -22,7 +22,8 @@ fn relink_races_cancel_of_the_new_parent() {
         let o = Arc::clone(&o2);
         let canceller = thread::spawn(move || o.cancel(CancelReason::Explicit(None)));
         let m = Arc::clone(&n);
-        let (to, mover) = (Arc::clone(&o2), thread::spawn(move || m.relink(Some(to))));
+        let to = Arc::clone(&o2);
+        let mover = thread::spawn(move || m.relink(Some(to)));
         wait_for_cancel(&k);
         canceller.join().unwrap();
         mover.join().unwrap();
