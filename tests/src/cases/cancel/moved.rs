@@ -112,6 +112,9 @@ async fn group_that_spawns(task: Boxed) {
     let _ = task_group(move |tg: TaskGroup<()>| group_body(tg, task)).await;
 }
 
+// Not an `async fn`: the task group's closure needs a future that is `Send` for every lifetime,
+// which the compiler cannot prove of an `async` block written in the closure itself.
+#[allow(clippy::manual_async_fn)]
 fn group_body(tg: TaskGroup<()>, task: Boxed) -> impl Future<Output = Result<(), ()>> + Send {
     async move {
         let started = tg.spawn(async move {
@@ -197,20 +200,20 @@ pub async fn scope_moved_under_a_cancelled_scope_cancels_its_task() {
         .run(async move {
             assert!(poll_once(fut.as_mut()).await.is_none());
             wait_until("the task started", || t.ticks.load(Ordering::SeqCst) > 0).await;
-            fut
+            Some(fut)
         })
         .await;
-    let mut fut = out.expect("the first scope ran to its end");
+    let mut fut = out.flatten().expect("the first scope ran to its end");
     let o2 = CancelScope::new();
     o2.cancel();
     // O2's body polls the scope once (no checkpoint: the body completes) and hands it back.
     let out = o2
         .run(async move {
             assert!(poll_once(fut.as_mut()).await.is_none());
-            fut
+            Some(fut)
         })
         .await;
-    let _fut = out.expect("no checkpoint in O2's body");
+    let _fut = out.flatten().expect("no checkpoint in O2's body");
     wait_until("the task was cancelled with O2", || ticker.dropped.is_set()).await;
 }
 
@@ -225,7 +228,7 @@ pub async fn task_left_by_an_ended_scope_follows_the_enclosing_scopes() {
         .run(async move {
             let inner = CancelScope::new();
             let task = t.task();
-            let started = inner.run(async move { spawn(task) }).await.expect("not cancelled");
+            let started = inner.run(async move { Some(spawn(task)) }).await.flatten().expect("not cancelled");
             wait_until("the task started", || t.ticks.load(Ordering::SeqCst) > 0).await;
             inner.cancel();
             t.runs_on("the ended scope's handle was cancelled").await;
@@ -249,10 +252,10 @@ pub async fn task_left_by_a_cancelled_scope_stays_cancelled() {
             let started = spawn(task);
             handle.cancel();
             // No checkpoint: the body ends with its scope cancelled, the task still pending.
-            started
+            Some(started)
         })
         .await;
-    let task = out.expect("the body ended before a checkpoint");
+    let task = out.flatten().expect("the body ended before a checkpoint");
     let joined = move_on_after(BOUND, task).await.expect("the task was cancelled");
     assert!(joined.unwrap_err().is_cancelled());
 }
