@@ -122,7 +122,7 @@ fn cancelled_in(stack: &[FrameState]) -> bool {
             return true;
         }
         if frame.is_task_root() {
-            return frame.parent_link().is_some_and(|p| p.effectively_cancelled());
+            return frame.parent_cancelled();
         }
         if scope & SHIELD != 0 {
             return false;

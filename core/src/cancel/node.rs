@@ -326,16 +326,28 @@ impl Node {
         }
     }
 
-    /// Whether this scope is cancelled, or an ancestor is with no shield in between.
+    /// Whether this scope is cancelled, or an ancestor is with no shield in between. Inline
+    /// up to the first link: most checks end at a node with no parent.
+    #[inline]
     pub(crate) fn effectively_cancelled(&self) -> bool {
         let flags = self.flags();
         match effect(flags) {
             0 => {}
             e => return e & CANCELLED != 0,
         }
-        if flags & LINKED == 0 {
-            return false;
-        }
+        flags & LINKED != 0 && self.ancestors_cancelled()
+    }
+
+    /// For a task root's node: whether the scope that spawned the task is effectively
+    /// cancelled. Inline up to the link, read only when there is one.
+    #[inline]
+    pub(crate) fn task_parent_cancelled(&self) -> bool {
+        self.flags() & (ROOT_LINK | LINKED) == ROOT_LINK | LINKED && self.ancestors_cancelled()
+    }
+
+    /// Whether an ancestor is effectively cancelled: the walk up from the parent.
+    #[inline(never)]
+    fn ancestors_cancelled(&self) -> bool {
         let mut next = self.lock().parent.clone();
         while let Some(node) = next {
             let flags = node.flags();

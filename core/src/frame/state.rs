@@ -105,7 +105,17 @@ impl FrameState {
         if self.scope_flags() & CANCELLED != 0 {
             return true;
         }
-        self.is_task_root() && self.parent_link().is_some_and(|p| p.effectively_cancelled())
+        self.is_task_root() && self.parent_cancelled()
+    }
+
+    /// For a task root: whether the scope that spawned the task is effectively cancelled
+    /// (`parent_link().is_some_and(|p| p.effectively_cancelled())`, with no clone of the link).
+    #[inline]
+    pub(crate) fn parent_cancelled(&self) -> bool {
+        match &self.node {
+            Some(node) => node.task_parent_cancelled(),
+            None => self.remote_parent.as_ref().is_some_and(|p| p.effectively_cancelled()),
+        }
     }
 
     /// Why this frame is cancelled, if it is.
