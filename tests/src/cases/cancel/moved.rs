@@ -259,3 +259,29 @@ pub async fn task_left_by_a_cancelled_scope_stays_cancelled() {
     let joined = move_on_after(BOUND, task).await.expect("the task was cancelled");
     assert!(joined.unwrap_err().is_cancelled());
 }
+
+/// A pending shield polled once in one task and finished in another: inside it, the borrower
+/// (the task, for capacity limiters) is the task that polls it now. A shield is not reached by
+/// cancellation from outside, but its place in the scope tree still says which task it runs in.
+pub async fn borrower_in_a_shield_moved_to_another_task_is_the_new_task() {
+    use anyscope_core::sync::{BorrowerId, Event};
+    let here = BorrowerId::current();
+    let go = Arc::new(Event::new());
+    let g = go.clone();
+    let mut moved: Pin<Box<dyn Future<Output = (BorrowerId, BorrowerId)> + Send>> =
+        Box::pin(anyscope_core::shield(async move {
+            let first = BorrowerId::current();
+            g.wait().await;
+            (first, BorrowerId::current())
+        }));
+    assert!(poll_once(moved.as_mut()).await.is_none(), "pending after one poll here");
+    let task = spawn(async move {
+        let there = BorrowerId::current();
+        (there, moved.await)
+    });
+    go.set();
+    let (there, (first, second)) = move_on_after(BOUND, task).await.expect("the task ended").unwrap();
+    assert_ne!(here, there);
+    assert_eq!(first, here, "first polled in this task");
+    assert_eq!(second, there, "finished in the other task");
+}
