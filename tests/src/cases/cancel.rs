@@ -103,6 +103,7 @@ macro_rules! __cases_cancel {
             task_left_by_an_ended_scope_follows_the_enclosing_scopes,
             task_left_by_a_cancelled_scope_stays_cancelled,
             borrower_in_a_shield_moved_to_another_task_is_the_new_task,
+            task_of_a_moved_scope_sees_the_new_enclosing_deadline,
         );
     };
 }

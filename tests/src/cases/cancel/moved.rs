@@ -285,3 +285,49 @@ pub async fn borrower_in_a_shield_moved_to_another_task_is_the_new_task() {
     assert_eq!(first, here, "first polled in this task");
     assert_eq!(second, there, "finished in the other task");
 }
+
+/// A task spawned in a scope that moves from O1 to O2 sees O2's deadline from then on, not
+/// O1's: the effective deadline is read through the scope's new place.
+pub async fn task_of_a_moved_scope_sees_the_new_enclosing_deadline() {
+    use anyscope_core::{current_effective_deadline, current_time};
+    let d1 = current_time() + Duration::from_secs(3600);
+    let d2 = current_time() + Duration::from_secs(1800);
+    let seen: Arc<Mutex<Option<std::time::Instant>>> = Arc::default();
+    let s = seen.clone();
+    let task = async move {
+        loop {
+            *s.lock().unwrap() = current_effective_deadline();
+            sleep(Duration::from_millis(1)).await;
+        }
+    };
+    let fut: Boxed = Box::pin(async move {
+        CancelScope::new()
+            .run(async move {
+                drop(spawn(task));
+                sleep(Duration::from_secs(3600)).await;
+            })
+            .await;
+    });
+    let (o1, o2) = (CancelScope::with_deadline(d1), CancelScope::with_deadline(d2));
+    let (h1, h2) = (o1.clone(), o2.clone());
+    let slot: Arc<Mutex<Option<Boxed>>> = Arc::default();
+    let (k, v) = (slot.clone(), seen.clone());
+    let first = o1.run(async move {
+        let mut fut = fut;
+        assert!(poll_once(fut.as_mut()).await.is_none());
+        wait_until("the task saw O1's deadline", || *v.lock().unwrap() == Some(d1)).await;
+        *k.lock().unwrap() = Some(fut);
+        sleep(Duration::from_secs(3600)).await;
+    });
+    let v = seen.clone();
+    let second = o2.run(async move {
+        wait_until("the scope was handed over", || slot.lock().unwrap().is_some()).await;
+        let mut fut = slot.lock().unwrap().take().unwrap();
+        assert!(poll_once(fut.as_mut()).await.is_none());
+        wait_until("the task sees O2's deadline", || *v.lock().unwrap() == Some(d2)).await;
+        h1.cancel();
+        h2.cancel();
+        fut.await;
+    });
+    assert_eq!(join2(first, second).await, (None, None));
+}
