@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::child::{ChildHandle, ToGroup, spawn_child};
+use super::child::{ChildHandle, Joiners, ToGroup, spawn_child};
 use super::error::GroupClosed;
 use super::shared::Shared;
 use super::start::{Start, TaskStatus};
@@ -85,8 +85,8 @@ impl<E: fmt::Debug + Send + 'static> TaskGroup<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        let (node, raw) = spawn_child(&self.shared, || fut, ToGroup)?;
-        Ok(ChildHandle::new(node, raw))
+        let node = spawn_child(&self.shared, || fut, ToGroup)?;
+        Ok(ChildHandle::new(node, Arc::clone(&self.shared) as Arc<dyn Joiners>))
     }
 
     /// Starts a task and waits until it reports ready (AnyIO's and Trio's `start`): returns
