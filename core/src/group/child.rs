@@ -10,7 +10,7 @@
 //! The task has no runtime handle ([`Runtime::spawn_detached`](crate::runtime::Runtime::spawn_detached)):
 //! it writes how it ended into spare bits of its node's state, and a waiting [`ChildHandle`]
 //! leaves its waker with the group ([`Joiners`]). A task dropped unfinished (runtime shutdown)
-//! records itself cancelled from its `Drop` (panicked, if dropped while unwinding).
+//! records itself cancelled from its `Drop`.
 //!
 //! # Invariants
 //!
@@ -120,7 +120,15 @@ where
     // Until the task exists (and leaves on its own), a panic in `make` must give the place back.
     let admitted = Admitted(shared);
     let fut = make();
-    let rt = shared.runtime();
+    // Borrowed from the group when it has one (one reference count less per task).
+    let ambient;
+    let rt = match shared.group_runtime() {
+        Some(rt) => rt,
+        None => {
+            ambient = crate::runtime::current();
+            &ambient
+        }
+    };
     let parent = Arc::clone(shared.scope.node());
     let node = Arc::new(Node::new(ENTERED, None, None));
     // Linked under the group's node now (the frame reaches it through its own node's parent
@@ -179,8 +187,9 @@ pin_project! {
                 this.route.abandoned();
             }
             if this.node.flags() & DONE == 0 {
-                // Dropped unfinished, or unwinding out of the bookkeeping after the body ended.
-                let end = if std::thread::panicking() { PANICKED } else { CANCELLED };
+                // Dropped unfinished (cancelled), or unwound out of our bookkeeping after the
+                // body had ended (panicked: a bug, but the handle must not wait forever).
+                let end = if unfinished { CANCELLED } else { PANICKED };
                 report(this.node, this.group, end);
             }
             if unfinished {

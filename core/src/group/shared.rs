@@ -25,7 +25,7 @@ use super::child::Joiners;
 use super::error::GroupClosed;
 use crate::cancel::node::Node;
 use crate::cancel::{CancelReason, CancelScope};
-use crate::runtime::{self, Handle};
+use crate::runtime::Handle;
 use crate::sync_shim::{AtomicUsize, Ordering};
 
 /// The group has finished or was dropped: nothing more may be spawned.
@@ -81,12 +81,10 @@ impl<E> Shared<E> {
         let _ = self.rt.set(rt);
     }
 
-    /// The runtime tasks are spawned on: the group's, else the ambient one.
-    pub(crate) fn runtime(&self) -> Handle {
-        match self.rt.get() {
-            Some(rt) => rt.clone(),
-            None => runtime::current(),
-        }
+    /// The group's runtime, once its future has been polled; tasks are spawned on it (else on
+    /// the ambient runtime).
+    pub(crate) fn group_runtime(&self) -> Option<&Handle> {
+        self.rt.get()
     }
 
     /// Admits one task, unless the group is closed.
