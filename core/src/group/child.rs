@@ -35,7 +35,7 @@ use super::shared::Shared;
 use crate::cancel::CancelReason;
 use crate::cancel::node::{ENTERED, Node};
 use crate::frame::{self, FrameState, Outcome, RootFramed, SKIP_REASON, TASK_ROOT, UNREGISTERED};
-use crate::runtime::TaskOutput;
+use crate::runtime::{Handle, TaskOutput};
 use crate::sync_shim::Ordering;
 
 // How a task of a group ended, in spare bits of its node's `state` (bits 24–28; the cancel
@@ -120,15 +120,8 @@ where
     // Until the task exists (and leaves on its own), a panic in `make` must give the place back.
     let admitted = Admitted(shared);
     let fut = make();
-    // Borrowed from the group when it has one (one reference count less per task).
-    let ambient;
-    let rt = match shared.group_runtime() {
-        Some(rt) => rt,
-        None => {
-            ambient = crate::runtime::current();
-            &ambient
-        }
-    };
+    let mut ambient = None;
+    let rt = runtime_of(shared, &mut ambient);
     let parent = Arc::clone(shared.scope.node());
     let node = Arc::new(Node::new(ENTERED, None, None));
     // Linked under the group's node now (the frame reaches it through its own node's parent
@@ -147,12 +140,55 @@ where
     let task = ChildTask {
         inner: Some(RootFramed::new(state, None, fut)),
         group: Arc::clone(shared),
-        node: Arc::clone(&node),
+        node: Some(Arc::clone(&node)),
         route,
     };
     std::mem::forget(admitted);
     rt.spawn_detached(Box::pin(task));
     Ok(node)
+}
+
+/// Spawns `fut` as a task of the group with no handle ([`TaskGroup::start_soon`]).
+///
+/// Nothing outside the task needs its node until it suspends: the frame makes one then (or when
+/// the task spawns one of its own), linked and registered under the group's, as it does for a
+/// plain task; until then the task reaches the group's cancellation through `remote_parent`.
+/// A task that completes in its first poll costs the runtime's cell and its boxed future only.
+///
+/// [`TaskGroup::start_soon`]: super::TaskGroup::start_soon
+pub(crate) fn spawn_soon<E, F>(shared: &Arc<Shared<E>>, fut: F) -> Result<(), GroupClosed>
+where
+    E: fmt::Debug + Send + 'static,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+{
+    shared.try_enter()?;
+    let admitted = Admitted(shared);
+    let mut ambient = None;
+    let rt = runtime_of(shared, &mut ambient);
+    let state = FrameState {
+        flags: TASK_ROOT | SKIP_REASON,
+        remote_parent: Some(Arc::clone(shared.scope.node())),
+        runtime: Some(rt.clone()),
+        ..FrameState::default()
+    };
+    let task = ChildTask {
+        inner: Some(RootFramed::new(state, None, fut)),
+        group: Arc::clone(shared),
+        node: None,
+        route: ToGroup,
+    };
+    std::mem::forget(admitted);
+    rt.spawn_detached(Box::pin(task));
+    Ok(())
+}
+
+/// The runtime a group's tasks are spawned on: borrowed from the group once its future has
+/// been polled (one reference count less per task), else the ambient one, kept in `ambient`.
+fn runtime_of<'a, E>(shared: &'a Shared<E>, ambient: &'a mut Option<Handle>) -> &'a Handle {
+    match shared.group_runtime() {
+        Some(rt) => rt,
+        None => ambient.insert(crate::runtime::current()),
+    }
 }
 
 /// Gives back an admission if the task could not be built.
@@ -170,9 +206,9 @@ pin_project! {
         #[pin]
         inner: Option<RootFramed<F>>,
         group: Arc<Shared<E>>,
-        // The task's node (its frame's too, gone once the task ended): where its end is
-        // recorded for its handle.
-        node: Arc<Node>,
+        // The task's node when it has a handle (its frame's too, gone once the task ended):
+        // where its end is recorded for the handle.
+        node: Option<Arc<Node>>,
         route: R,
     }
 
@@ -186,11 +222,11 @@ pin_project! {
                 this.inner.set(None);
                 this.route.abandoned();
             }
-            if this.node.flags() & DONE == 0 {
+            if let Some(node) = this.node.as_ref().filter(|n| n.flags() & DONE == 0) {
                 // Dropped unfinished (cancelled), or unwound out of our bookkeeping after the
                 // body had ended (panicked: a bug, but the handle must not wait forever).
                 let end = if unfinished { CANCELLED } else { PANICKED };
-                report(this.node, this.group, end);
+                report(node, this.group, end);
             }
             if unfinished {
                 this.group.leave();
@@ -241,7 +277,9 @@ where
                 PANICKED
             }
         };
-        report(this.node, this.group, bits);
+        if let Some(node) = this.node.as_ref() {
+            report(node, this.group, bits);
+        }
         // Last: the group may complete as soon as the count drops.
         this.group.leave();
         // Zero-sized: boxing it does not allocate.
