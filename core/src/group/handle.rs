@@ -59,7 +59,8 @@ impl<E: fmt::Debug + Send + 'static> TaskGroup<E> {
     /// the group and is returned by the group. The returned [`ChildHandle`] cancels this task
     /// alone or awaits how it ended; dropping it is fine (the group still waits for the task).
     /// A task spawned into a cancelled group runs until its first suspension point and is
-    /// cancelled there.
+    /// cancelled there. For a task you will not cancel alone or await,
+    /// [`start_soon`](TaskGroup::start_soon) is cheaper.
     ///
     /// # Errors
     ///
