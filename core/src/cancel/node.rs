@@ -52,6 +52,8 @@ pub(crate) const FINISHED: u32 = 1 << 6;
 /// caller of both `set_waker` and `finish`): `finish` takes the lock only then. Cleared, also
 /// under the lock, when the cancel walk takes a task root's waker to wake it.
 const HAS_WAKER: u32 = 1 << 7;
+// Bits 24–28 of `state` belong to `group::child` (how a task of a group ended): set only there,
+// never touched here (every write here is a `fetch_or`/`fetch_and` of its own bits).
 
 #[derive(Debug)]
 pub(crate) struct Node {
