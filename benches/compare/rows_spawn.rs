@@ -1,7 +1,7 @@
 //! Rows of spawning: a task group's children and plain `spawn` + join, against tokio's
 //! `JoinSet` / `tokio::spawn` and async-executor's spawn + join, on both cores
 //! (`spawn_join_100k`) and on one thread (`spawn_join_1thread`, also counted in instructions and
-//! allocations per task).
+//! allocations per task; `(start_soon)`: children spawned with no handle).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,6 +21,20 @@ async fn ours_group(n: usize) -> f64 {
     task_group(|tg: TaskGroup<()>| async move {
         for _ in 0..n {
             let _ = tg.spawn(async { Ok(()) });
+        }
+        Ok::<(), ()>(())
+    })
+    .await
+    .expect("group");
+    per_unit(t0, n)
+}
+
+/// `n` trivial children of one task group, spawned with no handle (`start_soon`).
+async fn ours_soon(n: usize) -> f64 {
+    let t0 = Instant::now();
+    task_group(|tg: TaskGroup<()>| async move {
+        for _ in 0..n {
+            let _ = tg.start_soon(async { Ok(()) });
         }
         Ok::<(), ()>(())
     })
@@ -118,6 +132,7 @@ pub(crate) fn spawn_join(rts: &Runtimes, cfg: Config, rows: &mut Vec<Row>) {
 pub(crate) fn spawn_join_one_thread(rts: &Runtimes) -> Vec<Group<'_>> {
     const ID: &str = "spawn_join_1thread";
     const PLAIN: &str = "spawn_join_1thread(plain spawn)";
+    const SOON: &str = "spawn_join_1thread(start_soon)";
     let ex = &*rts.smol_one;
     vec![
         Group::new("tokio", 100_000, 20_000)
@@ -126,16 +141,20 @@ pub(crate) fn spawn_join_one_thread(rts: &Runtimes) -> Vec<Group<'_>> {
             .side(move |n| rts.base_tokio_one(tokio_joinset(n)))
             .side(move |n| rts.base_tokio_one(tokio_spawn(n, true)))
             .side(move |n| rts.base_tokio_one(tokio_spawn(n, false)))
+            .side(move |n| rts.ours_tokio_one(ours_soon(n)))
             .row(ID, "tokio JoinSet", (0, 2), Some(1.2))
             .row(PLAIN, "tokio::spawn of a boxed future", (1, 3), Some(1.15))
-            .row(PLAIN, "tokio::spawn+JoinHandle (info)", (1, 4), None),
+            .row(PLAIN, "tokio::spawn+JoinHandle (info)", (1, 4), None)
+            .row(SOON, "tokio JoinSet", (5, 2), Some(1.2)),
         Group::new("smol", 100_000, 20_000)
             .side(move |n| rts.ours_smol_one(ours_group(n)))
             .side(move |n| rts.ours_smol_one(ours_plain(n)))
             .side(move |n| rts.base_smol_one(smol_spawn(ex, n, false)))
             .side(move |n| rts.base_smol_one(smol_spawn(ex, n, true)))
+            .side(move |n| rts.ours_smol_one(ours_soon(n)))
             .row(ID, "async-executor spawn+join", (0, 2), Some(1.2))
             .row(PLAIN, "spawn of a boxed future", (1, 3), Some(1.15))
-            .row(PLAIN, "async-executor spawn+join (info)", (1, 2), None),
+            .row(PLAIN, "async-executor spawn+join (info)", (1, 2), None)
+            .row(SOON, "async-executor spawn+join", (4, 2), Some(1.2)),
     ]
 }

@@ -8,7 +8,7 @@
 //!
 //! | you want | use |
 //! |---|---|
-//! | run tasks that must all finish (or all be cancelled) before you go on | [`task_group`] + [`TaskGroup::spawn`] |
+//! | run tasks that must all finish (or all be cancelled) before you go on | [`task_group`] + [`TaskGroup::spawn`] (or [`TaskGroup::start_soon`]: no handle, one allocation less) |
 //! | start a server task and wait until it listens | [`TaskGroup::start`] + [`TaskStatus::started`] |
 //! | stop one task | [`ChildHandle::cancel`] |
 //! | stop all of them | [`TaskGroup::cancel`], or a [`CancelScope`](crate::CancelScope) around the group |

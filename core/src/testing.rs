@@ -250,6 +250,12 @@ impl MockTask {
         self.wakes.get()
     }
 
+    /// Drops the task's future unfinished, as a runtime that shuts down does.
+    pub(crate) fn drop_unfinished(&self) {
+        let fut = lock(&self.fut).take();
+        drop(fut);
+    }
+
     /// Polls the task once, unless it has finished.
     pub(crate) fn poll(&self) -> Poll<()> {
         let mut slot = lock(&self.fut);

@@ -102,6 +102,14 @@ impl Runtime for Sim {
         }
     }
 
+    fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
+        match self.shared.upgrade() {
+            // Dropping the sim's handle detaches the task: no `RawTask` is boxed.
+            Some(shared) => drop(shared.spawn(task)),
+            None => drop(task),
+        }
+    }
+
     fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
         match self.shared.upgrade() {
             Some(shared) => Box::new(shared.spawn_blocking(f)),

@@ -86,6 +86,14 @@ impl Runtime for Smol {
         }
     }
 
+    fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
+        match self.ex.upgrade() {
+            // Panics are still caught: they must not unwind through the executor's threads.
+            Some(ex) => ex.spawn(AssertUnwindSafe(task).catch_unwind()).detach(),
+            None => drop(task),
+        }
+    }
+
     fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
         let job = blocking::unblock(move || std::panic::catch_unwind(AssertUnwindSafe(f)));
         Box::new(task::SmolTask::new(job))

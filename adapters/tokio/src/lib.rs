@@ -82,6 +82,11 @@ impl Runtime for Tokio {
         Box::new(task::TokioTask::new(self.handle.spawn(task)))
     }
 
+    fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
+        // Dropping tokio's handle detaches the task; no `RawTask` is boxed.
+        drop(self.handle.spawn(task));
+    }
+
     fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask> {
         Box::new(task::TokioTask::new(self.handle.spawn_blocking(f)))
     }

@@ -90,6 +90,9 @@ const EFFECT: u32 = CANCELLED | SHIELD;
 fn effect(flags: u32) -> u32 {
     if flags & FINISHED == 0 { flags & EFFECT } else { (flags >> END_SHIFT) & EFFECT }
 }
+// Bits 24–28 of `state` belong to `group::child` (how a task of a group ended): set only there,
+// never touched here (every write here is a `fetch_or`/`fetch_and` of its own bits, or — in
+// `finish` — a `fetch_update` that keeps every bit it does not set).
 
 #[derive(Debug)]
 pub(crate) struct Node {

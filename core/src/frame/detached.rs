@@ -19,7 +19,7 @@ pub(crate) fn spawn_detached_cleanups(rt: &Handle, queue: Vec<Cleanup>) {
         ..FrameState::default()
     };
     let task = DetachedCleanups { state, _running: running };
-    drop(rt.spawn(Box::pin(task)));
+    rt.spawn_detached(Box::pin(task));
 }
 
 struct DetachedCleanups {

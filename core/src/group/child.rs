@@ -6,6 +6,19 @@
 //! The task's end (value, error, cancellation, panic) is recorded *after* its frame has run its
 //! adopted cleanups, then the group's count drops: a group that sees zero tasks knows that every
 //! task's cleanups have finished.
+//!
+//! The task has no runtime handle ([`Runtime::spawn_detached`](crate::runtime::Runtime::spawn_detached)):
+//! it writes how it ended into spare bits of its node's state, and a waiting [`ChildHandle`]
+//! leaves its waker with the group ([`Joiners`]). A task dropped unfinished (runtime shutdown)
+//! records itself cancelled from its `Drop`.
+//!
+//! # Invariants
+//!
+//! - `DONE` and the end bits are set once, in one `fetch_or`, before the group's count drops.
+//! - A handle that waits stores its waker with the group *then* sets `WAITING`; the task sets
+//!   `DONE` and reads `WAITING` in the same read-modify-write. Both are read-modify-writes of
+//!   one atomic, so either the task sees `WAITING` (and wakes the handle) or the handle sees
+//!   `DONE`.
 
 use std::any::Any;
 use std::fmt;
@@ -13,7 +26,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
@@ -22,7 +35,38 @@ use super::shared::Shared;
 use crate::cancel::CancelReason;
 use crate::cancel::node::{ENTERED, Node};
 use crate::frame::{self, FrameState, Outcome, RootFramed, SKIP_REASON, TASK_ROOT, UNREGISTERED};
-use crate::runtime::{RawTask, TaskOutput};
+use crate::runtime::{Handle, TaskOutput};
+use crate::sync_shim::Ordering;
+
+// How a task of a group ended, in spare bits of its node's `state` (bits 24–28; the cancel
+// module's flags are the low byte, and only ever set or cleared bit by bit). Set only by the
+// task (`report`) and its waiting handle.
+/// The task has ended; the bits below say how (none of them: it returned `Ok`).
+const DONE: u32 = 1 << 24;
+const FAILED: u32 = 1 << 25;
+const PANICKED: u32 = 1 << 26;
+const CANCELLED: u32 = 1 << 27;
+/// A handle waits: its waker is with the group's [`Joiners`].
+const WAITING: u32 = 1 << 28;
+
+/// Where the wakers of handles waiting for their task are kept: with the group, not per task
+/// (few tasks are ever awaited through their handle). Not generic, so that [`ChildHandle`] is
+/// not.
+pub(crate) trait Joiners: Send + Sync + 'static {
+    /// Keeps `waker` for the end of the task of `node` (replacing an earlier one of that task).
+    fn wait_for(&self, node: &Arc<Node>, waker: &Waker);
+    /// Takes back the waker kept for the task of `node`, if any.
+    fn forget(&self, node: &Arc<Node>);
+}
+
+/// Records the end of the task of `node` (the first record wins), and wakes its handle if it
+/// waits.
+fn report<E>(node: &Arc<Node>, group: &Shared<E>, end: u32) {
+    let prev = node.state.fetch_or(DONE | end, Ordering::AcqRel);
+    if prev & (DONE | WAITING) == WAITING {
+        group.wake_joiner(node);
+    }
+}
 
 /// How a task ended.
 pub(crate) enum End<T, E> {
@@ -58,11 +102,6 @@ impl Abandon for ToGroup {
     fn abandoned(&self) {}
 }
 
-// The task's output when it produced no value: zero-sized, so boxing them does not allocate.
-struct FailedMarker;
-struct CancelledMarker;
-struct PanickedMarker;
-
 /// Spawns `make()` as a task of the group, with its own scope node under the group's.
 ///
 /// `make` is called only once the task has been admitted.
@@ -70,7 +109,7 @@ pub(crate) fn spawn_child<E, T, F, R>(
     shared: &Arc<Shared<E>>,
     make: impl FnOnce() -> F,
     route: R,
-) -> Result<(Arc<Node>, Box<dyn RawTask>), GroupClosed>
+) -> Result<Arc<Node>, GroupClosed>
 where
     E: fmt::Debug + Send + 'static,
     T: Send + 'static,
@@ -81,7 +120,8 @@ where
     // Until the task exists (and leaves on its own), a panic in `make` must give the place back.
     let admitted = Admitted(shared);
     let fut = make();
-    let rt = shared.runtime();
+    let mut ambient = None;
+    let rt = runtime_of(shared, &mut ambient);
     let parent = Arc::clone(shared.scope.node());
     let node = Arc::new(Node::new(ENTERED, None, None));
     // Linked under the group's node now (the frame reaches it through its own node's parent
@@ -97,10 +137,58 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    let task = ChildTask { inner: Some(RootFramed::new(state, None, fut)), group: Arc::clone(shared), route };
+    let task = ChildTask {
+        inner: Some(RootFramed::new(state, None, fut)),
+        group: Arc::clone(shared),
+        node: Some(Arc::clone(&node)),
+        route,
+    };
     std::mem::forget(admitted);
-    let raw = rt.spawn(Box::pin(task));
-    Ok((node, raw))
+    rt.spawn_detached(Box::pin(task));
+    Ok(node)
+}
+
+/// Spawns `fut` as a task of the group with no handle ([`TaskGroup::start_soon`]).
+///
+/// Nothing outside the task needs its node until it suspends: the frame makes one then (or when
+/// the task spawns one of its own), linked and registered under the group's, as it does for a
+/// plain task; until then the task reaches the group's cancellation through `remote_parent`.
+/// A task that completes in its first poll costs the runtime's cell and its boxed future only.
+///
+/// [`TaskGroup::start_soon`]: super::TaskGroup::start_soon
+pub(crate) fn spawn_soon<E, F>(shared: &Arc<Shared<E>>, fut: F) -> Result<(), GroupClosed>
+where
+    E: fmt::Debug + Send + 'static,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+{
+    shared.try_enter()?;
+    let admitted = Admitted(shared);
+    let mut ambient = None;
+    let rt = runtime_of(shared, &mut ambient);
+    let state = FrameState {
+        flags: TASK_ROOT | SKIP_REASON,
+        remote_parent: Some(Arc::clone(shared.scope.node())),
+        runtime: Some(rt.clone()),
+        ..FrameState::default()
+    };
+    let task = ChildTask {
+        inner: Some(RootFramed::new(state, None, fut)),
+        group: Arc::clone(shared),
+        node: None,
+        route: ToGroup,
+    };
+    std::mem::forget(admitted);
+    rt.spawn_detached(Box::pin(task));
+    Ok(())
+}
+
+/// The runtime a group's tasks are spawned on: borrowed from the group once its future has
+/// been polled (one reference count less per task), else the ambient one, kept in `ambient`.
+fn runtime_of<'a, E>(shared: &'a Shared<E>, ambient: &'a mut Option<Handle>) -> &'a Handle {
+    match shared.group_runtime() {
+        Some(rt) => rt,
+        None => ambient.insert(crate::runtime::current()),
+    }
 }
 
 /// Gives back an admission if the task could not be built.
@@ -118,17 +206,29 @@ pin_project! {
         #[pin]
         inner: Option<RootFramed<F>>,
         group: Arc<Shared<E>>,
+        // The task's node when it has a handle (its frame's too, gone once the task ended):
+        // where its end is recorded for the handle.
+        node: Option<Arc<Node>>,
         route: R,
     }
 
     impl<F: Future, E, R: Abandon> PinnedDrop for ChildTask<F, E, R> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            if this.inner.is_some() {
+            let unfinished = this.inner.is_some();
+            if unfinished {
                 // Dropped unfinished (runtime shutdown): drop the body inside its frame first, so
                 // that its cleanups are handed on before the group may see zero tasks.
                 this.inner.set(None);
                 this.route.abandoned();
+            }
+            if let Some(node) = this.node.as_ref().filter(|n| n.flags() & DONE == 0) {
+                // Dropped unfinished (cancelled), or unwound out of our bookkeeping after the
+                // body had ended (panicked: a bug, but the handle must not wait forever).
+                let end = if unfinished { CANCELLED } else { PANICKED };
+                report(node, this.group, end);
+            }
+            if unfinished {
                 this.group.leave();
             }
         }
@@ -162,22 +262,28 @@ where
         // Finished: from here on `inner` is `None`, which the drop reads as "nothing to undo"
         // (no separate flag: 8 bytes less per task).
         this.inner.set(None);
-        let out: TaskOutput = match this.route.claim(end) {
-            None => Box::new(CancelledMarker),
-            Some(End::Ok(v)) => Box::new(v),
+        let bits = match this.route.claim(end) {
+            None | Some(End::Cancelled) => CANCELLED,
+            Some(End::Ok(v)) => {
+                drop(v);
+                0
+            }
             Some(End::Err(e)) => {
                 this.group.fail(e);
-                Box::new(FailedMarker)
+                FAILED
             }
-            Some(End::Cancelled) => Box::new(CancelledMarker),
             Some(End::Panicked(p)) => {
                 this.group.panicked(p);
-                Box::new(PanickedMarker)
+                PANICKED
             }
         };
+        if let Some(node) = this.node.as_ref() {
+            report(node, this.group, bits);
+        }
         // Last: the group may complete as soon as the count drops.
         this.group.leave();
-        Poll::Ready(out)
+        // Zero-sized: boxing it does not allocate.
+        Poll::Ready(Box::new(()))
     }
 }
 
@@ -212,14 +318,16 @@ where
 /// # });
 /// ```
 pub struct ChildHandle {
-    raw: Box<dyn RawTask>,
     node: Arc<Node>,
+    joiners: Arc<dyn Joiners>,
     done: bool,
+    /// A waker of ours is with the group's joiners.
+    waiting: bool,
 }
 
 impl ChildHandle {
-    pub(crate) fn new(node: Arc<Node>, raw: Box<dyn RawTask>) -> Self {
-        ChildHandle { raw, node, done: false }
+    pub(crate) fn new(node: Arc<Node>, joiners: Arc<dyn Joiners>) -> Self {
+        ChildHandle { node, joiners, done: false, waiting: false }
     }
 
     /// Cancels this task only: it is cancelled at its next suspension point outside a shield,
@@ -263,7 +371,7 @@ impl ChildHandle {
     /// # });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw.is_finished()
+        self.node.flags() & DONE != 0
     }
 }
 
@@ -275,26 +383,43 @@ impl Future for ChildHandle {
             return Poll::Pending;
         }
         assert!(!self.done, "anyscope: a ChildHandle was polled after it completed");
-        let out = match self.raw.poll_join(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(out) => out,
-        };
+        let mut flags = self.node.flags();
+        if flags & DONE == 0 {
+            // Waker first, then `WAITING`: the task that ends meanwhile sees one or the other.
+            self.joiners.wait_for(&self.node, cx.waker());
+            self.waiting = true;
+            flags = self.node.state.fetch_or(WAITING, Ordering::AcqRel);
+            if flags & DONE == 0 {
+                return Poll::Pending;
+            }
+        }
         self.done = true;
-        Poll::Ready(match out {
-            Ok(any) => match any.downcast::<()>() {
-                Ok(_) => Ok(()),
-                Err(any) if any.is::<FailedMarker>() => Err(ChildError::new(ChildEnd::Failed)),
-                Err(any) if any.is::<PanickedMarker>() => Err(ChildError::new(ChildEnd::Panicked)),
-                Err(_) => Err(ChildError::new(ChildEnd::Cancelled)),
-            },
-            Err(e) if e.is_panic() => Err(ChildError::new(ChildEnd::Panicked)),
-            Err(_) => Err(ChildError::new(ChildEnd::Cancelled)),
+        if std::mem::take(&mut self.waiting) {
+            self.joiners.forget(&self.node);
+        }
+        Poll::Ready(if flags & FAILED != 0 {
+            Err(ChildError::new(ChildEnd::Failed))
+        } else if flags & PANICKED != 0 {
+            Err(ChildError::new(ChildEnd::Panicked))
+        } else if flags & CANCELLED != 0 {
+            Err(ChildError::new(ChildEnd::Cancelled))
+        } else {
+            Ok(())
         })
+    }
+}
+
+impl Drop for ChildHandle {
+    fn drop(&mut self) {
+        if self.waiting {
+            // Our waker would otherwise stay with the group until the task ends.
+            self.joiners.forget(&self.node);
+        }
     }
 }
 
 impl fmt::Debug for ChildHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildHandle").field("raw", &self.raw).finish_non_exhaustive()
+        f.debug_struct("ChildHandle").field("finished", &self.is_finished()).finish_non_exhaustive()
     }
 }

@@ -21,9 +21,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
+use super::child::Joiners;
 use super::error::GroupClosed;
+use crate::cancel::node::Node;
 use crate::cancel::{CancelReason, CancelScope};
-use crate::runtime::{self, Handle};
+use crate::runtime::Handle;
 use crate::sync_shim::{AtomicUsize, Ordering};
 
 /// The group has finished or was dropped: nothing more may be spawned.
@@ -48,6 +50,8 @@ struct Inner<E> {
     waker: Option<Waker>,
     /// The group future was dropped: failures are recorded in the tracker as they arrive.
     orphaned: bool,
+    /// The handles waiting for their task to end, by the task's node (see `child::Joiners`).
+    joiners: Vec<(Arc<Node>, Waker)>,
 }
 
 impl<E> Drop for Shared<E> {
@@ -64,7 +68,13 @@ impl<E> Shared<E> {
             rt: OnceLock::new(),
             live: AtomicUsize::new(0),
             children_cancelled: std::sync::atomic::AtomicBool::new(false),
-            inner: Mutex::new(Inner { errors: Vec::new(), panic: None, waker: None, orphaned: false }),
+            inner: Mutex::new(Inner {
+                errors: Vec::new(),
+                panic: None,
+                waker: None,
+                orphaned: false,
+                joiners: Vec::new(),
+            }),
         })
     }
 
@@ -78,12 +88,10 @@ impl<E> Shared<E> {
         let _ = self.rt.set(rt);
     }
 
-    /// The runtime tasks are spawned on: the group's, else the ambient one.
-    pub(crate) fn runtime(&self) -> Handle {
-        match self.rt.get() {
-            Some(rt) => rt.clone(),
-            None => runtime::current(),
-        }
+    /// The group's runtime, once its future has been polled; tasks are spawned on it (else on
+    /// the ambient runtime).
+    pub(crate) fn group_runtime(&self) -> Option<&Handle> {
+        self.rt.get()
     }
 
     /// Admits one task, unless the group is closed.
@@ -159,6 +167,47 @@ impl<E> Shared<E> {
     pub(crate) fn cancel(&self, why: &str) {
         if !self.scope.cancel_called() {
             self.scope.node().cancel(CancelReason::Explicit(Some(why.into())));
+        }
+    }
+}
+
+impl<E: Send + 'static> Joiners for Shared<E> {
+    fn wait_for(&self, node: &Arc<Node>, waker: &Waker) {
+        let mut inner = self.lock();
+        match inner.joiners.iter_mut().find(|(n, _)| Arc::ptr_eq(n, node)) {
+            Some((_, w)) if w.will_wake(waker) => {}
+            Some((_, w)) => *w = waker.clone(),
+            None => inner.joiners.push((Arc::clone(node), waker.clone())),
+        }
+    }
+
+    fn forget(&self, node: &Arc<Node>) {
+        let taken = {
+            let mut inner = self.lock();
+            let i = inner.joiners.iter().position(|(n, _)| Arc::ptr_eq(n, node));
+            i.map(|i| inner.joiners.swap_remove(i))
+        };
+        // Dropped outside the lock: a waker's drop runs foreign code.
+        drop(taken);
+    }
+}
+
+impl<E> Shared<E> {
+    /// Handles whose waker is kept now.
+    #[cfg(test)]
+    pub(crate) fn joiners_waiting(&self) -> usize {
+        self.lock().joiners.len()
+    }
+
+    /// Wakes (and forgets) the handle waiting for the task of `node`, if any.
+    pub(crate) fn wake_joiner(&self, node: &Arc<Node>) {
+        let taken = {
+            let mut inner = self.lock();
+            let i = inner.joiners.iter().position(|(n, _)| Arc::ptr_eq(n, node));
+            i.map(|i| inner.joiners.swap_remove(i))
+        };
+        if let Some((_, waker)) = taken {
+            waker.wake();
         }
     }
 }

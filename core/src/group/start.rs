@@ -304,8 +304,7 @@ where
                     }));
                     return Poll::Ready(Err(StartError::Closed));
                 }
-                Ok((node, raw)) => {
-                    drop(raw); // the group tracks the task
+                Ok(node) => {
                     this.node = Some(node);
                     this.slot = Some(slot);
                 }

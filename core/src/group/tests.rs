@@ -328,3 +328,117 @@ fn spawn_racing_with_close_is_awaited_or_refused() {
         }
     });
 }
+
+/// A task's handle reports each way the task ended (returned, cancelled alone, failed), says
+/// so in `is_finished`, is woken when it waited, and leaves no waker with the group.
+#[test]
+fn handle_reports_how_its_task_ended() {
+    let res = drive(task_group(|tg: TaskGroup<&'static str>| async move {
+        let mut ok = tg
+            .spawn(async {
+                sleep(Duration::from_millis(3)).await;
+                Ok(())
+            })
+            .unwrap();
+        assert!(!ok.is_finished());
+        // Pending first: the task wakes the handle when it ends.
+        (&mut ok).await.unwrap();
+        assert!(ok.is_finished());
+        let slow = tg
+            .spawn(async {
+                sleep(LONG).await;
+                Ok(())
+            })
+            .unwrap();
+        slow.cancel();
+        assert!(slow.await.unwrap_err().is_cancelled());
+        assert!(!tg.is_cancelled(), "a task cancelled alone does not cancel its group");
+        assert_eq!(tg.shared.joiners_waiting(), 0);
+        let failed = tg
+            .spawn(async {
+                sleep(Duration::from_millis(1)).await;
+                Err("boom")
+            })
+            .unwrap();
+        assert!(failed.await.unwrap_err().is_failed());
+        Ok(())
+    }));
+    assert_eq!(res.unwrap_err().into_single().unwrap(), "boom");
+}
+
+/// A task that panicked: its handle says so (awaited under a shield), and the group resumes
+/// the panic.
+#[test]
+fn handle_reports_a_panic() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drive(task_group(|tg: TaskGroup<()>| async move {
+            let h = tg
+                .spawn(async {
+                    sleep(Duration::from_millis(1)).await;
+                    panic!("child panic");
+                })
+                .unwrap();
+            // Shielded: the panic cancels the group, and the body with it.
+            if shield(h).await.unwrap_err().is_panic() {
+                s.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(())
+        }))
+    }));
+    assert!(res.is_err());
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
+/// A handle dropped while it waits takes its waker back from the group.
+#[test]
+fn dropped_waiting_handle_leaves_no_waker() {
+    drive(task_group(|tg: TaskGroup<()>| async move {
+        let mut h = tg
+            .spawn(async {
+                sleep(Duration::from_millis(2)).await;
+                Ok(())
+            })
+            .unwrap();
+        let (_wakes, waker) = Counter::new();
+        assert!(poll_with(Pin::new(&mut h), &waker).is_pending());
+        assert_eq!(tg.shared.joiners_waiting(), 1);
+        drop(h);
+        assert_eq!(tg.shared.joiners_waiting(), 0);
+        Ok(())
+    }))
+    .unwrap();
+}
+
+/// A task whose future the runtime drops unfinished (a shutdown) ends as cancelled: a handle
+/// waiting for it is woken and says so, and the group's count drops.
+#[test]
+fn task_dropped_by_the_runtime_ends_cancelled() {
+    let rt = MockRuntime::new();
+    let seen = Arc::new(Mutex::new(None));
+    let s = seen.clone();
+    let group = task_group(|tg: TaskGroup<()>| async move {
+        let h = tg.spawn(std::future::pending()).unwrap();
+        let watcher = crate::spawn(async move {
+            *s.lock().unwrap() = Some(h.await.map_err(|e| e.is_cancelled()));
+        });
+        watcher.await.unwrap();
+        Ok(())
+    });
+    let mut root = Box::pin(with_runtime(rt.handle(), group));
+    let (_wakes, waker) = Counter::new();
+    assert!(poll_with(root.as_mut(), &waker).is_pending());
+    rt.run_tasks();
+    rt.run_tasks();
+    assert!(seen.lock().unwrap().is_none());
+    // The group's task was spawned first.
+    rt.tasks()[0].drop_unfinished();
+    for _ in 0..100 {
+        if poll_with(root.as_mut(), &waker).is_ready() {
+            break;
+        }
+        rt.run_tasks();
+    }
+    assert_eq!(*seen.lock().unwrap(), Some(Err(true)));
+}

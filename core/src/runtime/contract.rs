@@ -34,6 +34,8 @@ pub type TaskOutput = Box<dyn Any + Send>;
 ///   first poll), and [`RawTask::poll_join`] then reports [`JoinError::is_cancelled`] once the future
 ///   has been dropped. A task whose future panicked reports [`JoinError::is_panic`] with the
 ///   payload; the panic must not tear down the runtime.
+///   [`spawn_detached`](Runtime::spawn_detached) starts a task the same way with no handle
+///   (its default drops `spawn`'s).
 /// - [`spawn_blocking`](Runtime::spawn_blocking) runs `f` on a thread where blocking is allowed,
 ///   never on an async worker thread. Its handle has the same shape; `abort` only prevents a call
 ///   that has not started yet.
@@ -68,6 +70,16 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
 
     /// Spawns `task` onto the runtime. See the trait docs for the handle's contract.
     fn spawn(&self, task: BoxFuture<TaskOutput>) -> Box<dyn RawTask>;
+
+    /// Spawns `task` with no handle: nobody joins or aborts it, it runs to its end (or until
+    /// the runtime drops it). anyscope uses it for tasks that report their end themselves (a
+    /// task group's children), so an adapter can skip boxing a [`RawTask`].
+    ///
+    /// The default drops [`spawn`](Runtime::spawn)'s handle, which detaches the task; the
+    /// rest of the contract is `spawn`'s (a panic of `task` must not tear down the runtime).
+    fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
+        drop(self.spawn(task));
+    }
 
     /// Runs `f` on a thread where blocking is allowed.
     fn spawn_blocking(&self, f: Box<dyn FnOnce() -> TaskOutput + Send + 'static>) -> Box<dyn RawTask>;

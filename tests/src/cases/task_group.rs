@@ -13,11 +13,13 @@ use crate::support::Log;
 mod basics;
 mod cancellation;
 mod scale;
+mod soon;
 mod start;
 
 pub use basics::*;
 pub use cancellation::*;
 pub use scale::*;
+pub use soon::*;
 pub use start::*;
 
 /// The list of this area's cases.
@@ -58,6 +60,10 @@ macro_rules! __cases_task_group {
             resource_around_group_closed_after_every_task,
             ten_thousand_children,
             cancel_ten_thousand_sleeping_children,
+            start_soon_tasks_awaited_and_error_returned,
+            enclosing_cancel_reaches_start_soon_tasks,
+            start_soon_into_cancelled_group_runs_to_first_suspension,
+            start_soon_panic_resumed_after_sibling_cleanup,
         );
     };
 }
