@@ -74,6 +74,7 @@ struct Entered<'a> {
 }
 
 impl Drop for Entered<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Runs on unwinding too, so the stack never keeps a frame whose poll has ended.
         if !self.pushed {

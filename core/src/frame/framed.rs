@@ -72,6 +72,12 @@ pin_project! {
     impl<F: Future, D> PinnedDrop for FramedIn<F, D> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
+            if this.body.is_none() && this.outcome.is_none() {
+                // The poll that returned `Ready` already lowered the ticket and finished the
+                // node, and no cleanup can be adopted after it: nothing is left to do but the
+                // fields' own drops.
+                return;
+            }
             let mut panic = None;
             if this.body.is_some() {
                 // Dropped from outside: a cancellation, unless a panic is unwinding.
@@ -274,6 +280,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
 
 /// First poll: mark the node to be linked when needed, resolve the deadline (`after`, relative
 /// to now, for `move_on_after`), and return the deadline the timer should fire at.
+#[inline]
 fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
     if let Some(d) = after {
         // A deadline too far to represent is no deadline. A zero delay is a deadline that has
@@ -330,6 +337,7 @@ fn read_clock(state: &FrameState) -> Instant {
 /// A counted region pending inside the frame defers the delivery; the frame then leaves its
 /// waker with the count, which wakes it when the last region ends, wherever that happens
 /// (`region`, invariant 3).
+#[inline]
 fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
     if !state.own_cancelled() {
         return false;
