@@ -26,6 +26,7 @@ mod ambient;
 mod detached;
 mod framed;
 mod region;
+pub(crate) mod spare_timer;
 mod state;
 
 /// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
@@ -57,6 +58,8 @@ use crate::runtime::Handle;
 struct Stack {
     slots: Vec<FrameState>,
     len: usize,
+    /// A deadline timer kept for the next deadline scope (`spare_timer`).
+    spare: Option<spare_timer::SpareTimer>,
 }
 
 impl Stack {
@@ -66,7 +69,7 @@ impl Stack {
 }
 
 thread_local! {
-    static FRAMES: RefCell<Stack> = const { RefCell::new(Stack { slots: Vec::new(), len: 0 }) };
+    static FRAMES: RefCell<Stack> = const { RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }) };
 }
 
 /// Runs `f` with `state` as the innermost frame of this thread.

@@ -60,7 +60,7 @@ pub(crate) enum Outcome<T> {
 
 pin_project! {
     /// A body run inside a frame. See the module docs.
-    pub(crate) struct FramedIn<F: Future, D> {
+    pub(crate) struct FramedIn<F: Future, D: DeadlineSlot> {
         state: FrameState,
         // The deadline machinery: `Deadline` for scopes, nothing for task roots.
         dl: D,
@@ -69,7 +69,7 @@ pin_project! {
         body: Option<F>,
     }
 
-    impl<F: Future, D> PinnedDrop for FramedIn<F, D> {
+    impl<F: Future, D: DeadlineSlot> PinnedDrop for FramedIn<F, D> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             if this.body.is_none() && this.outcome.is_none() {
@@ -91,6 +91,9 @@ pin_project! {
                 panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
             }
             this.state.shield.lower();
+            if let Some(d) = this.dl.get() {
+                d.spare_timer(this.state);
+            }
             if let Some(node) = &this.state.node {
                 node.finish();
             }
@@ -265,7 +268,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
             return Poll::Pending;
         }
         if let Some(d) = this.dl.get() {
-            d.timer = None;
+            d.spare_timer(this.state);
         }
         if let Some(node) = &this.state.node {
             node.finish();
@@ -442,11 +445,22 @@ impl Deadline {
         self.poll_target(state, cx)
     }
 
+    /// Lets go of the timer: it becomes the thread's spare, for the next deadline scope of the
+    /// same runtime to re-arm (`frame::spare_timer`).
+    fn spare_timer(&mut self, state: &FrameState) {
+        self.armed = None;
+        if let Some(timer) = self.timer.take() {
+            // The timer was made by the frame's runtime (`poll_target` sets it first).
+            if let Some(rt) = &state.runtime {
+                frame::spare_timer::keep(rt, timer);
+            }
+        }
+    }
+
     /// Arms the timer on `target`, and polls it.
     fn poll_target(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.target else {
-            self.timer = None;
-            self.armed = None;
+            self.spare_timer(state);
             return false;
         };
         if budget::exhausted() && read_clock(state) >= deadline {
@@ -456,9 +470,16 @@ impl Deadline {
         }
         match &mut self.timer {
             None => {
-                // Kept in the frame: the drop path hands pending cleanups to this runtime.
+                // Kept in the frame: the drop path hands pending cleanups to this runtime, and
+                // the timer goes back to the thread's spare under it.
                 let rt = state.runtime.get_or_insert_with(runtime::current);
-                self.timer = Some(rt.timer(deadline));
+                self.timer = Some(match frame::spare_timer::take(rt) {
+                    Some(mut timer) => {
+                        timer.as_mut().reset(deadline);
+                        timer
+                    }
+                    None => rt.timer(deadline),
+                });
             }
             Some(t) if self.armed != Some(deadline) => t.as_mut().reset(deadline),
             Some(_) => {}
