@@ -447,6 +447,7 @@ impl Deadline {
 
     /// Lets go of the timer: it becomes the thread's spare, for the next deadline scope of the
     /// same runtime to re-arm (`frame::spare_timer`).
+    #[inline]
     fn spare_timer(&mut self, state: &FrameState) {
         self.armed = None;
         if let Some(timer) = self.timer.take() {
