@@ -38,10 +38,30 @@ pub(crate) fn take(rt: &Handle) -> Option<Pin<Box<dyn Timer>>> {
         .flatten()
 }
 
-/// Leaves `timer`, made by `rt`, as the thread's spare. The spare it replaces (or `timer`
-/// itself, when the thread is being torn down) is dropped after the stack's borrow ends: a
-/// timer's drop runs runtime code.
+/// Leaves `timer`, made by `rt`, as the thread's spare.
 pub(crate) fn keep(rt: &Handle, timer: Pin<Box<dyn Timer>>) {
+    // The common case (a loop of timeouts): the slot is `rt`'s and empty, its timer taken by the
+    // scope that now gives it back.
+    let refused = FRAMES.try_with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else { return Some(timer) };
+        match &mut s.spare {
+            Some(spare) if spare.timer.is_none() && rt.is(&spare.rt) => {
+                spare.timer = Some(timer);
+                None
+            }
+            _ => Some(timer),
+        }
+    });
+    // When the thread is being torn down, `timer` was dropped with the closure.
+    if let Ok(Some(timer)) = refused {
+        replace(rt, timer);
+    }
+}
+
+/// [`keep`]'s slow path: `timer` replaces the spare, or the slot. What it replaces is dropped
+/// after the stack's borrow ends: a timer's drop runs runtime code.
+#[cold]
+fn replace(rt: &Handle, timer: Pin<Box<dyn Timer>>) {
     let mut timer = Some(timer);
     let mut old_timer = None;
     let mut old_slot = None;
