@@ -94,9 +94,11 @@ pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
             s.len = i + 1;
         })
         .is_ok();
-    let guard = Entered { state, pushed };
+    let mut guard = Entered { state, pushed };
     let r = f();
-    drop(guard);
+    // The guard's drop is for unwinding; the normal path leaves inline.
+    guard.leave();
+    std::mem::forget(guard);
     r
 }
 
@@ -106,9 +108,15 @@ struct Entered<'a> {
 }
 
 impl Drop for Entered<'_> {
-    #[inline]
     fn drop(&mut self) {
-        // Runs on unwinding too, so the stack never keeps a frame whose poll has ended.
+        // Runs on unwinding, so the stack never keeps a frame whose poll has ended.
+        self.leave();
+    }
+}
+
+impl Entered<'_> {
+    #[inline(always)]
+    fn leave(&mut self) {
         if !self.pushed {
             return;
         }
