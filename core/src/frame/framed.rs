@@ -233,8 +233,10 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                         } else {
                             state.shield.lower();
                         }
-                        if !state.own_cancelled() && this.dl.get().is_some_and(|d| d.poll(state, cx)) {
-                            state.cancel(CancelReason::Deadline);
+                        if let Some(d) = this.dl.get() {
+                            if !state.own_cancelled() && d.poll(state, cx) {
+                                state.cancel(CancelReason::Deadline);
+                            }
                         }
                         if should_deliver(state, cx) {
                             deliver(state, this.body.as_mut(), this.outcome);
