@@ -403,7 +403,17 @@ fn drop_body<F>(state: &mut FrameState, mut body: Pin<&mut Option<F>>, cause: u3
 
 /// Makes sure whoever cancels this frame can wake it: a task root with a parent gets a node
 /// registered under it, and a node stores the waker.
+#[inline]
 fn register(state: &mut FrameState, cx: &Context<'_>) {
+    if state.node.is_none() && state.remote_parent.is_none() {
+        // Nothing can cancel this frame from outside (a task root with no parent, or a scope
+        // nothing has asked a node of): there is nowhere to store a waker.
+        return;
+    }
+    register_slow(state, cx);
+}
+
+fn register_slow(state: &mut FrameState, cx: &Context<'_>) {
     if state.node.is_none() && state.is_task_root() {
         if let Some(parent) = state.remote_parent.clone() {
             let node = std::sync::Arc::new(state.to_node());
