@@ -24,8 +24,9 @@
 //!
 //! A scope adds 168 bytes to the future around its body (x86-64: a `move_on_after`,
 //! `shield` or `CancelScope::run` of a 16-byte body is 184 bytes, 8 less than before the
-//! cleanup queue was boxed; `FrameState` is 80 of them, the deadline machinery and the outcome
-//! slot the rest; checked by
+//! cleanup queue was boxed; `FrameState`, the part that moves onto the thread's frame stack for
+//! each poll, is 72 of them, the region ticket, the deadline machinery and the outcome slot the
+//! rest; checked by
 //! `cancel::tests::bounds::stack_cost_of_one_scope_level`), and one `poll` call of
 //! `FramedIn` per level on the stack while the body is polled. Nothing else grows with the
 //! nesting depth: the walks over enclosing scopes and over the scope tree are loops.
@@ -44,7 +45,7 @@ use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
 use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
-use crate::frame::{self, FrameState};
+use crate::frame::{self, FrameState, RegionTicket};
 use crate::runtime::{self, Handle, Timer};
 use crate::tracker;
 
@@ -62,6 +63,10 @@ pin_project! {
     /// A body run inside a frame. See the module docs.
     pub(crate) struct FramedIn<F: Future, D: DeadlineSlot> {
         state: FrameState,
+        // The count this frame raised in its enclosing frame while it is a counted region there
+        // (a pending shield, or regions pending inside it: `region`, invariant 3). Touched off
+        // the stack only, so kept out of the state that moves onto it.
+        shield: RegionTicket,
         // The deadline machinery: `Deadline` for scopes, nothing for task roots.
         dl: D,
         outcome: Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
@@ -90,7 +95,7 @@ pin_project! {
                 let (state, body) = (&mut *this.state, this.body.as_mut());
                 panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
             }
-            this.state.shield.lower();
+            this.shield.lower();
             if let Some(d) = this.dl.get() {
                 d.spare_timer(this.state);
             }
@@ -161,7 +166,13 @@ impl DeadlineSlot for NoDeadline {
 
 impl<F: Future, D: DeadlineSlot> FramedIn<F, D> {
     pub(crate) fn new(state: FrameState, after: Option<Duration>, body: F) -> Self {
-        FramedIn { state, dl: D::with_after(after), outcome: None, body: Some(body) }
+        FramedIn {
+            state,
+            shield: RegionTicket::default(),
+            dl: D::with_after(after),
+            outcome: None,
+            body: Some(body),
+        }
     }
 
     /// The scope's deadline, as resolved on the first poll.
@@ -229,9 +240,9 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                         let busy =
                             state.regions.as_ref().is_some_and(|r| r.is_active() && r.defer(cx.waker()));
                         if !state.is_task_root() && (busy || state.scope_flags() & SHIELD != 0) {
-                            state.shield.raise();
+                            this.shield.raise();
                         } else {
-                            state.shield.lower();
+                            this.shield.lower();
                         }
                         if let Some(d) = this.dl.get() {
                             if !state.own_cancelled() && d.poll(state, cx) {
@@ -245,7 +256,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                 }
             }
             if this.body.is_none() {
-                this.state.shield.lower();
+                this.shield.lower();
             }
         }
         if !this.state.cleanups.is_empty() {
@@ -260,11 +271,11 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                     // A scope running its cleanups after its body ended is a counted region of
                     // the enclosing frame: an enclosing cancellation waits for the cleanups, and
                     // this scope returns (`region`, invariant 3).
-                    state.shield.raise();
+                    this.shield.raise();
                 }
                 return Poll::Pending;
             }
-            this.state.shield.lower();
+            this.shield.lower();
         }
         if this.body.is_some() {
             return Poll::Pending;

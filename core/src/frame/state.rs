@@ -10,7 +10,7 @@ use crate::cancel::node::{BY_DEADLINE, CANCELLED, ENTERED, Node, SHIELD};
 use crate::runtime::{BoxFuture, Handle};
 use crate::tracker;
 
-use super::{RegionCount, RegionTicket};
+use super::RegionCount;
 
 /// The frame is the root of a task: shield counts stop here and its parent, if any, lives in
 /// another task (`remote_parent`).
@@ -64,8 +64,6 @@ pub(crate) struct FrameState {
     /// Counted regions active inside this frame (same task): delivery waits for them. Created
     /// by the first region counted here (`region`, invariant 2).
     pub(crate) regions: Option<Arc<RegionCount>>,
-    /// The counts this frame raised in the enclosing frames while it is a pending shield.
-    pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
     /// Adopted cleanups, in the order they were handed over.
     pub(crate) cleanups: Cleanups,
