@@ -44,7 +44,7 @@ use pin_project_lite::pin_project;
 use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
-use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
+use crate::cancel::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState, RegionTicket};
 use crate::runtime::{self, Handle, Timer};
 use crate::tracker;
@@ -355,7 +355,9 @@ fn read_clock(state: &FrameState) -> Instant {
 /// (`region`, invariant 3).
 #[inline]
 fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
-    if !state.own_cancelled() {
+    // With no node and no parent, only the frame's own flag can say cancelled: read inline.
+    let linked = state.node.is_some() || state.remote_parent.is_some();
+    if (!linked && state.flags & CANCELLED == 0) || (linked && !state.own_cancelled()) {
         return false;
     }
     if let Some(regions) = &state.regions {
