@@ -12,7 +12,9 @@
 //! 4. when the body is pending: stores the waker in the node (first, so that a handle's change
 //!    to a flag read below wakes it if the read misses it), counts its shield, polls the deadline
 //!    timer (created only now, so a body that completes on its first poll never touches a
-//!    timer), and delivers if the scope is now cancelled;
+//!    timer; re-armed from the thread's spare when it has one of this runtime, which is where
+//!    the timer goes when the scope ends: `frame::spare_timer`), and delivers if the scope is
+//!    now cancelled;
 //! 5. polls the adopted cleanups, one after another in adoption order, shielded;
 //! 6. completes once the body has ended and no cleanup is pending: with the body's value, the
 //!    caught cancellation, or by resuming the body's panic.
