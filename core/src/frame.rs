@@ -38,8 +38,8 @@ pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK, SKIP_REASON,
-    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
+    CLEANING, COMPLETED, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK,
+    SKIP_REASON, STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
 use std::cell::RefCell;

@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
+use super::{
+    CLEANING, COMPLETED, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
+};
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
 use crate::cancel::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
@@ -79,10 +81,12 @@ pin_project! {
     impl<F: Future, D: DeadlineSlot> PinnedDrop for FramedIn<F, D> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            if this.body.is_none() && this.outcome.is_none() {
-                // The poll that returned `Ready` already lowered the ticket and finished the
-                // node, and no cleanup can be adopted after it: nothing is left to do but the
-                // fields' own drops.
+            if this.state.flags & COMPLETED != 0 {
+                // The poll that returned `Ready` already lowered the ticket, handed the timer
+                // over and finished the node, and no cleanup can be adopted after it: nothing
+                // is left to do but the fields' own drops. (A body whose drop panicked during a
+                // delivery also leaves no body and no outcome, but cleanups it adopted: that
+                // frame is not `COMPLETED`.)
                 return;
             }
             let mut panic = None;
@@ -288,6 +292,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         if let Some(node) = &this.state.node {
             node.finish();
         }
+        this.state.flags |= COMPLETED;
         match this.outcome.take() {
             Some(Ok(outcome)) => Poll::Ready(outcome),
             Some(Err(panic)) => resume_unwind(panic),
