@@ -13,6 +13,7 @@ mod regions;
 mod scopes;
 mod shields;
 mod tasks;
+mod timers;
 
 pub use budget::*;
 pub use cleanups::*;
@@ -23,6 +24,7 @@ pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
 pub use tasks::*;
+pub use timers::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -93,6 +95,7 @@ macro_rules! __cases_cancel {
             drop_blocking_on_isolated_future_during_cancel_completes,
             guard_dropped_in_isolated_future_is_closed_before_it_returns,
             panicking_awaited_close_reaches_owner_once,
+            timeouts_in_a_loop_fire_after_their_timer_is_reused,
         );
     };
 }
