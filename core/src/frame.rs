@@ -26,6 +26,7 @@ mod ambient;
 mod detached;
 mod framed;
 mod region;
+pub(crate) mod spare_timer;
 mod state;
 
 /// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
@@ -37,8 +38,8 @@ pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
 pub(crate) use state::{
-    CLEANING, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK, SKIP_REASON,
-    STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
+    CLEANING, COMPLETED, Cleanup, DETACHED, DROP_CANCELLED, DROP_PANICKED, FrameState, GRACE, PLAIN_TASK,
+    SKIP_REASON, STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
 use std::cell::RefCell;
@@ -50,21 +51,54 @@ use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
 use crate::runtime::Handle;
 
+/// This thread's frames: `slots[..len]` are the active ones, innermost last. The slots above
+/// `len` hold default states (they own nothing), kept from earlier polls, so that entering a
+/// frame is one move into a slot and leaving it one move back: no growth check, and no state
+/// moved through an `Option` or dropped.
+struct Stack {
+    slots: Vec<FrameState>,
+    len: usize,
+    /// A deadline timer kept for the next deadline scope (`spare_timer`).
+    spare: Option<spare_timer::SpareTimer>,
+}
+
+impl Stack {
+    fn active(&mut self) -> &mut [FrameState] {
+        &mut self.slots[..self.len]
+    }
+}
+
 thread_local! {
-    static FRAMES: RefCell<Vec<FrameState>> = const { RefCell::new(Vec::new()) };
+    static FRAMES: RefCell<Stack> = const { RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }) };
 }
 
 /// Runs `f` with `state` as the innermost frame of this thread.
 ///
-/// `f` may poll or drop user code: no borrow of the stack is held while it runs.
+/// `f` may poll or drop user code: no borrow of the stack is held while it runs. While `f` runs,
+/// `state` holds a default state that owns nothing.
 ///
 /// During thread teardown, when the stack is gone, `f` runs without a frame (only drops happen
 /// then, and they degrade as documented: a cleanup finds no frame and is detached or lost).
+#[inline]
 pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
-    let pushed = FRAMES.try_with(|s| s.borrow_mut().push(std::mem::take(state))).is_ok();
-    let guard = Entered { state, pushed };
+    let pushed = FRAMES
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let i = s.len;
+            match s.slots.get_mut(i) {
+                // The slot's placeholder owns nothing: overwriting it without its drop glue
+                // loses nothing (and a default state is left in the frame's place).
+                Some(slot) => std::mem::forget(std::mem::replace(slot, std::mem::take(state))),
+                None => s.slots.push(std::mem::take(state)),
+            }
+            s.len = i + 1;
+        })
+        .is_ok();
+    let mut guard = Entered { state, pushed };
     let r = f();
-    drop(guard);
+    // The guard's drop is for unwinding; the normal path leaves inline.
+    guard.leave();
+    std::mem::forget(guard);
     r
 }
 
@@ -75,26 +109,35 @@ struct Entered<'a> {
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        // Runs on unwinding too, so the stack never keeps a frame whose poll has ended.
-        if !self.pushed {
-            return;
-        }
-        let popped = FRAMES.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-        if let Some(state) = popped {
-            // The placeholder `enter` left behind is a default state that nothing could reach
-            // while the frame was on the stack: it owns nothing, so skipping its drop glue (an
-            // empty `Vec`, two `None` references) loses nothing and saves a few percent of
-            // every frame's poll.
-            std::mem::forget(std::mem::replace(self.state, state));
-        }
+        // Runs on unwinding, so the stack never keeps a frame whose poll has ended.
+        self.leave();
     }
 }
 
-/// Runs `f` on this thread's frame stack. Returns `None` when the stack cannot be reached (the
+impl Entered<'_> {
+    #[inline(always)]
+    fn leave(&mut self) {
+        if !self.pushed {
+            return;
+        }
+        let _ = FRAMES.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.len.checked_sub(1) {
+                s.len = i;
+                // Frames leave in the reverse order they entered (each guard lives inside the
+                // poll of the frame above it): slot `i` is this frame's. A default state stays
+                // in the slot; the one in the frame's place owns nothing and needs no drop.
+                std::mem::forget(std::mem::replace(self.state, std::mem::take(&mut s.slots[i])));
+            }
+        });
+    }
+}
+
+/// Runs `f` on this thread's active frames. Returns `None` when the stack cannot be reached (the
 /// thread is being torn down) or is borrowed (never the case outside this module's helpers).
 /// `f` must not run user code.
-fn with_stack<R>(f: impl FnOnce(&mut Vec<FrameState>) -> R) -> Option<R> {
-    FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s))).ok().flatten()
+fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
+    FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(s.active()))).ok().flatten()
 }
 
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
@@ -102,7 +145,7 @@ fn with_stack<R>(f: impl FnOnce(&mut Vec<FrameState>) -> R) -> Option<R> {
 pub(crate) fn cancelled_here() -> bool {
     // Every checkpoint asks this: a shared borrow, and `cancelled_in` reads each frame's scope
     // flags once.
-    FRAMES.try_with(|s| s.try_borrow().is_ok_and(|s| cancelled_in(&s))).unwrap_or(false)
+    FRAMES.try_with(|s| s.try_borrow().is_ok_and(|s| cancelled_in(&s.slots[..s.len]))).unwrap_or(false)
 }
 
 /// Whether any frame of `stack`, from the top down to the nearest shield or task root, is

@@ -55,6 +55,7 @@ thread_local! {
 
 /// Fills the budget for the poll of a task root; the guard restores the previous budget
 /// (invariant 1).
+#[inline]
 pub(crate) fn enter_task() -> TaskBudget {
     let prev = CURRENT
         .try_with(|b| b.replace(Budget { left: Some(BUDGET), exhausted: false }))
@@ -68,6 +69,7 @@ pub(crate) struct TaskBudget {
 }
 
 impl Drop for TaskBudget {
+    #[inline]
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|b| b.set(self.prev));
     }

@@ -19,7 +19,8 @@ fn deadline_scope<F: Future>(after: Option<Duration>, at: Option<Instant>, body:
 /// first (the body was dropped at a suspension point and its cleanups ran).
 ///
 /// The deadline counts from the first poll. Allocates nothing and arms no timer unless the body
-/// suspends.
+/// suspends. Timeouts in a loop re-arm one timer: a deadline scope that ends leaves its timer to
+/// the next one on the same thread and runtime, which resets it instead of making a new one.
 ///
 /// # Panics
 ///

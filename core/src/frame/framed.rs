@@ -12,7 +12,9 @@
 //! 4. when the body is pending: stores the waker in the node (first, so that a handle's change
 //!    to a flag read below wakes it if the read misses it), counts its shield, polls the deadline
 //!    timer (created only now, so a body that completes on its first poll never touches a
-//!    timer), and delivers if the scope is now cancelled;
+//!    timer; re-armed from the thread's spare when it has one of this runtime, which is where
+//!    the timer goes when the scope ends: `frame::spare_timer`), and delivers if the scope is
+//!    now cancelled;
 //! 5. polls the adopted cleanups, one after another in adoption order, shielded;
 //! 6. completes once the body has ended and no cleanup is pending: with the body's value, the
 //!    caught cancellation, or by resuming the body's panic.
@@ -24,8 +26,9 @@
 //!
 //! A scope adds 168 bytes to the future around its body (x86-64: a `move_on_after`,
 //! `shield` or `CancelScope::run` of a 16-byte body is 184 bytes, 8 less than before the
-//! cleanup queue was boxed; `FrameState` is 80 of them, the deadline machinery and the outcome
-//! slot the rest; checked by
+//! cleanup queue was boxed; `FrameState`, the part that moves onto the thread's frame stack for
+//! each poll, is 72 of them, the region ticket, the deadline machinery and the outcome slot the
+//! rest; checked by
 //! `cancel::tests::bounds::stack_cost_of_one_scope_level`), and one `poll` call of
 //! `FramedIn` per level on the stack while the body is polled. Nothing else grows with the
 //! nesting depth: the walks over enclosing scopes and over the scope tree are loops.
@@ -40,11 +43,13 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::{CLEANING, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED};
+use super::{
+    CLEANING, COMPLETED, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
+};
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
-use crate::cancel::node::{CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
-use crate::frame::{self, FrameState};
+use crate::cancel::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
+use crate::frame::{self, FrameState, RegionTicket};
 use crate::runtime::{self, Handle, Timer};
 use crate::tracker;
 
@@ -60,8 +65,12 @@ pub(crate) enum Outcome<T> {
 
 pin_project! {
     /// A body run inside a frame. See the module docs.
-    pub(crate) struct FramedIn<F: Future, D> {
+    pub(crate) struct FramedIn<F: Future, D: DeadlineSlot> {
         state: FrameState,
+        // The count this frame raised in its enclosing frame while it is a counted region there
+        // (a pending shield, or regions pending inside it: `region`, invariant 3). Touched off
+        // the stack only, so kept out of the state that moves onto it.
+        shield: RegionTicket,
         // The deadline machinery: `Deadline` for scopes, nothing for task roots.
         dl: D,
         outcome: Option<Result<Outcome<F::Output>, Box<dyn Any + Send>>>,
@@ -69,9 +78,17 @@ pin_project! {
         body: Option<F>,
     }
 
-    impl<F: Future, D> PinnedDrop for FramedIn<F, D> {
+    impl<F: Future, D: DeadlineSlot> PinnedDrop for FramedIn<F, D> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
+            if this.state.flags & COMPLETED != 0 {
+                // The poll that returned `Ready` already lowered the ticket, handed the timer
+                // over and finished the node, and no cleanup can be adopted after it: nothing
+                // is left to do but the fields' own drops. (A body whose drop panicked during a
+                // delivery also leaves no body and no outcome, but cleanups it adopted: that
+                // frame is not `COMPLETED`.)
+                return;
+            }
             let mut panic = None;
             if this.body.is_some() {
                 // Dropped from outside: a cancellation, unless a panic is unwinding.
@@ -84,7 +101,10 @@ pin_project! {
                 let (state, body) = (&mut *this.state, this.body.as_mut());
                 panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
             }
-            this.state.shield.lower();
+            this.shield.lower();
+            if let Some(d) = this.dl.get() {
+                d.spare_timer(this.state);
+            }
             if let Some(node) = &this.state.node {
                 node.finish();
             }
@@ -152,7 +172,13 @@ impl DeadlineSlot for NoDeadline {
 
 impl<F: Future, D: DeadlineSlot> FramedIn<F, D> {
     pub(crate) fn new(state: FrameState, after: Option<Duration>, body: F) -> Self {
-        FramedIn { state, dl: D::with_after(after), outcome: None, body: Some(body) }
+        FramedIn {
+            state,
+            shield: RegionTicket::default(),
+            dl: D::with_after(after),
+            outcome: None,
+            body: Some(body),
+        }
     }
 
     /// The scope's deadline, as resolved on the first poll.
@@ -222,12 +248,14 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                         let busy =
                             state.regions.as_ref().is_some_and(|r| r.is_active() && r.defer(cx.waker()));
                         if !state.is_task_root() && (busy || state.scope_flags() & SHIELD != 0) {
-                            state.shield.raise();
+                            this.shield.raise();
                         } else {
-                            state.shield.lower();
+                            this.shield.lower();
                         }
-                        if !state.own_cancelled() && this.dl.get().is_some_and(|d| d.poll(state, cx)) {
-                            state.cancel(CancelReason::Deadline);
+                        if let Some(d) = this.dl.get() {
+                            if !state.own_cancelled() && d.poll(state, cx) {
+                                state.cancel(CancelReason::Deadline);
+                            }
                         }
                         if should_deliver(state, cx) {
                             deliver(state, this.body.as_mut(), this.outcome);
@@ -236,7 +264,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                 }
             }
             if this.body.is_none() {
-                this.state.shield.lower();
+                this.shield.lower();
             }
         }
         if !this.state.cleanups.is_empty() {
@@ -251,21 +279,22 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                     // A scope running its cleanups after its body ended is a counted region of
                     // the enclosing frame: an enclosing cancellation waits for the cleanups, and
                     // this scope returns (`region`, invariant 3).
-                    state.shield.raise();
+                    this.shield.raise();
                 }
                 return Poll::Pending;
             }
-            this.state.shield.lower();
+            this.shield.lower();
         }
         if this.body.is_some() {
             return Poll::Pending;
         }
         if let Some(d) = this.dl.get() {
-            d.timer = None;
+            d.spare_timer(this.state);
         }
         if let Some(node) = &this.state.node {
             node.finish();
         }
+        this.state.flags |= COMPLETED;
         match this.outcome.take() {
             Some(Ok(outcome)) => Poll::Ready(outcome),
             Some(Err(panic)) => resume_unwind(panic),
@@ -276,6 +305,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
 
 /// First poll: mark the node to be linked when needed, resolve the deadline (`after`, relative
 /// to now, for `move_on_after`), and return the deadline the timer should fire at.
+#[inline]
 fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
     if let Some(d) = after {
         // A deadline too far to represent is no deadline. A zero delay is a deadline that has
@@ -332,8 +362,11 @@ fn read_clock(state: &FrameState) -> Instant {
 /// A counted region pending inside the frame defers the delivery; the frame then leaves its
 /// waker with the count, which wakes it when the last region ends, wherever that happens
 /// (`region`, invariant 3).
+#[inline]
 fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
-    if !state.own_cancelled() {
+    // With no node and no parent, only the frame's own flag can say cancelled: read inline.
+    let linked = state.node.is_some() || state.remote_parent.is_some();
+    if (!linked && state.flags & CANCELLED == 0) || (linked && !state.own_cancelled()) {
         return false;
     }
     if let Some(regions) = &state.regions {
@@ -392,7 +425,17 @@ fn drop_body<F>(state: &mut FrameState, mut body: Pin<&mut Option<F>>, cause: u3
 
 /// Makes sure whoever cancels this frame can wake it: a task root with a parent gets a node
 /// registered under it, and a node stores the waker.
+#[inline]
 fn register(state: &mut FrameState, cx: &Context<'_>) {
+    if state.node.is_none() && state.remote_parent.is_none() {
+        // Nothing can cancel this frame from outside (a task root with no parent, or a scope
+        // nothing has asked a node of): there is nowhere to store a waker.
+        return;
+    }
+    register_slow(state, cx);
+}
+
+fn register_slow(state: &mut FrameState, cx: &Context<'_>) {
     if state.node.is_none() && state.is_task_root() {
         if let Some(parent) = state.remote_parent.clone() {
             let node = std::sync::Arc::new(state.to_node());
@@ -436,11 +479,23 @@ impl Deadline {
         self.poll_target(state, cx)
     }
 
+    /// Lets go of the timer: it becomes the thread's spare, for the next deadline scope of the
+    /// same runtime to re-arm (`frame::spare_timer`).
+    #[inline]
+    fn spare_timer(&mut self, state: &FrameState) {
+        self.armed = None;
+        if let Some(timer) = self.timer.take() {
+            // The timer was made by the frame's runtime (`poll_target` sets it first).
+            if let Some(rt) = &state.runtime {
+                frame::spare_timer::keep(rt, timer);
+            }
+        }
+    }
+
     /// Arms the timer on `target`, and polls it.
     fn poll_target(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.target else {
-            self.timer = None;
-            self.armed = None;
+            self.spare_timer(state);
             return false;
         };
         if budget::exhausted() && read_clock(state) >= deadline {
@@ -450,9 +505,16 @@ impl Deadline {
         }
         match &mut self.timer {
             None => {
-                // Kept in the frame: the drop path hands pending cleanups to this runtime.
+                // Kept in the frame: the drop path hands pending cleanups to this runtime, and
+                // the timer goes back to the thread's spare under it.
                 let rt = state.runtime.get_or_insert_with(runtime::current);
-                self.timer = Some(rt.timer(deadline));
+                self.timer = Some(match frame::spare_timer::take(rt) {
+                    Some(mut timer) => {
+                        timer.as_mut().reset(deadline);
+                        timer
+                    }
+                    None => rt.timer(deadline),
+                });
             }
             Some(t) if self.armed != Some(deadline) => t.as_mut().reset(deadline),
             Some(_) => {}
@@ -506,3 +568,6 @@ pub(crate) fn hand_off(mut queue: VecDeque<super::Cleanup>, rt: Option<Handle>) 
         None => drop(queue), // each unfinished cleanup records itself as lost
     }
 }
+
+#[cfg(test)]
+mod tests;

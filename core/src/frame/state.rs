@@ -11,7 +11,7 @@ use crate::cancel::node::{BY_DEADLINE, CANCELLED, ENTERED, Node, SHIELD};
 use crate::runtime::{BoxFuture, Handle};
 use crate::tracker;
 
-use super::{RegionCount, RegionTicket};
+use super::RegionCount;
 
 /// The frame is the root of a task: shield counts stop here and its parent, if any, lives in
 /// another task (`remote_parent`).
@@ -33,6 +33,9 @@ pub(crate) const GRACE: u32 = 1 << 22;
 /// (it has no handle and no deadline), so a task it spawns hangs under that parent directly. A
 /// task that spawns its successor and ends (a reconnect loop) then leaves no chain of nodes.
 pub(crate) const PLAIN_TASK: u32 = 1 << 26;
+/// The frame's poll returned `Ready` (or resumed its body's panic): its node is finished, its
+/// ticket lowered, its timer handed over and no cleanup is left, so its drop has nothing to do.
+pub(crate) const COMPLETED: u32 = 1 << 27;
 /// The frame's owner ignores why a caught cancellation happened (everything but
 /// [`CancelScope::try_run`](crate::CancelScope::try_run)): delivery skips computing the reason,
 /// which for a task root means a walk up the tree, a lock on the ancestor's node and an
@@ -65,8 +68,6 @@ pub(crate) struct FrameState {
     /// Counted regions active inside this frame (same task): delivery waits for them. Created
     /// by the first region counted here (`region`, invariant 2).
     pub(crate) regions: Option<Arc<RegionCount>>,
-    /// The counts this frame raised in the enclosing frames while it is a pending shield.
-    pub(crate) shield: RegionTicket,
     pub(crate) deadline: Option<Instant>,
     /// Adopted cleanups, in the order they were handed over.
     pub(crate) cleanups: Cleanups,

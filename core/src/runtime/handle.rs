@@ -1,6 +1,6 @@
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use super::Runtime;
 
@@ -28,6 +28,17 @@ impl Handle {
     /// Wraps an already shared runtime.
     pub fn from_arc(rt: Arc<dyn Runtime>) -> Self {
         Handle(rt)
+    }
+
+    /// A weak reference for [`Handle::is`]: it keeps the runtime's allocation, not the runtime,
+    /// so no other runtime can be allocated at its address while it lives.
+    pub(crate) fn downgrade(&self) -> Weak<dyn Runtime> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// Whether `weak` was taken from this very runtime (see [`Handle::downgrade`]).
+    pub(crate) fn is(&self, weak: &Weak<dyn Runtime>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.0), weak.as_ptr())
     }
 }
 

@@ -14,6 +14,7 @@ mod regions;
 mod scopes;
 mod shields;
 mod tasks;
+mod timers;
 
 pub use budget::*;
 pub use cleanups::*;
@@ -25,6 +26,7 @@ pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
 pub use tasks::*;
+pub use timers::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -104,6 +106,7 @@ macro_rules! __cases_cancel {
             task_left_by_a_cancelled_scope_stays_cancelled,
             borrower_in_a_shield_moved_to_another_task_is_the_new_task,
             task_of_a_moved_scope_sees_the_new_enclosing_deadline,
+            timeouts_in_a_loop_fire_after_their_timer_is_reused,
         );
     };
 }
