@@ -356,6 +356,8 @@ pub(crate) fn follow(state: &FrameState) {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn follow_slow(node: &Arc<Node>) {
     use crate::cancel::node::{LINKED, SHIELD};
     // `Some(None)`: polled outside any frame; `Some(Some(p))`: to move under `p`.

@@ -222,7 +222,31 @@ impl Node {
     /// Whether an ancestor is effectively cancelled: the walk up from the parent.
     #[inline(never)]
     fn ancestors_cancelled(&self) -> bool {
-        let mut next = self.lock().parent.clone();
+        // The parent and grandparent are read under this node's lock (and the parent's, taken
+        // upward), with no reference count: most walks end there.
+        let mut next = {
+            let me = self.lock();
+            let Some(parent) = me.parent.as_ref() else { return false };
+            let flags = parent.flags();
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
+            }
+            if flags & LINKED == 0 {
+                return false;
+            }
+            let up = parent.lock();
+            let Some(grand) = up.parent.as_ref() else { return false };
+            let flags = grand.flags();
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
+            }
+            if flags & LINKED == 0 {
+                return false;
+            }
+            grand.lock().parent.clone()
+        };
         while let Some(node) = next {
             let flags = node.flags();
             match effect(flags) {
