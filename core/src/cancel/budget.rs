@@ -30,14 +30,68 @@
 //!
 //! The unit is spent before the operation is tried: an operation that then turns out to be
 //! pending spent a unit for nothing, which only makes the next yield a little earlier.
+//!
+//! # Nested executors
+//!
+//! A future polled *synchronously inside* a task's poll (`futures::executor::block_on`, tokio's
+//! `block_in_place` + `Handle::block_on`, a `Drop` that blocks on a future) sees the task's
+//! frames on the thread's stack. Delivering a cancellation there the usual way (`Pending`, no
+//! wake-up: the scope that catches drops the awaitable in this very poll) would park the nested
+//! executor forever, since that scope's poll is the one blocked. Likewise a yield on an
+//! exhausted budget that defers its wake-up to the end of the task's poll. The rules below
+//! (4 to 7) live on the slow paths only — delivery, exhaustion — so a checkpoint that is not
+//! cancelled and has budget left costs nothing more. The fast path pays one store per frame
+//! poll: the frame's *entry tag*, a 32-bit fold of the waker (`Waker::data` and `vtable`) it
+//! was polled with ([`waker_tag`]), kept in the frame's padding; and the task root's budget
+//! (copied in and restored once per task poll) carries the detector's three words.
+//!
+//! 4. *Foreign.* An awaitable that sees a cancellation compares its waker's tag with the entry
+//!    tags of the frames from the innermost one down to the frame whose cancellation it sees.
+//!    All equal (the task's own waker, or a `select!`/`join!` that passes it through): delivered
+//!    exactly as before. One differs (a combinator with wakers of its own such as
+//!    `FuturesUnordered`, or a nested executor): delivered with `Pending` *and* a wake-up of that
+//!    waker, so a nested executor polls again instead of parking, and a combinator merely sees
+//!    a spurious wake-up. A frame whose enclosing frames are cancelled decides the same way
+//!    whether to leave the delivery to them (`framed.rs`, `should_deliver`). A yield on an
+//!    exhausted budget is foreign when the waker is not the one the task root was polled with:
+//!    it wakes that waker at once.
+//! 5. *Detection.* Foreign deliveries and yields are counted per task poll, by waker, as long as
+//!    they go to the same waker in a row. The [`NESTED_AFTER`]th (3) in a row marks that waker
+//!    as a nested executor's for the rest of the task's poll: something polls it again and
+//!    again within one poll of the task. `FuturesUnordered` polls a child that woke itself at
+//!    most twice per `poll_next` (futures-util 0.3, `yielded >= 2`), and a `select!` or `join!`
+//!    uses the task's waker, so neither is taken for one in the usual shapes.
+//! 6. *Boundary.* For a waker marked nested, the frames below the lowest frame entered with it
+//!    (all of them if there is none: a `block_on` of a bare awaitable, or a `Drop` blocking on
+//!    one) are not seen: no cancellation, no yield of the task's budget. Frames entered inside
+//!    the nested executor keep their semantics: their own cancellations and deadlines are
+//!    delivered, the lowest of them catching as a task root would.
+//! 7. *Reset.* The counter and the mark belong to the poll of the task root and are restored
+//!    with the budget (invariant 1): a task root polled inside a nested executor (`isolated`)
+//!    starts afresh.
+//!
+//! Known limits. A combinator that polls one child again and again within one poll with a
+//! waker of its own, [`NESTED_AFTER`] times or more, is taken for a nested executor: the
+//! awaitable it polls then completes one operation after the cancellation (nothing is lost: the
+//! operation's result reaches the body), and the next checkpoint polled with the task's waker
+//! delivers. Detection needs the same waker in a row: a nested executor that polls anyscope
+//! awaitables only through a per-child-waker combinator of its own (a `FuturesUnordered` of two
+//! or more cancelled children inside the `block_on`) is woken, not parked, but not detected.
+//! Queries that have no waker (`is_cancelled`, `current_effective_deadline`, a group's checks)
+//! still see the task's frames. [`runtime::isolated`](crate::runtime::isolated) remains the
+//! explicit way, with no heuristic: the future gets a task root of its own.
 
 use std::cell::Cell;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, RawWakerVTable, Waker};
 
 use crate::frame;
 
 /// Ready operations a task may perform per poll before it yields (tokio's figure).
 pub(crate) const BUDGET: u8 = 128;
+
+/// Foreign deliveries or yields to one waker in a row, within one poll of the task, that mark it
+/// as a nested executor's (invariant 5).
+pub(crate) const NESTED_AFTER: u8 = 3;
 
 #[derive(Clone, Copy)]
 struct Budget {
@@ -45,20 +99,25 @@ struct Budget {
     left: Option<u8>,
     /// The budget ran out during this poll (invariant 3).
     exhausted: bool,
+    /// Foreign deliveries in a row to the waker tagged `last` (invariant 5).
+    count: u8,
+    /// The tag of the last foreign waker delivered to; 0 for none.
+    last: u32,
+    /// The tag of the waker marked as a nested executor's; 0 for none (invariant 6).
+    nested: u32,
 }
 
-const UNCONSTRAINED: Budget = Budget { left: None, exhausted: false };
+const UNCONSTRAINED: Budget = Budget { left: None, exhausted: false, count: 0, last: 0, nested: 0 };
 
 thread_local! {
     static CURRENT: Cell<Budget> = const { Cell::new(UNCONSTRAINED) };
 }
 
 /// Fills the budget for the poll of a task root; the guard restores the previous budget
-/// (invariant 1).
+/// (invariants 1 and 7).
 pub(crate) fn enter_task() -> TaskBudget {
-    let prev = CURRENT
-        .try_with(|b| b.replace(Budget { left: Some(BUDGET), exhausted: false }))
-        .unwrap_or(UNCONSTRAINED);
+    let fresh = Budget { left: Some(BUDGET), ..UNCONSTRAINED };
+    let prev = CURRENT.try_with(|b| b.replace(fresh)).unwrap_or(UNCONSTRAINED);
     TaskBudget { prev }
 }
 
@@ -78,16 +137,79 @@ pub(crate) fn exhausted() -> bool {
     CURRENT.try_with(|b| b.get().exhausted).unwrap_or(false)
 }
 
+/// A waker's identity, folded to 32 bits (never 0, which means "unknown"): what a frame records
+/// of the waker it was polled with, and what the rules of "# Nested executors" compare.
+///
+/// Two different wakers may share a tag (a 2^-32 chance): they are then taken for one, which
+/// at worst gives the behaviour anyscope had without the rules.
+pub(crate) fn waker_tag(waker: &Waker) -> u32 {
+    let data = waker.data() as usize as u64;
+    let vtable = waker.vtable() as *const RawWakerVTable as usize as u64;
+    let x = data ^ vtable.rotate_left(29);
+    ((x ^ (x >> 32)) as u32) | 1
+}
+
+/// Whether an awaitable polled with `cx` must not complete because its scope, or an enclosing
+/// one, is cancelled: it then returns `Pending` (the scope that catches drops it).
+///
+/// Polled with the waker of the frames it sees the cancellation through, this is
+/// `frame::cancelled_here()` and nothing more. Otherwise (slow path) the rules of
+/// "# Nested executors" apply: a foreign waker is woken, and one marked as a nested executor's
+/// sees only the frames entered inside it.
+pub(crate) fn cancelled_for(cx: &Context<'_>) -> bool {
+    frame::cancelled_here() && seen_cancelled(cx)
+}
+
+#[cold]
+fn seen_cancelled(cx: &Context<'_>) -> bool {
+    let tag = waker_tag(cx.waker());
+    if !frame::seen_through_foreign(tag) {
+        // Invariant 4: the same waker all the way down to the cancelled frame.
+        return true;
+    }
+    if note_foreign(tag) && !frame::cancelled_above(tag) {
+        // Invariant 6: a nested executor's, and nothing entered inside it is cancelled.
+        return false;
+    }
+    cx.waker().wake_by_ref();
+    true
+}
+
+/// Counts a foreign delivery or yield to the waker tagged `tag` (invariant 5). Returns whether
+/// that waker is (now) marked as a nested executor's.
+fn note_foreign(tag: u32) -> bool {
+    CURRENT
+        .try_with(|b| {
+            let mut budget = b.get();
+            if budget.nested == tag {
+                return true;
+            }
+            if budget.last == tag {
+                budget.count = budget.count.saturating_add(1);
+            } else {
+                budget.last = tag;
+                budget.count = 1;
+            }
+            if budget.count >= NESTED_AFTER {
+                budget.nested = tag;
+            }
+            b.set(budget);
+            budget.nested == tag
+        })
+        .unwrap_or(false)
+}
+
 /// The checkpoint every anyscope awaitable passes before it tries its operation.
 ///
 /// `Pending` (the caller returns `Pending` at once and changes nothing) when:
 /// - the innermost scope is effectively cancelled: no wake-up, the scope that catches drops the
-///   caller in this very poll;
+///   caller in this very poll (unless the poll comes through a foreign waker: see
+///   "# Nested executors");
 /// - the task's budget is spent (invariant 2): the task is woken to be polled again.
 ///
 /// `Ready` otherwise, having spent one unit.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
-    if frame::cancelled_here() {
+    if cancelled_for(cx) {
         return Poll::Pending;
     }
     let proceed = CURRENT
@@ -108,12 +230,24 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
             }
         })
         .unwrap_or(true);
-    if proceed {
-        Poll::Ready(())
-    } else {
+    if proceed { Poll::Ready(()) } else { spent(cx) }
+}
+
+/// The budget is spent (invariant 2), with the rules of "# Nested executors" for a waker that
+/// is not the task's: woken at once, and not held to the task's budget once marked nested.
+#[cold]
+fn spent(cx: &mut Context<'_>) -> Poll<()> {
+    let tag = waker_tag(cx.waker());
+    let root = frame::task_root_tag();
+    if root == 0 || root == tag {
         frame::yield_now(cx);
-        Poll::Pending
+        return Poll::Pending;
     }
+    if note_foreign(tag) {
+        return Poll::Ready(());
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
 }
 
 #[cfg(test)]

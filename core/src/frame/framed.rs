@@ -183,6 +183,8 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
             if !first && should_deliver(state, cx) {
                 deliver(state, this.body.as_mut(), this.outcome);
             } else {
+                // Where a nested executor's frames begin (`budget`, "# Nested executors").
+                state.waker = frame::waker_tag(cx.waker());
                 let mut slot = this.body.as_mut();
                 // One stay on the stack covers the poll and, when the body is done, its drop
                 // (guards dropped with it still see this frame).
@@ -340,8 +342,10 @@ fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
         }
     }
     // The outermost cancelled scope of the task catches; a shield catches for itself.
-    // The frame is off the stack here: `cancelled_here` asks about the enclosing frames.
-    state.is_task_root() || state.is_shield() || !frame::cancelled_here()
+    // The frame is off the stack here: `cancelled_for` asks about the enclosing frames, and
+    // leaves the catch to them only if they can: not from inside a nested executor that polls
+    // this frame with a waker of its own (`budget`, "# Nested executors").
+    state.is_task_root() || state.is_shield() || !frame::cancelled_for(cx)
 }
 
 /// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the

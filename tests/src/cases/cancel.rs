@@ -92,6 +92,14 @@ macro_rules! __cases_cancel {
             block_on_isolated_in_cancelled_scope_completes,
             drop_blocking_on_isolated_future_during_cancel_completes,
             guard_dropped_in_isolated_future_is_closed_before_it_returns,
+            block_on_in_cancelled_scope_completes,
+            block_on_in_elapsed_move_on_after_completes_then_delivers,
+            scope_inside_block_on_keeps_its_own_cancellation,
+            drop_blocking_on_a_future_during_cancel_completes,
+            drop_blocking_on_a_close_during_cancel_completes,
+            guard_dropped_in_nested_future_is_closed_by_the_enclosing_scope,
+            futures_unordered_of_pending_ops_in_cancelled_scope_returns,
+            join_of_two_recvs_under_cancelled_scope_loses_no_item,
             panicking_awaited_close_reaches_owner_once,
         );
     };
