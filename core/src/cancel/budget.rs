@@ -41,27 +41,30 @@
 //! exhausted budget that defers its wake-up to the end of the task's poll. The rules below
 //! (4 to 7) live on the slow paths only — delivery, exhaustion — so a checkpoint that is not
 //! cancelled and has budget left costs nothing more. The fast path pays one store per frame
-//! poll: the frame's *entry tag*, a 32-bit fold of the waker (`Waker::data` and `vtable`) it
-//! was polled with ([`waker_tag`]), kept in the frame's padding; and the task root's budget
-//! (copied in and restored once per task poll) carries the detector's three words.
+//! poll: the frame's *entry tag*, a 32-bit fold of the poll's waker (`Waker::data` and
+//! `vtable`) and of the address of its `Context` ([`context_tag`]), kept in the frame's
+//! padding; and the task root's budget (copied in and restored once per task poll) carries the
+//! detector's three words. Below, "the poll's tag" is [`context_tag`] of the awaitable's
+//! `Context`: the task's own for every `async` body, `select!` and `join!` (they pass the
+//! `Context` through), another for a combinator that polls with a waker of its own
+//! (`FuturesUnordered`) or an executor that builds a `Context` of its own (even around the same
+//! waker, as tokio's `Handle::block_on` inside the runtime's `block_on` does).
 //!
-//! 4. *Foreign.* An awaitable that sees a cancellation compares its waker's tag with the entry
+//! 4. *Foreign.* An awaitable that sees a cancellation compares the poll's tag with the entry
 //!    tags of the frames from the innermost one down to the frame whose cancellation it sees.
-//!    All equal (the task's own waker, or a `select!`/`join!` that passes it through): delivered
-//!    exactly as before. One differs (a combinator with wakers of its own such as
-//!    `FuturesUnordered`, or a nested executor): delivered with `Pending` *and* a wake-up of that
-//!    waker, so a nested executor polls again instead of parking, and a combinator merely sees
-//!    a spurious wake-up. A frame whose enclosing frames are cancelled decides the same way
-//!    whether to leave the delivery to them (`framed.rs`, `should_deliver`). A yield on an
-//!    exhausted budget is foreign when the waker is not the one the task root was polled with:
-//!    it wakes that waker at once.
-//! 5. *Detection.* Foreign deliveries and yields are counted per task poll, by waker, as long as
-//!    they go to the same waker in a row. The [`NESTED_AFTER`]th (3) in a row marks that waker
-//!    as a nested executor's for the rest of the task's poll: something polls it again and
+//!    All equal: delivered exactly as before. One differs: delivered with `Pending` *and* a
+//!    wake-up of the poll's waker, so a nested executor polls again instead of parking, and a
+//!    combinator merely sees a spurious wake-up. A frame whose enclosing frames are cancelled
+//!    decides the same way whether to leave the delivery to them (`framed.rs`,
+//!    `should_deliver`). A yield on an exhausted budget is foreign when the poll's tag is not
+//!    the innermost task root's entry tag: it wakes that waker at once.
+//! 5. *Detection.* Foreign deliveries and yields are counted per task poll, by tag, as long as
+//!    they go to the same tag in a row. The [`NESTED_AFTER`]th (3) in a row marks that tag as a
+//!    nested executor's for the rest of the task's poll: something polls with it again and
 //!    again within one poll of the task. `FuturesUnordered` polls a child that woke itself at
 //!    most twice per `poll_next` (futures-util 0.3, `yielded >= 2`), and a `select!` or `join!`
-//!    uses the task's waker, so neither is taken for one in the usual shapes.
-//! 6. *Boundary.* For a waker marked nested, the frames below the lowest frame entered with it
+//!    passes the task's `Context` through, so neither is taken for one in the usual shapes.
+//! 6. *Boundary.* For a tag marked nested, the frames below the lowest frame entered with it
 //!    (all of them if there is none: a `block_on` of a bare awaitable, or a `Drop` blocking on
 //!    one) are not seen: no cancellation, no yield of the task's budget. Frames entered inside
 //!    the nested executor keep their semantics: their own cancellations and deadlines are
@@ -71,26 +74,27 @@
 //!    starts afresh.
 //!
 //! Known limits. A combinator that polls one child again and again within one poll with a
-//! waker of its own, [`NESTED_AFTER`] times or more, is taken for a nested executor: the
+//! waker or `Context` of its own, [`NESTED_AFTER`] times or more, is taken for a nested
+//! executor: the
 //! awaitable it polls then completes one operation after the cancellation (nothing is lost: the
-//! operation's result reaches the body), and the next checkpoint polled with the task's waker
-//! delivers. Detection needs the same waker in a row: a nested executor that polls anyscope
+//! operation's result reaches the body), and the next checkpoint polled by the task's own poll
+//! delivers. Detection needs the same tag in a row: a nested executor that polls anyscope
 //! awaitables only through a per-child-waker combinator of its own (a `FuturesUnordered` of two
 //! or more cancelled children inside the `block_on`) is woken, not parked, but not detected.
-//! Queries that have no waker (`is_cancelled`, `current_effective_deadline`, a group's checks)
+//! Queries that have no `Context` (`is_cancelled`, `current_effective_deadline`, a group's checks)
 //! still see the task's frames. [`runtime::isolated`](crate::runtime::isolated) remains the
 //! explicit way, with no heuristic: the future gets a task root of its own.
 
 use std::cell::Cell;
-use std::task::{Context, Poll, RawWakerVTable, Waker};
+use std::task::{Context, Poll, RawWakerVTable};
 
 use crate::frame;
 
 /// Ready operations a task may perform per poll before it yields (tokio's figure).
 pub(crate) const BUDGET: u8 = 128;
 
-/// Foreign deliveries or yields to one waker in a row, within one poll of the task, that mark it
-/// as a nested executor's (invariant 5).
+/// Foreign deliveries or yields to one poll tag in a row, within one poll of the task, that
+/// mark it as a nested executor's (invariant 5).
 pub(crate) const NESTED_AFTER: u8 = 3;
 
 #[derive(Clone, Copy)]
@@ -99,11 +103,11 @@ struct Budget {
     left: Option<u8>,
     /// The budget ran out during this poll (invariant 3).
     exhausted: bool,
-    /// Foreign deliveries in a row to the waker tagged `last` (invariant 5).
+    /// Foreign deliveries in a row to the poll tagged `last` (invariant 5).
     count: u8,
-    /// The tag of the last foreign waker delivered to; 0 for none.
+    /// The tag of the last foreign poll delivered to; 0 for none.
     last: u32,
-    /// The tag of the waker marked as a nested executor's; 0 for none (invariant 6).
+    /// The tag marked as a nested executor's; 0 for none (invariant 6).
     nested: u32,
 }
 
@@ -137,34 +141,42 @@ pub(crate) fn exhausted() -> bool {
     CURRENT.try_with(|b| b.get().exhausted).unwrap_or(false)
 }
 
-/// A waker's identity, folded to 32 bits (never 0, which means "unknown"): what a frame records
-/// of the waker it was polled with, and what the rules of "# Nested executors" compare.
+/// The identity of a poll's context, folded to 32 bits (never 0, which means "unknown"): what a
+/// frame records of the poll it was entered by, and what the rules of "# Nested executors"
+/// compare.
 ///
-/// Two different wakers may share a tag (a 2^-32 chance): they are then taken for one, which
-/// at worst gives the behaviour anyscope had without the rules.
-pub(crate) fn waker_tag(waker: &Waker) -> u32 {
+/// It mixes the waker (`Waker::data` and `vtable`: a `FuturesUnordered` gives each child a
+/// waker of its own) with the address of the `Context` (tokio's `Handle::block_on` inside the
+/// runtime's own `block_on` wakes the same thread parker as the task it blocks, but builds a
+/// `Context` of its own). `select!`, `join!` and every `async` body pass the task's `Context`
+/// through unchanged, so they share the task's tag. Two different contexts may share a tag (a
+/// 2^-32 chance): they are then taken for one, which at worst gives the behaviour anyscope had
+/// without the rules.
+pub(crate) fn context_tag(cx: &Context<'_>) -> u32 {
+    let waker = cx.waker();
     let data = waker.data() as usize as u64;
     let vtable = waker.vtable() as *const RawWakerVTable as usize as u64;
-    let x = data ^ vtable.rotate_left(29);
+    let context = cx as *const Context<'_> as usize as u64;
+    let x = data ^ vtable.rotate_left(21) ^ context.rotate_left(42);
     ((x ^ (x >> 32)) as u32) | 1
 }
 
 /// Whether an awaitable polled with `cx` must not complete because its scope, or an enclosing
 /// one, is cancelled: it then returns `Pending` (the scope that catches drops it).
 ///
-/// Polled with the waker of the frames it sees the cancellation through, this is
+/// Polled by the poll that entered the frames it sees the cancellation through, this is
 /// `frame::cancelled_here()` and nothing more. Otherwise (slow path) the rules of
-/// "# Nested executors" apply: a foreign waker is woken, and one marked as a nested executor's
-/// sees only the frames entered inside it.
+/// "# Nested executors" apply: a foreign poll's waker is woken, and a poll marked as a nested
+/// executor's sees only the frames entered inside it.
 pub(crate) fn cancelled_for(cx: &Context<'_>) -> bool {
     frame::cancelled_here() && seen_cancelled(cx)
 }
 
 #[cold]
 fn seen_cancelled(cx: &Context<'_>) -> bool {
-    let tag = waker_tag(cx.waker());
+    let tag = context_tag(cx);
     if !frame::seen_through_foreign(tag) {
-        // Invariant 4: the same waker all the way down to the cancelled frame.
+        // Invariant 4: the same poll all the way down to the cancelled frame.
         return true;
     }
     if note_foreign(tag) && !frame::cancelled_above(tag) {
@@ -175,8 +187,8 @@ fn seen_cancelled(cx: &Context<'_>) -> bool {
     true
 }
 
-/// Counts a foreign delivery or yield to the waker tagged `tag` (invariant 5). Returns whether
-/// that waker is (now) marked as a nested executor's.
+/// Counts a foreign delivery or yield to the poll tagged `tag` (invariant 5). Returns whether
+/// that tag is (now) marked as a nested executor's.
 fn note_foreign(tag: u32) -> bool {
     CURRENT
         .try_with(|b| {
@@ -203,7 +215,7 @@ fn note_foreign(tag: u32) -> bool {
 ///
 /// `Pending` (the caller returns `Pending` at once and changes nothing) when:
 /// - the innermost scope is effectively cancelled: no wake-up, the scope that catches drops the
-///   caller in this very poll (unless the poll comes through a foreign waker: see
+///   caller in this very poll (unless the poll comes through a foreign `Context`: see
 ///   "# Nested executors");
 /// - the task's budget is spent (invariant 2): the task is woken to be polled again.
 ///
@@ -233,11 +245,11 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     if proceed { Poll::Ready(()) } else { spent(cx) }
 }
 
-/// The budget is spent (invariant 2), with the rules of "# Nested executors" for a waker that
+/// The budget is spent (invariant 2), with the rules of "# Nested executors" for a poll that
 /// is not the task's: woken at once, and not held to the task's budget once marked nested.
 #[cold]
 fn spent(cx: &mut Context<'_>) -> Poll<()> {
-    let tag = waker_tag(cx.waker());
+    let tag = context_tag(cx);
     let root = frame::task_root_tag();
     if root == 0 || root == tag {
         frame::yield_now(cx);

@@ -169,6 +169,9 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         // A task root fills the cooperative budget for this poll of its task (`budget`,
         // invariant 1).
         let _budget = this.state.is_task_root().then(budget::enter_task);
+        // Which poll entered the frame: where a nested executor's frames begin (`budget`,
+        // "# Nested executors").
+        this.state.entry = frame::context_tag(cx);
         let first = this.state.flags & STARTED == 0;
         if first {
             this.state.flags |= STARTED;
@@ -183,8 +186,6 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
             if !first && should_deliver(state, cx) {
                 deliver(state, this.body.as_mut(), this.outcome);
             } else {
-                // Where a nested executor's frames begin (`budget`, "# Nested executors").
-                state.waker = frame::waker_tag(cx.waker());
                 let mut slot = this.body.as_mut();
                 // One stay on the stack covers the poll and, when the body is done, its drop
                 // (guards dropped with it still see this frame).

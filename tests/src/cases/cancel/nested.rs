@@ -195,29 +195,41 @@ pub async fn drop_blocking_on_a_future_during_cancel_completes() {
     assert_eq!(log.events(), ["drop computed 9"]);
 }
 
-/// A `Drop` that blocks on a resource's close (`block_on(res.close())`) while a cancelled scope
-/// drops its body: the close runs to its end, exactly once.
+/// A `Drop` that blocks on a connection's close (`block_on(conn.close())`, a close that takes a
+/// lock and sends a goodbye) while a cancelled scope drops its body: the close runs to its end.
 pub async fn drop_blocking_on_a_close_during_cancel_completes() {
-    use anyscope_core::resource::AsyncClose;
-    struct ClosesInDrop(Option<TestRes>, Log);
-    impl Drop for ClosesInDrop {
-        fn drop(&mut self) {
-            if let Some(res) = self.0.take() {
-                let r = block_on(res.close());
-                self.1.push(format!("close returned ok={}", r.is_ok()));
-            }
+    use anyscope_core::stream::Sender;
+    struct Conn {
+        lock: Mutex<u32>,
+        tx: Sender<&'static str>,
+    }
+    impl Conn {
+        async fn close(&self) -> u32 {
+            let mut writes = self.lock.lock().await;
+            *writes += 1;
+            self.tx.send("goodbye").await.unwrap();
+            checkpoint_if_cancelled().await;
+            *writes
         }
     }
-    let kind = unique_kind("cancel::nested_close_in_drop");
+    struct ClosesInDrop(Conn, Log);
+    impl Drop for ClosesInDrop {
+        fn drop(&mut self) {
+            let writes = block_on(self.0.close());
+            self.1.push(format!("closed after {writes} write"));
+        }
+    }
     let log = Log::new();
     let l = log.clone();
+    let (tx, rx) = channel(1);
     let out = move_on_after(Duration::ZERO, async move {
-        let _c = ClosesInDrop(Some(TestRes::open(kind, "c", &l)), l.clone());
+        let _c = ClosesInDrop(Conn { lock: Mutex::new(0), tx }, l);
         checkpoint().await;
     })
     .await;
     assert_eq!(out, None);
-    assert_eq!(log.events(), ["open c", "closing c", "closed c", "close returned ok=true"]);
+    assert_eq!(log.events(), ["closed after 1 write"]);
+    assert_eq!(rx.try_recv().ok(), Some("goodbye"));
 }
 
 /// A guard dropped inside a nested future that is not isolated is adopted by the enclosing
