@@ -265,7 +265,135 @@ fn spent(cx: &mut Context<'_>) -> Poll<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cancel::node::CANCELLED;
+    use crate::frame::{FrameState, TASK_ROOT};
     use crate::testing::Counter;
+
+    /// A task root entered by `cx`, cancelled (`cancelled`) or not.
+    fn root_of(cx: &Context<'_>, cancelled: bool) -> FrameState {
+        let flags = TASK_ROOT | if cancelled { CANCELLED } else { 0 };
+        FrameState { flags, entry: context_tag(cx), ..FrameState::default() }
+    }
+
+    #[test]
+    fn a_foreign_poll_is_woken_and_taken_for_a_nested_executor_on_the_third_delivery() {
+        let (task_counter, task_waker) = Counter::new();
+        let mut task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, true);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            assert!(poll_proceed(&mut task_cx).is_pending(), "the task's own poll: delivered");
+            assert_eq!(task_counter.get(), 0, "as before: no wake-up");
+            let (nested_counter, nested_waker) = Counter::new();
+            let mut nested_cx = Context::from_waker(&nested_waker);
+            for i in 1..NESTED_AFTER {
+                assert!(poll_proceed(&mut nested_cx).is_pending());
+                assert_eq!(nested_counter.get(), usize::from(i), "a foreign poll is woken");
+            }
+            assert!(poll_proceed(&mut nested_cx).is_ready(), "taken for a nested executor");
+            assert!(poll_proceed(&mut nested_cx).is_ready(), "for the rest of the task's poll");
+            assert!(poll_proceed(&mut task_cx).is_pending(), "the task's own poll still stops");
+            assert_eq!(task_counter.get(), 0);
+        });
+    }
+
+    #[test]
+    fn the_same_waker_under_another_context_is_foreign() {
+        // tokio's `Handle::block_on` inside the runtime's `block_on`: one thread parker.
+        let (counter, waker) = Counter::new();
+        let mut task_cx = Context::from_waker(&waker);
+        let mut root = root_of(&task_cx, true);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            assert!(poll_proceed(&mut task_cx).is_pending());
+            assert_eq!(counter.get(), 0);
+            let mut nested_cx = Context::from_waker(&waker);
+            assert!(poll_proceed(&mut nested_cx).is_pending());
+            assert_eq!(counter.get(), 1, "woken: a nested executor polls again");
+        });
+    }
+
+    #[test]
+    fn frames_entered_inside_a_nested_executor_keep_their_cancellation() {
+        let (_, task_waker) = Counter::new();
+        let task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, true);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            let (_, nested_waker) = Counter::new();
+            let mut nested_cx = Context::from_waker(&nested_waker);
+            while poll_proceed(&mut nested_cx).is_pending() {}
+            // A scope entered by the nested executor's poll: its own cancellation is seen, the
+            // task's is not.
+            let mut inner = FrameState { entry: context_tag(&nested_cx), ..FrameState::default() };
+            frame::enter(&mut inner, || assert!(poll_proceed(&mut nested_cx).is_ready()));
+            inner.flags |= CANCELLED;
+            frame::enter(&mut inner, || {
+                assert!(poll_proceed(&mut nested_cx).is_pending());
+                assert!(cancelled_for(&nested_cx));
+            });
+        });
+    }
+
+    #[test]
+    fn alternating_foreign_polls_are_woken_but_never_taken_for_a_nested_executor() {
+        // A `FuturesUnordered` of children under a cancelled scope: a waker per child.
+        let (_, task_waker) = Counter::new();
+        let task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, true);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            let (a_counter, a_waker) = Counter::new();
+            let (b_counter, b_waker) = Counter::new();
+            let mut a = Context::from_waker(&a_waker);
+            let mut b = Context::from_waker(&b_waker);
+            for _ in 0..10 {
+                assert!(poll_proceed(&mut a).is_pending());
+                assert!(poll_proceed(&mut b).is_pending());
+            }
+            assert_eq!((a_counter.get(), b_counter.get()), (10, 10));
+        });
+    }
+
+    #[test]
+    fn the_detection_belongs_to_one_poll_of_the_task() {
+        let (_, task_waker) = Counter::new();
+        let task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, true);
+        let (_, nested_waker) = Counter::new();
+        let mut nested_cx = Context::from_waker(&nested_waker);
+        {
+            let _task = enter_task();
+            frame::enter(&mut root, || while poll_proceed(&mut nested_cx).is_pending() {});
+        }
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            assert!(poll_proceed(&mut nested_cx).is_pending(), "the next poll starts afresh");
+        });
+    }
+
+    #[test]
+    fn a_spent_budget_wakes_a_foreign_poll_at_once_and_spares_a_nested_one() {
+        let (task_counter, task_waker) = Counter::new();
+        let mut task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, false);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            for _ in 0..BUDGET {
+                assert!(poll_proceed(&mut task_cx).is_ready());
+            }
+            assert!(poll_proceed(&mut task_cx).is_pending());
+            assert_eq!(task_counter.get(), 1, "the task yields");
+            let (nested_counter, nested_waker) = Counter::new();
+            let mut nested_cx = Context::from_waker(&nested_waker);
+            for i in 1..NESTED_AFTER {
+                assert!(poll_proceed(&mut nested_cx).is_pending());
+                assert_eq!(nested_counter.get(), usize::from(i));
+            }
+            assert!(poll_proceed(&mut nested_cx).is_ready(), "not held to the task's budget");
+            assert!(poll_proceed(&mut task_cx).is_pending(), "the task still is");
+        });
+    }
 
     #[test]
     fn unconstrained_outside_a_task_root() {
