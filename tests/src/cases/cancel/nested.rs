@@ -303,3 +303,21 @@ pub async fn join_of_two_recvs_under_cancelled_scope_loses_no_item() {
     assert_eq!(rx1.try_recv().ok(), Some(1));
     assert_eq!(rx2.try_recv().ok(), Some(2));
 }
+
+/// A pool acquire of an idle object inside a nested executor under a cancelled scope completes,
+/// and the object goes back to the pool whole.
+pub async fn pool_acquire_in_block_on_in_cancelled_scope_completes() {
+    use crate::cases::pool::manager::{assert_whole, close_and_check, open};
+    use anyscope_core::pool::PoolConfig;
+    let (pool, manager) = open(PoolConfig::builder().max_size(1)).await;
+    let first = pool.acquire().await.unwrap().id;
+    let scope = CancelScope::new();
+    scope.cancel();
+    let p = pool.clone();
+    let out = scope.run(async move { block_on(async move { p.acquire().await.map(|c| c.id).ok() }) }).await;
+    assert_eq!(out, Some(Some(first)), "the idle object, acquired despite the cancelled scope");
+    assert!(!scope.cancelled_caught());
+    assert_eq!(pool.acquire().await.unwrap().id, first, "and given back");
+    assert_whole(&pool, &manager);
+    close_and_check(pool, &manager).await;
+}
