@@ -41,8 +41,8 @@
 //! exhausted budget that defers its wake-up to the end of the task's poll. The rules below
 //! (4 to 7) live on the slow paths only — delivery, exhaustion — so a checkpoint that is not
 //! cancelled and has budget left costs nothing more. The fast path pays one store per frame
-//! poll: the frame's *entry tag*, a 32-bit fold of the poll's waker (`Waker::data` and
-//! `vtable`) and of the address of its `Context` ([`context_tag`]), kept in the frame's
+//! poll: the frame's *entry tag*, a 32-bit fold of the poll's waker (`Waker::data`) and of
+//! the address of its `Context` ([`context_tag`]), kept in the frame's
 //! padding; and the task root's budget (copied in and restored once per task poll) carries the
 //! detector's three words. Below, "the poll's tag" is [`context_tag`] of the awaitable's
 //! `Context`: the task's own for every `async` body, `select!` and `join!` (they pass the
@@ -86,7 +86,7 @@
 //! explicit way, with no heuristic: the future gets a task root of its own.
 
 use std::cell::Cell;
-use std::task::{Context, Poll, RawWakerVTable};
+use std::task::{Context, Poll};
 
 use crate::frame;
 
@@ -145,19 +145,17 @@ pub(crate) fn exhausted() -> bool {
 /// frame records of the poll it was entered by, and what the rules of "# Nested executors"
 /// compare.
 ///
-/// It mixes the waker (`Waker::data` and `vtable`: a `FuturesUnordered` gives each child a
-/// waker of its own) with the address of the `Context` (tokio's `Handle::block_on` inside the
-/// runtime's own `block_on` wakes the same thread parker as the task it blocks, but builds a
-/// `Context` of its own). `select!`, `join!` and every `async` body pass the task's `Context`
-/// through unchanged, so they share the task's tag. Two different contexts may share a tag (a
-/// 2^-32 chance): they are then taken for one, which at worst gives the behaviour anyscope had
-/// without the rules.
+/// It mixes the waker's data pointer (a `FuturesUnordered` gives each child a waker of its own)
+/// with the address of the `Context` (tokio's `Handle::block_on` inside the runtime's own
+/// `block_on` wakes the same thread parker as the task it blocks, but builds a `Context` of its
+/// own). `select!`, `join!` and every `async` body pass the task's `Context` through unchanged,
+/// so they share the task's tag. Two different contexts may share a tag (a 2^-32 chance, or
+/// two wakers that differ only by their vtable polled through one `Context`): they are then
+/// taken for one, which at worst gives the behaviour anyscope had without the rules.
 pub(crate) fn context_tag(cx: &Context<'_>) -> u32 {
-    let waker = cx.waker();
-    let data = waker.data() as usize as u64;
-    let vtable = waker.vtable() as *const RawWakerVTable as usize as u64;
+    let data = cx.waker().data() as usize as u64;
     let context = cx as *const Context<'_> as usize as u64;
-    let x = data ^ vtable.rotate_left(21) ^ context.rotate_left(42);
+    let x = data ^ context.rotate_left(32);
     ((x ^ (x >> 32)) as u32) | 1
 }
 
