@@ -55,10 +55,11 @@
 //! is one 32-bit store per frame poll; the rest runs only when a cancellation is delivered or
 //! the budget is spent. The precise rules, their limits and the figure 3 are in the source of
 //! `cancel/budget.rs` ("# Nested executors"). The limits: a combinator that polls one child
-//! three times or more within one poll under a waker of its own is taken for a nested executor
-//! (one operation completes after the cancellation; the next checkpoint of the task delivers);
-//! a nested executor that polls anyscope awaitables only through several children of a
-//! `FuturesUnordered` of its own is woken but not recognised (it spins); queries with no
+//! three times or more within one poll under a waker of its own, or more than 128 children
+//! with wakers of their own, is taken for a nested executor (each such poll completes one
+//! operation after the cancellation; the next checkpoint of the task delivers); a nested
+//! executor that polls anyscope awaitables only through several children of a
+//! `FuturesUnordered` of its own is recognised only after up to 128 wake-ups; queries with no
 //! `Context` ([`is_cancelled`], [`current_effective_deadline`]) still see the task's frames.
 //!
 //! [`runtime::isolated`] stays the explicit way, with no heuristic: `block_on(isolated(fut))`

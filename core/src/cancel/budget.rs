@@ -64,6 +64,10 @@
 //!    again within one poll of the task. `FuturesUnordered` polls a child that woke itself at
 //!    most twice per `poll_next` (futures-util 0.3, `yielded >= 2`), and a `select!` or `join!`
 //!    passes the task's `Context` through, so neither is taken for one in the usual shapes.
+//!    As a backstop, the [`BUDGET`]th (128) foreign delivery or yield of one task poll, whatever
+//!    the tags, marks *every* foreign poll as nested for the rest of the task's poll: a nested
+//!    executor that drives several children of a combinator of its own (whose tags alternate)
+//!    would otherwise be woken again and again, never parked but never done either.
 //! 6. *Boundary.* For a tag marked nested, the frames below the lowest frame entered with it
 //!    (all of them if there is none: a `block_on` of a bare awaitable, or a `Drop` blocking on
 //!    one) are not seen: no cancellation, no yield of the task's budget. Frames entered inside
@@ -78,9 +82,13 @@
 //! executor: the
 //! awaitable it polls then completes one operation after the cancellation (nothing is lost: the
 //! operation's result reaches the body), and the next checkpoint polled by the task's own poll
-//! delivers. Detection needs the same tag in a row: a nested executor that polls anyscope
-//! awaitables only through a per-child-waker combinator of its own (a `FuturesUnordered` of two
-//! or more cancelled children inside the `block_on`) is woken, not parked, but not detected.
+//! delivers. A combinator polling more than [`BUDGET`] children with wakers of their own under
+//! a cancelled scope in one poll (a `FuturesUnordered` of 200 receives) trips the backstop of
+//! rule 5: its children past the 128th each complete one ready operation after the
+//! cancellation, with the same consequence. A nested executor that polls anyscope awaitables
+//! only through several children of a combinator of its own is recognised by that backstop
+//! only, after up to [`BUDGET`] wake-ups; its boundary (rule 6) is then the lowest frame entered
+//! by the child's poll.
 //! Queries that have no `Context` (`is_cancelled`, `current_effective_deadline`, a group's checks)
 //! still see the task's frames. [`runtime::isolated`](crate::runtime::isolated) remains the
 //! explicit way, with no heuristic: the future gets a task root of its own.
@@ -107,11 +115,17 @@ struct Budget {
     count: u8,
     /// The tag of the last foreign poll delivered to; 0 for none.
     last: u32,
-    /// The tag marked as a nested executor's; 0 for none (invariant 6).
+    /// The tag marked as a nested executor's; 0 for none, [`ANY`] for every foreign poll
+    /// (invariant 6).
     nested: u32,
+    /// Foreign deliveries and yields in this poll, whatever their tag (invariant 5).
+    total: u8,
 }
 
-const UNCONSTRAINED: Budget = Budget { left: None, exhausted: false, count: 0, last: 0, nested: 0 };
+/// `Budget::nested` for "every foreign poll": tags are odd, so no tag is `ANY`.
+const ANY: u32 = 2;
+
+const UNCONSTRAINED: Budget = Budget { left: None, exhausted: false, count: 0, last: 0, nested: 0, total: 0 };
 
 thread_local! {
     static CURRENT: Cell<Budget> = const { Cell::new(UNCONSTRAINED) };
@@ -191,7 +205,7 @@ fn note_foreign(tag: u32) -> bool {
     CURRENT
         .try_with(|b| {
             let mut budget = b.get();
-            if budget.nested == tag {
+            if budget.nested == tag || budget.nested == ANY {
                 return true;
             }
             if budget.last == tag {
@@ -200,11 +214,14 @@ fn note_foreign(tag: u32) -> bool {
                 budget.last = tag;
                 budget.count = 1;
             }
+            budget.total = budget.total.saturating_add(1);
             if budget.count >= NESTED_AFTER {
                 budget.nested = tag;
+            } else if budget.total >= BUDGET {
+                budget.nested = ANY;
             }
             b.set(budget);
-            budget.nested == tag
+            budget.nested == tag || budget.nested == ANY
         })
         .unwrap_or(false)
 }
@@ -334,10 +351,10 @@ mod tests {
     }
 
     #[test]
-    fn alternating_foreign_polls_are_woken_but_never_taken_for_a_nested_executor() {
+    fn alternating_foreign_polls_are_woken_and_only_the_backstop_takes_them_for_nested() {
         // A `FuturesUnordered` of children under a cancelled scope: a waker per child.
         let (_, task_waker) = Counter::new();
-        let task_cx = Context::from_waker(&task_waker);
+        let mut task_cx = Context::from_waker(&task_waker);
         let mut root = root_of(&task_cx, true);
         let _task = enter_task();
         frame::enter(&mut root, || {
@@ -345,11 +362,17 @@ mod tests {
             let (b_counter, b_waker) = Counter::new();
             let mut a = Context::from_waker(&a_waker);
             let mut b = Context::from_waker(&b_waker);
-            for _ in 0..10 {
+            let half = usize::from(BUDGET) / 2;
+            for _ in 0..half - 1 {
                 assert!(poll_proceed(&mut a).is_pending());
                 assert!(poll_proceed(&mut b).is_pending());
             }
-            assert_eq!((a_counter.get(), b_counter.get()), (10, 10));
+            assert!(poll_proceed(&mut a).is_pending());
+            assert_eq!((a_counter.get(), b_counter.get()), (half, half - 1), "each one woken");
+            // The BUDGET-th foreign delivery of the task's poll: every foreign poll is spared.
+            assert!(poll_proceed(&mut b).is_ready());
+            assert!(poll_proceed(&mut a).is_ready());
+            assert!(poll_proceed(&mut task_cx).is_pending(), "the task's own poll still stops");
         });
     }
 

@@ -321,3 +321,29 @@ pub async fn pool_acquire_in_block_on_in_cancelled_scope_completes() {
     assert_whole(&pool, &manager);
     close_and_check(pool, &manager).await;
 }
+
+/// A nested executor that reaches anyscope awaitables only through several children of a
+/// `FuturesUnordered` of its own (their wakers alternate, so no one of them is delivered to
+/// three times in a row): recognised by the backstop, it completes instead of spinning.
+pub async fn futures_unordered_inside_block_on_in_cancelled_scope_completes() {
+    let events: Vec<Event> = (0..3).map(|_| Event::new()).collect();
+    for e in &events {
+        e.set();
+    }
+    let scope = CancelScope::new();
+    scope.cancel();
+    let out = scope
+        .run(async {
+            block_on(async {
+                let mut all: FuturesUnordered<_> = events.iter().map(|e| e.wait()).collect();
+                let mut n = 0;
+                while all.next().await.is_some() {
+                    n += 1;
+                }
+                n
+            })
+        })
+        .await;
+    assert_eq!(out, Some(3));
+    assert!(!scope.cancelled_caught());
+}
