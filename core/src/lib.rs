@@ -56,8 +56,8 @@
 //! the budget is spent. The precise rules, their limits and the figure 3 are in the source of
 //! `cancel/budget.rs` ("# Nested executors"). The limits: a combinator that polls one child
 //! three times or more within one poll under a waker of its own, or more than 128 children
-//! with wakers of their own, is taken for a nested executor (each such poll completes one
-//! operation after the cancellation; the next checkpoint of the task delivers); a nested
+//! with wakers of their own, is taken for a nested executor (such polls complete their ready
+//! operations after the cancellation; the next checkpoint of the task delivers); a nested
 //! executor that polls anyscope awaitables only through several children of a
 //! `FuturesUnordered` of its own is recognised only after up to 128 wake-ups; queries with no
 //! `Context` ([`is_cancelled`], [`current_effective_deadline`]) still see the task's frames.

@@ -65,7 +65,9 @@
 //!    most twice per `poll_next` (futures-util 0.3, `yielded >= 2`), and a `select!` or `join!`
 //!    passes the task's `Context` through, so neither is taken for one in the usual shapes.
 //!    As a backstop, the [`BUDGET`]th (128) foreign delivery or yield of one task poll, whatever
-//!    the tags, marks *every* foreign poll as nested for the rest of the task's poll: a nested
+//!    the tags, spares *every* foreign poll the cancellations below its boundary (rule 6) for
+//!    the rest of the task's poll, and every [`BUDGET`]th one refills the budget once (it does
+//!    not spare them the budget for good: a busy child of a combinator still yields): a nested
 //!    executor that drives several children of a combinator of its own (whose tags alternate)
 //!    would otherwise be woken again and again, never parked but never done either.
 //! 6. *Boundary.* For a tag marked nested, the frames below the lowest frame entered with it
@@ -84,11 +86,12 @@
 //! operation's result reaches the body), and the next checkpoint polled by the task's own poll
 //! delivers. A combinator polling more than [`BUDGET`] children with wakers of their own under
 //! a cancelled scope in one poll (a `FuturesUnordered` of 200 receives) trips the backstop of
-//! rule 5: its children past the 128th each complete one ready operation after the
-//! cancellation, with the same consequence. A nested executor that polls anyscope awaitables
-//! only through several children of a combinator of its own is recognised by that backstop
-//! only, after up to [`BUDGET`] wake-ups; its boundary (rule 6) is then the lowest frame entered
-//! by the child's poll.
+//! rule 5: its children past the 128th go on past the cancellation with their ready operations
+//! until they suspend or the budget runs out, with the same consequence (nothing is lost, the
+//! task's next own checkpoint delivers). A nested executor that polls anyscope awaitables only
+//! through several children of a combinator of its own is recognised by that backstop only,
+//! after up to [`BUDGET`] wake-ups; its boundary (rule 6) is then the lowest frame entered by
+//! the child's poll.
 //! Queries that have no `Context` (`is_cancelled`, `current_effective_deadline`, a group's checks)
 //! still see the task's frames. [`runtime::isolated`](crate::runtime::isolated) remains the
 //! explicit way, with no heuristic: the future gets a task root of its own.
@@ -118,11 +121,13 @@ struct Budget {
     /// The tag marked as a nested executor's; 0 for none, [`ANY`] for every foreign poll
     /// (invariant 6).
     nested: u32,
-    /// Foreign deliveries and yields in this poll, whatever their tag (invariant 5).
+    /// Foreign deliveries and yields in this poll, whatever their tag, modulo [`BUDGET`]
+    /// (invariant 5).
     total: u8,
 }
 
-/// `Budget::nested` for "every foreign poll": tags are odd, so no tag is `ANY`.
+/// `Budget::nested` for "every foreign poll" (the backstop of invariant 5): tags are odd, so no
+/// tag is `ANY`.
 const ANY: u32 = 2;
 
 const UNCONSTRAINED: Budget = Budget { left: None, exhausted: false, count: 0, last: 0, nested: 0, total: 0 };
@@ -191,7 +196,7 @@ fn seen_cancelled(cx: &Context<'_>) -> bool {
         // Invariant 4: the same poll all the way down to the cancelled frame.
         return true;
     }
-    if note_foreign(tag) && !frame::cancelled_above(tag) {
+    if note_foreign(tag) != Verdict::Woken && !frame::cancelled_above(tag) {
         // Invariant 6: a nested executor's, and nothing entered inside it is cancelled.
         return false;
     }
@@ -199,14 +204,25 @@ fn seen_cancelled(cx: &Context<'_>) -> bool {
     true
 }
 
-/// Counts a foreign delivery or yield to the poll tagged `tag` (invariant 5). Returns whether
-/// that tag is (now) marked as a nested executor's.
-fn note_foreign(tag: u32) -> bool {
+/// What the detector makes of a foreign delivery or yield (invariant 5).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verdict {
+    /// Counted: the poll is woken.
+    Woken,
+    /// The poll's tag is marked as a nested executor's.
+    Nested,
+    /// The backstop marked every foreign poll; `tripped`: this is a [`BUDGET`]th foreign
+    /// delivery or yield of the task's poll.
+    Backstop { tripped: bool },
+}
+
+/// Counts a foreign delivery or yield to the poll tagged `tag` (invariant 5).
+fn note_foreign(tag: u32) -> Verdict {
     CURRENT
         .try_with(|b| {
             let mut budget = b.get();
-            if budget.nested == tag || budget.nested == ANY {
-                return true;
+            if budget.nested == tag {
+                return Verdict::Nested;
             }
             if budget.last == tag {
                 budget.count = budget.count.saturating_add(1);
@@ -214,16 +230,24 @@ fn note_foreign(tag: u32) -> bool {
                 budget.last = tag;
                 budget.count = 1;
             }
-            budget.total = budget.total.saturating_add(1);
-            if budget.count >= NESTED_AFTER {
-                budget.nested = tag;
-            } else if budget.total >= BUDGET {
-                budget.nested = ANY;
+            budget.total += 1;
+            let tripped = budget.total >= BUDGET;
+            if tripped {
+                budget.total = 0;
             }
+            let verdict = if budget.count >= NESTED_AFTER {
+                budget.nested = tag;
+                Verdict::Nested
+            } else if tripped || budget.nested == ANY {
+                budget.nested = ANY;
+                Verdict::Backstop { tripped }
+            } else {
+                Verdict::Woken
+            };
             b.set(budget);
-            budget.nested == tag || budget.nested == ANY
+            verdict
         })
-        .unwrap_or(false)
+        .unwrap_or(Verdict::Woken)
 }
 
 /// The checkpoint every anyscope awaitable passes before it tries its operation.
@@ -270,8 +294,20 @@ fn spent(cx: &mut Context<'_>) -> Poll<()> {
         frame::yield_now(cx);
         return Poll::Pending;
     }
-    if note_foreign(tag) {
-        return Poll::Ready(());
+    match note_foreign(tag) {
+        Verdict::Nested => return Poll::Ready(()),
+        Verdict::Backstop { tripped: true } => {
+            // Not spared for good (a busy child of a combinator must still yield): one more
+            // budget's worth of operations per [`BUDGET`] foreign yields, so a nested executor
+            // behind the backstop still progresses.
+            let _ = CURRENT.try_with(|b| {
+                let mut budget = b.get();
+                budget.left = Some(BUDGET);
+                b.set(budget);
+            });
+            return Poll::Ready(());
+        }
+        Verdict::Woken | Verdict::Backstop { tripped: false } => {}
     }
     cx.waker().wake_by_ref();
     Poll::Pending
@@ -373,6 +409,36 @@ mod tests {
             assert!(poll_proceed(&mut b).is_ready());
             assert!(poll_proceed(&mut a).is_ready());
             assert!(poll_proceed(&mut task_cx).is_pending(), "the task's own poll still stops");
+        });
+    }
+
+    #[test]
+    fn under_the_backstop_a_foreign_poll_gets_one_refill_then_yields_again() {
+        let (_, task_waker) = Counter::new();
+        let mut task_cx = Context::from_waker(&task_waker);
+        let mut root = root_of(&task_cx, false);
+        let _task = enter_task();
+        frame::enter(&mut root, || {
+            for _ in 0..BUDGET {
+                assert!(poll_proceed(&mut task_cx).is_ready());
+            }
+            assert!(poll_proceed(&mut task_cx).is_pending());
+            let (a_counter, a_waker) = Counter::new();
+            let (_, b_waker) = Counter::new();
+            let mut a = Context::from_waker(&a_waker);
+            let mut b = Context::from_waker(&b_waker);
+            for i in 1..BUDGET {
+                let cx = if i % 2 == 1 { &mut a } else { &mut b };
+                assert!(poll_proceed(cx).is_pending(), "foreign yield {i}");
+            }
+            // The BUDGET-th foreign yield (an even one: `b`) trips the backstop: one refill.
+            assert!(poll_proceed(&mut b).is_ready());
+            for _ in 0..BUDGET {
+                assert!(poll_proceed(&mut a).is_ready());
+            }
+            let woken = a_counter.get();
+            assert!(poll_proceed(&mut a).is_pending(), "a busy foreign poll still yields");
+            assert_eq!(a_counter.get(), woken + 1);
         });
     }
 

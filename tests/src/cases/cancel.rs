@@ -102,6 +102,7 @@ macro_rules! __cases_cancel {
             join_of_two_recvs_under_cancelled_scope_loses_no_item,
             pool_acquire_in_block_on_in_cancelled_scope_completes,
             futures_unordered_inside_block_on_in_cancelled_scope_completes,
+            futures_unordered_of_many_busy_children_under_a_deadline_returns,
             panicking_awaited_close_reaches_owner_once,
         );
     };

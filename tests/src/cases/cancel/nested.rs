@@ -347,3 +347,23 @@ pub async fn futures_unordered_inside_block_on_in_cancelled_scope_completes() {
     assert_eq!(out, Some(3));
     assert!(!scope.cancelled_caught());
 }
+
+/// A `FuturesUnordered` of 200 children that never suspend (loops of ready locks) under an
+/// elapsed deadline: the children are woken on delivery (so `FuturesUnordered` yields after two
+/// of them), none is taken for a nested executor, and the scope returns.
+pub async fn futures_unordered_of_many_busy_children_under_a_deadline_returns() {
+    let m = Mutex::new(0u64);
+    let out = move_on_after(Duration::ZERO, async {
+        let mut all: FuturesUnordered<_> = (0..200)
+            .map(|_| async {
+                loop {
+                    *m.lock().await += 1;
+                }
+            })
+            .collect();
+        all.next().await
+    })
+    .await;
+    assert!(out.is_none());
+    assert!(m.try_lock().is_ok(), "no lock is left held");
+}
