@@ -52,11 +52,12 @@
 //! delivers the cancellation. A guard dropped inside the nested future hands its close to the
 //! innermost frame, as anywhere: a scope entered inside the nested future, else the enclosing
 //! scope, which closes it after its body (before it returns). The cost, paid on the fast path,
-//! is one 32-bit store per frame poll; the rest runs only when a cancellation is delivered or
-//! the budget is spent. The precise rules, their limits and the figure 3 are in the source of
+//! is one 32-bit tag folded and stored per frame poll (about ten instructions); the rest runs
+//! only when a cancellation is delivered or the budget is spent. The precise rules, their limits and the figure 3 are in the source of
 //! `cancel/budget.rs` ("# Nested executors"). The limits: a combinator that polls one child
 //! three times or more within one poll under a waker of its own, or more than 128 children
-//! with wakers of their own, is taken for a nested executor (such polls complete their ready
+//! with wakers of their own without stopping when they wake themselves (`FuturesUnordered`
+//! stops after two), is taken for a nested executor (such polls complete their ready
 //! operations after the cancellation; the next checkpoint of the task delivers); a nested
 //! executor that polls anyscope awaitables only through several children of a
 //! `FuturesUnordered` of its own is recognised only after up to 128 wake-ups; queries with no

@@ -40,11 +40,11 @@
 //! executor forever, since that scope's poll is the one blocked. Likewise a yield on an
 //! exhausted budget that defers its wake-up to the end of the task's poll. The rules below
 //! (4 to 7) live on the slow paths only — delivery, exhaustion — so a checkpoint that is not
-//! cancelled and has budget left costs nothing more. The fast path pays one store per frame
-//! poll: the frame's *entry tag*, a 32-bit fold of the poll's waker (`Waker::data`) and of
-//! the address of its `Context` ([`context_tag`]), kept in the frame's
-//! padding; and the task root's budget (copied in and restored once per task poll) carries the
-//! detector's three words. Below, "the poll's tag" is [`context_tag`] of the awaitable's
+//! cancelled and has budget left costs nothing more. The fast path pays one fold and store per
+//! frame poll (callgrind: `scope_ready` 790 → 801 instructions): the frame's *entry tag*, a
+//! 32-bit fold of the poll's waker (`Waker::data`) and of the address of its `Context`
+//! ([`context_tag`]), kept in the frame's padding; and the task root's budget (copied in and
+//! restored once per task poll) carries the detector's four fields. Below, "the poll's tag" is [`context_tag`] of the awaitable's
 //! `Context`: the task's own for every `async` body, `select!` and `join!` (they pass the
 //! `Context` through), another for a combinator that polls with a waker of its own
 //! (`FuturesUnordered`) or an executor that builds a `Context` of its own (even around the same
@@ -84,9 +84,10 @@
 //! executor: the
 //! awaitable it polls then completes one operation after the cancellation (nothing is lost: the
 //! operation's result reaches the body), and the next checkpoint polled by the task's own poll
-//! delivers. A combinator polling more than [`BUDGET`] children with wakers of their own under
-//! a cancelled scope in one poll (a `FuturesUnordered` of 200 receives) trips the backstop of
-//! rule 5: its children past the 128th go on past the cancellation with their ready operations
+//! delivers. A combinator that polls more than [`BUDGET`] children with wakers of their own
+//! under a cancelled scope in one poll, without stopping when they wake themselves, trips the
+//! backstop of rule 5 (`FuturesUnordered` stops after two self-woken children, so it does
+//! not): its children past the 128th go on past the cancellation with their ready operations
 //! until they suspend or the budget runs out, with the same consequence (nothing is lost, the
 //! task's next own checkpoint delivers). A nested executor that polls anyscope awaitables only
 //! through several children of a combinator of its own is recognised by that backstop only,
