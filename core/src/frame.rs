@@ -31,6 +31,8 @@ mod state;
 
 /// The checkpoint of every anyscope awaitable: cancellation and the cooperative budget.
 pub(crate) use crate::cancel::budget::poll_proceed;
+/// Whether an awaitable polled with a given `Context` must stop (nested executors included).
+pub(crate) use crate::cancel::budget::{cancelled_for, context_tag};
 pub(crate) use crate::tracker::Via;
 pub(crate) use ambient::lookup;
 pub use ambient::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
@@ -172,6 +174,46 @@ fn cancelled_in(stack: &[FrameState]) -> bool {
         }
     }
     false
+}
+
+/// Slow path of a cancelled checkpoint (`budget`, "# Nested executors", rule 4): whether a
+/// frame between the innermost one and the frame whose cancellation `cancelled_in` sees (both
+/// included) was entered by another poll than the one tagged `tag` (`budget::context_tag`). A
+/// frame with no tag yet (never polled) counts as the same.
+pub(crate) fn seen_through_foreign(tag: u32) -> bool {
+    use crate::cancel::node::{CANCELLED, SHIELD};
+    with_stack(|s| {
+        for frame in s.iter().rev() {
+            if frame.entry != 0 && frame.entry != tag {
+                return true;
+            }
+            if frame.flags & CLEANING != 0 {
+                return false;
+            }
+            let scope = frame.scope_flags();
+            if scope & (CANCELLED | SHIELD) != 0 || frame.is_task_root() {
+                return false;
+            }
+        }
+        false
+    })
+    .unwrap_or(false)
+}
+
+/// `cancelled_in` over the frames a nested executor whose poll is tagged `tag` can see
+/// (`budget`, "# Nested executors", rule 6): from its lowest frame entered by that poll up,
+/// none if there is no such frame.
+pub(crate) fn cancelled_above(tag: u32) -> bool {
+    with_stack(|s| {
+        let boundary = s.iter().position(|f| f.entry == tag).unwrap_or(s.len());
+        cancelled_in(&s[boundary..])
+    })
+    .unwrap_or(false)
+}
+
+/// The entry tag of the innermost task root (0 with none).
+pub(crate) fn task_root_tag() -> u32 {
+    with_stack(|s| s.iter().rev().find(|f| f.is_task_root()).map_or(0, |f| f.entry)).unwrap_or(0)
 }
 
 /// The reason the innermost frame is cancelled, if it is.

@@ -32,16 +32,43 @@
 //! The frame stack is per thread, so a future polled *synchronously inside another future's
 //! poll* sees the enclosing task's frames: `futures::executor::block_on(fut)`, tokio's
 //! `block_in_place(|| handle.block_on(fut))`, or a `Drop` that blocks on a future. Inside a
-//! cancelled scope, `fut`'s anyscope awaitables then return `Pending` (for that scope to drop
-//! them) without arranging a wake-up, and the nested `block_on` **blocks forever**. Their
-//! cleanups would also be handed to the enclosing frame. anyscope cannot tell a nested executor
-//! from a combinator that polls with its own waker (`FuturesUnordered`), so it does not guess:
-//! wrap the nested future in [`runtime::isolated`] — `block_on(isolated(fut))` — to give it a
-//! root frame of its own, as a spawned task has. Enclosing scopes then neither cancel it nor
-//! adopt its cleanups (it runs them itself before it completes); give it its own deadline if it
-//! may take long. The adapters' own `run` functions already poll inside such a root. Blocking a
-//! runtime thread stays a hazard of its own: on a current-thread runtime an isolated future
-//! that waits for a timer or another task still blocks forever.
+//! cancelled scope, an awaitable used to return `Pending` there, for that scope to drop it,
+//! without a wake-up — and the nested `block_on` blocked forever. anyscope now recognises the
+//! nested executor on that slow path:
+//!
+//! - an awaitable that sees a cancellation through a frame entered by another poll than its
+//!   own — another waker (a `FuturesUnordered` child's) or another `Context` (a nested
+//!   executor's) — returns `Pending` *and* wakes its waker: a nested executor polls again, a
+//!   combinator gets a spurious wake-up. A `select!` or `join!` passes the task's `Context`
+//!   through, so its futures are cancelled exactly as before;
+//! - the third such delivery in a row to the same poll, within one poll of the task, marks that
+//!   poll as a nested executor's for the rest of the task's poll: from then on it does not see
+//!   the frames below it (neither their cancellation nor the task's cooperative budget), while
+//!   a scope entered *inside* the nested future keeps its own deadline and cancellation, and the
+//!   lowest of them catches as a task root would.
+//!
+//! So the nested future completes, its ready operations completing after the cancellation
+//! (nothing is lost: their results reach the nested future), and the task's next checkpoint
+//! delivers the cancellation. A guard dropped inside the nested future hands its close to the
+//! innermost frame, as anywhere: a scope entered inside the nested future, else the enclosing
+//! scope, which closes it after its body (before it returns). The cost, paid on the fast path,
+//! is one 32-bit tag folded and stored per frame poll (about ten instructions); the rest runs
+//! only when a cancellation is delivered or the budget is spent. The precise rules, their limits and the figure 3 are in the source of
+//! `cancel/budget.rs` ("# Nested executors"). The limits: a combinator that polls one child
+//! three times or more within one poll under a waker of its own, or more than 128 children
+//! with wakers of their own without stopping when they wake themselves (`FuturesUnordered`
+//! stops after two), is taken for a nested executor (such polls complete their ready
+//! operations after the cancellation; the next checkpoint of the task delivers); a nested
+//! executor that polls anyscope awaitables only through several children of a
+//! `FuturesUnordered` of its own is recognised only after up to 128 wake-ups; queries with no
+//! `Context` ([`is_cancelled`], [`current_effective_deadline`]) still see the task's frames.
+//!
+//! [`runtime::isolated`] stays the explicit way, with no heuristic: `block_on(isolated(fut))`
+//! gives the nested future a root frame of its own, as a spawned task has. Enclosing scopes then
+//! neither cancel it nor adopt its cleanups (it runs them itself before it completes); give it
+//! its own deadline if it may take long. Blocking a runtime thread stays a hazard of its own: on
+//! a current-thread runtime a nested future that waits for a timer or another task still blocks
+//! forever, isolated or not.
 //!
 //! # Examples
 //!

@@ -129,7 +129,7 @@ impl Future for Checkpoint {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if frame::cancelled_here() {
+        if frame::cancelled_for(cx) {
             // The cancelled scope sees this `Pending` and drops us: no wake-up needed.
             return Poll::Pending;
         }
@@ -156,8 +156,8 @@ pub struct CheckpointIfCancelled {
 impl Future for CheckpointIfCancelled {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if frame::cancelled_here() { Poll::Pending } else { Poll::Ready(()) }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if frame::cancelled_for(cx) { Poll::Pending } else { Poll::Ready(()) }
     }
 }
 

@@ -117,11 +117,12 @@ impl<F: Future> fmt::Debug for WithRuntime<F> {
 /// close — on a per-thread stack of frames. A future polled *synchronously inside another
 /// future's poll* (`futures::executor::block_on`, tokio's `block_in_place` with
 /// `Handle::block_on`, a `Drop` that blocks on a future) sees the enclosing task's frames. If
-/// an enclosing scope is cancelled, its awaitables return `Pending` there, to be dropped by
-/// that scope — which cannot happen while the nested executor blocks the scope's own poll: the
-/// nested `block_on` waits forever. Wrapping the nested future in `isolated` gives it a root
-/// frame of its own, as a new task has: enclosing scopes neither cancel it nor see its
-/// cleanups, which it runs itself before it completes. It keeps the ambient runtime.
+/// an enclosing scope is cancelled, anyscope recognises the nested executor after a few
+/// deliveries to it and hides the enclosing frames from it (crate docs, "# Nested
+/// executors"); `isolated` does so explicitly, from the first poll and with no heuristic: it
+/// gives the nested future a root frame of its own, as a new task has. Enclosing scopes
+/// neither cancel it nor see its cleanups, which it runs itself before it completes. It keeps
+/// the ambient runtime.
 ///
 /// Enclosing cancellations and deadlines do not reach the isolated future: bound it with its
 /// own deadline ([`move_on_after`](crate::move_on_after) inside) if it may take long. It does
@@ -144,7 +145,7 @@ impl<F: Future> fmt::Debug for WithRuntime<F> {
 /// scope.cancel();
 /// let out = scope
 ///     .run(async {
-///         // A nested executor inside a cancelled scope: without `isolated`, this blocks forever.
+///         // A nested executor inside a cancelled scope, in a root frame of its own.
 ///         futures_lite::future::block_on(isolated(async {
 ///             checkpoint_if_cancelled().await;
 ///             5

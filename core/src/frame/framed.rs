@@ -195,6 +195,9 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         // A task root fills the cooperative budget for this poll of its task (`budget`,
         // invariant 1).
         let _budget = this.state.is_task_root().then(budget::enter_task);
+        // Which poll entered the frame: where a nested executor's frames begin (`budget`,
+        // "# Nested executors").
+        this.state.entry = frame::context_tag(cx);
         let first = this.state.flags & STARTED == 0;
         if first {
             this.state.flags |= STARTED;
@@ -375,8 +378,10 @@ fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
         }
     }
     // The outermost cancelled scope of the task catches; a shield catches for itself.
-    // The frame is off the stack here: `cancelled_here` asks about the enclosing frames.
-    state.is_task_root() || state.is_shield() || !frame::cancelled_here()
+    // The frame is off the stack here: `cancelled_for` asks about the enclosing frames, and
+    // leaves the catch to them only if they can: not from inside a nested executor that polls
+    // this frame with a waker of its own (`budget`, "# Nested executors").
+    state.is_task_root() || state.is_shield() || !frame::cancelled_for(cx)
 }
 
 /// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the

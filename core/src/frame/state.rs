@@ -72,6 +72,10 @@ pub(crate) struct FrameState {
     /// Adopted cleanups, in the order they were handed over.
     pub(crate) cleanups: Cleanups,
     pub(crate) runtime: Option<Handle>,
+    /// The tag of the poll that last entered the frame (`budget::context_tag`: its waker and
+    /// `Context`; 0 before the first poll): where a nested executor's frames begin (`budget`,
+    /// "# Nested executors"). Fits in the padding after `flags`: the struct does not grow.
+    pub(crate) entry: u32,
 }
 
 impl FrameState {
