@@ -167,7 +167,7 @@ fn cancelled_in(stack: &[FrameState]) -> bool {
             return true;
         }
         if frame.is_task_root() {
-            return frame.parent_link().is_some_and(|p| p.effectively_cancelled());
+            return frame.parent_cancelled();
         }
         if scope & SHIELD != 0 {
             return false;
@@ -283,7 +283,7 @@ pub(crate) fn spawn_parent() -> Option<Arc<Node>> {
         if f.flags & PLAIN_TASK != 0 && f.flags & CLEANING == 0 {
             // Cancelled only through its parent: hang the new task there, and keep no node of
             // this task alive for it (no chain through tasks that respawn themselves).
-            return f.parent_link().cloned();
+            return f.parent_link().map(std::borrow::Cow::into_owned);
         }
         Some(node_above(s, top))
     })
@@ -360,20 +360,71 @@ fn ensure_one(frame: &mut FrameState, below: Option<Arc<Node>>) -> Arc<Node> {
         let node = Arc::clone(node);
         if frame.flags & UNLINKED != 0 {
             frame.flags &= !UNLINKED;
-            if let Some(parent) = below {
-                node.link(parent, false);
+            if below.is_some() {
+                // Linked now under the frame polling it (moved there if it was linked elsewhere
+                // before its first poll).
+                node.relink(below);
             }
         }
         return node;
     }
+    // The task's own node carries the link to its parent from now on (it can move when the
+    // parent ends: `cancel/node.rs`, invariant 4); the frame keeps no second reference.
     let (parent, crosses_task) =
-        if frame.is_task_root() { (frame.remote_parent.clone(), true) } else { (below, false) };
+        if frame.is_task_root() { (frame.remote_parent.take(), true) } else { (below, false) };
     let node = Arc::new(frame.to_node());
     if let Some(parent) = parent {
         node.link(parent, crosses_task);
     }
     frame.node = Some(Arc::clone(&node));
     node
+}
+
+/// A scope's place in the scope tree follows its future (issue 13 §2): polled under another
+/// enclosing frame than the one its node is linked under (a future polled once under one
+/// scope and finished under another, or moved to another task), its node moves under the
+/// enclosing frame's node, so that what it spawned is cancelled with the scopes that enclose
+/// it now, not with the old ones. Called by the frame's poll before it enters the frame: the
+/// innermost frame of the stack is then the enclosing one.
+///
+/// Costs nothing for a frame with no node or whose node is not linked yet; one lock of the
+/// node to compare its parent otherwise.
+#[inline]
+pub(crate) fn follow(state: &FrameState) {
+    if let Some(node) = &state.node {
+        if state.flags & (UNLINKED | TASK_ROOT) == 0 {
+            follow_slow(node);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn follow_slow(node: &Arc<Node>) {
+    use crate::cancel::node::{LINKED, SHIELD};
+    // `Some(None)`: polled outside any frame; `Some(Some(p))`: to move under `p`.
+    let target = with_stack(|s| {
+        let Some(top) = s.len().checked_sub(1) else { return Some(None) };
+        let f = &s[top];
+        if let Some(here) = &f.node {
+            let stays = if f.flags & CLEANING == 0 {
+                node.parent_is(Some(here))
+            } else {
+                // Under a cleanup: linked under a shield node below the frame's (`node_above`).
+                node.parent().is_some_and(|w| w.flags() & SHIELD != 0 && w.parent_is(Some(here)))
+            };
+            if stays {
+                return None;
+            }
+        }
+        Some(Some(node_above(s, top)))
+    })
+    .flatten();
+    match target {
+        Some(Some(parent)) => node.relink(Some(parent)),
+        Some(None) if node.flags() & LINKED != 0 => node.relink(None),
+        _ => {}
+    }
 }
 
 /// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a

@@ -21,6 +21,7 @@ use crate::cancel::node::{BY_DEADLINE, CANCELLED, Node};
 
 mod pool;
 mod regions;
+mod tree;
 
 /// Runs `f` under `loom::model`, once per interleaving, and checks that loom explored more than
 /// one (the model does reach the code under test through loom's primitives).

@@ -8,31 +8,48 @@
 //!
 //! # Invariants
 //!
-//! - `state` holds the flags that are read lock-free: `CANCELLED` (and its cause), `SHIELD`.
-//!   `CANCELLED` is only ever set, never cleared; it is stored with `Release` after the reason is
-//!   written under the lock, and loaded with `Acquire`, so a reader that sees it also sees the
-//!   reason.
-//! - `parent` is set once and never changes: for a task root when the task is spawned, for a
-//!   scope's node when something first needs to walk up through it (`frame::ensure_node`, the
-//!   only way another task or a nested scope reaches a frame's node, links it before handing it
-//!   out). A scope around a body that spawns nothing never links, and costs its parent nothing.
-//! - A task root of a group registers among its parent's children at its first suspension
-//!   (`link_unregistered`), before it checks its parent's cancellation.
-//! - Lock order: a node's `inner` lock may be held while taking its *parent's* lock (upward,
-//!   during registration), never the other way round. The wake walk holds one lock at a time and
-//!   drops it before waking or recursing, and no `Arc<Node>` is dropped while a lock is held by
-//!   the walk (a node's `Drop` takes its parent's lock).
-//! - A node is registered in its parent's `children` only when the parent must be able to reach
-//!   it on cancel: a task root (which lives in another task), or a node that has such a
-//!   descendant. Registration happens before the registering task re-checks cancellation, so a
-//!   cancel either sees the child in the walk or the child sees the cancel flag.
+//! 1. `state` holds the flags that are read lock-free: `CANCELLED` (and its cause), `SHIELD`,
+//!    `LINKED`, `ROOT_LINK`, `FINISHED` and the frozen `END_*` bits. `CANCELLED` is only ever
+//!    set, never cleared; it is stored with `Release` after the reason is written under the
+//!    lock, and loaded with `Acquire`, so a reader that sees it also sees the reason.
+//! 2. The parent link lives under the node's lock and can change: a scope's node is linked when
+//!    something first needs to walk up through it (`frame::ensure_node`), re-linked when its
+//!    future is polled under another enclosing frame ([`relink`](Node::relink), `frame::follow`),
+//!    and a node hanging under a scope that ended is moved up ([`finish`](Node::finish)).
+//!    `LINKED` says whether there is a parent (readers skip the lock when not); `ROOT_LINK`
+//!    says the node is a task root (its parent lives in another task), and never changes.
+//! 3. A node is registered in its parent's `children` only when the parent must be able to reach
+//!    it on cancel: a task root (which lives in another task), or a node that has such a
+//!    descendant. Registration happens before the registering task re-checks cancellation, so a
+//!    cancel either sees the child in the walk or the child sees the cancel flag. A re-linked or
+//!    moved node registers in its new parent before it re-checks the new parent's cancellation,
+//!    and wakes what hangs below it if it is cancelled, for the same reason.
+//! 4. Ending (`finish`) is one atomic update that sets `FINISHED` and freezes what the scope
+//!    does to what hangs below it: `END_CANCELLED` if it was cancelled, `END_SHIELD` if it was
+//!    shielded. Walks read the frozen bits of an ended node, so a handle that cancels or
+//!    unshields a scope after its `run` returned affects nothing (Trio's semantics). An ended
+//!    node that neither cancels nor shields is *transparent*: its children are moved under its
+//!    nearest live ancestor at the end, and a node that registers later skips over it (and
+//!    re-links past it). An ended node that does cancel or shield keeps its children and drops
+//!    its own parent link: nothing above can matter to them any more. So no chain of ended
+//!    nodes grows under what is alive: state is bounded by what is alive.
+//! 5. A registration checks `FINISHED` of the candidate parent and raises `HAS_KIDS` in one
+//!    atomic operation, under the candidate's lock; `finish` raises `FINISHED` in one atomic
+//!    operation and takes the lock to move the children only if `HAS_KIDS` was set: either the
+//!    registration skips the ended node, or `finish` sees (and moves) the new child.
+//! 6. Lock order: a node's lock may be held while taking its *parent's* or an ancestor's lock
+//!    (upward, during registration), never the other way round. The wake walk holds one lock at
+//!    a time and drops it before waking, and no `Arc<Node>` is dropped while a lock is held (a
+//!    node's `Drop` takes its parent's lock). Every walk is a loop, never recursion.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::reason::CancelReason;
 use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
+
+mod moves;
 
 /// The scope has been cancelled (explicitly or by its deadline).
 pub(crate) const CANCELLED: u32 = 1;
@@ -46,31 +63,46 @@ pub(crate) const CAUGHT: u32 = 1 << 3;
 pub(crate) const DEADLINE_MOVED: u32 = 1 << 4;
 /// The scope has started running.
 pub(crate) const ENTERED: u32 = 1 << 5;
-/// The scope has finished.
+/// The scope has finished (invariant 4).
 pub(crate) const FINISHED: u32 = 1 << 6;
 /// A waker has been stored (set under the lock by the future that runs the scope, the only
 /// caller of both `set_waker` and `finish`): `finish` takes the lock only then. Cleared, also
 /// under the lock, when the cancel walk takes a task root's waker to wake it.
 const HAS_WAKER: u32 = 1 << 7;
+/// The node has a parent (invariant 2).
+pub(crate) const LINKED: u32 = 1 << 8;
+/// The node is a task root: its parent lives in another task.
+const ROOT_LINK: u32 = 1 << 9;
+/// A child registered here at some point (invariant 5).
+const HAS_KIDS: u32 = 1 << 10;
+/// Where the frozen effect of an ended node is kept: `CANCELLED` and `SHIELD`, shifted.
+const END_SHIFT: u32 = 11;
+/// The node outlives its scope's frame (a task group's: its tasks still run once the group's
+/// body has ended): the frame's `finish` only forgets its waker, and the owner ends the node
+/// with [`release`](Node::release).
+pub(crate) const HELD: u32 = 1 << 14;
+/// The effect bits: what a node does to what hangs below it.
+const EFFECT: u32 = CANCELLED | SHIELD;
+
+/// What a node with `flags` does to what hangs below it (`CANCELLED`, `SHIELD` or neither):
+/// its live flags, or the ones frozen when it ended.
+#[inline]
+fn effect(flags: u32) -> u32 {
+    if flags & FINISHED == 0 { flags & EFFECT } else { (flags >> END_SHIFT) & EFFECT }
+}
 // Bits 24–28 of `state` belong to `group::child` (how a task of a group ended): set only there,
-// never touched here (every write here is a `fetch_or`/`fetch_and` of its own bits).
+// never touched here (every write here is a `fetch_or`/`fetch_and` of its own bits, or — in
+// `finish` — a `fetch_update` that keeps every bit it does not set).
 
 #[derive(Debug)]
 pub(crate) struct Node {
     pub(crate) state: AtomicU32,
-    parent: OnceLock<Parent>,
     inner: Mutex<Inner>,
-}
-
-#[derive(Debug)]
-struct Parent {
-    node: Arc<Node>,
-    /// The parent lives in another task: this node is a task root.
-    crosses_task: bool,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    parent: Option<Arc<Node>>,
     waker: Option<Waker>,
     deadline: Option<Instant>,
     reason: Option<CancelReason>,
@@ -89,14 +121,47 @@ struct Kids {
     free: Vec<usize>,
 }
 
+impl Kids {
+    fn insert(&mut self, child: Weak<Node>) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.children[i] = child;
+                i
+            }
+            None => {
+                self.children.push(child);
+                self.children.len() - 1
+            }
+        }
+    }
+
+    /// Frees `slot` if it still holds `child` (any child for `None`: a node being dropped,
+    /// which may have been moved out of its `Arc`, frees the slot its lock says it holds).
+    fn remove(&mut self, slot: usize, child: Option<*const Node>) {
+        if let Some(entry) = self.children.get_mut(slot) {
+            if child.is_none_or(|c| std::ptr::eq(entry.as_ptr(), c)) {
+                *entry = Weak::new();
+                self.free.push(slot);
+            }
+        }
+    }
+}
+
 /// `Inner::slot` of a node not registered in its parent.
 const NO_SLOT: usize = usize::MAX;
+
+fn same(a: Option<&Arc<Node>>, b: Option<&Arc<Node>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 impl Node {
     pub(crate) fn new(flags: u32, deadline: Option<Instant>, reason: Option<CancelReason>) -> Self {
         Node {
             state: AtomicU32::new(flags),
-            parent: OnceLock::new(),
             inner: Mutex::new(Inner { deadline, reason, slot: NO_SLOT, ..Inner::default() }),
         }
     }
@@ -110,127 +175,132 @@ impl Node {
         self.state.load(Ordering::Acquire)
     }
 
-    /// Links the node under `parent`. A task root (`crosses_task`) registers itself so that the
-    /// parent's cancellation reaches it. Returns `false` if the node was already linked.
-    pub(crate) fn link(self: &Arc<Self>, parent: Arc<Node>, crosses_task: bool) -> bool {
-        if self.parent.set(Parent { node: parent, crosses_task }).is_err() {
-            return false;
+    /// The parent, if the node has one (a clone: the link may change).
+    pub(crate) fn parent(&self) -> Option<Arc<Node>> {
+        if self.flags() & LINKED == 0 {
+            return None;
         }
-        if crosses_task {
-            self.register_in_parent();
+        self.lock().parent.clone()
+    }
+
+    /// The parent, when it lives in another task (this node is a task root).
+    pub(crate) fn task_parent(&self) -> Option<Arc<Node>> {
+        if self.flags() & (ROOT_LINK | LINKED) != ROOT_LINK | LINKED {
+            return None;
         }
-        true
-    }
-
-    /// Links a task root's node under `parent` (the scope of the spawner) without registering
-    /// it in the parent's children yet: [`register_in_parent`](Self::register_in_parent) does,
-    /// when the task first suspends. A task that completes in its first poll never takes the
-    /// parent's lock. Until registered, the parent's cancellation does not wake the task, which
-    /// is fine: the task is running or about to run, and checks its parent right after it
-    /// registers. Does nothing if the node was already linked.
-    pub(crate) fn link_unregistered(&self, parent: Arc<Node>) {
-        let _ = self.parent.set(Parent { node: parent, crosses_task: true });
-    }
-
-    pub(crate) fn parent(&self) -> Option<&Arc<Node>> {
-        self.parent.get().map(|p| &p.node)
-    }
-
-    /// The parent, when it lives in another task (this node is a task root): one read of the
-    /// link where `parent()` + `is_task_root()` take two.
-    pub(crate) fn task_parent(&self) -> Option<&Arc<Node>> {
-        self.parent.get().filter(|p| p.crosses_task).map(|p| &p.node)
+        self.lock().parent.clone()
     }
 
     pub(crate) fn is_task_root(&self) -> bool {
-        self.parent.get().is_some_and(|p| p.crosses_task)
+        self.flags() & ROOT_LINK != 0
     }
 
-    /// Registers `self` in its parent's children, and the parent in its own parent, upward until
-    /// an already registered node. Takes locks child-then-parent only.
-    pub(crate) fn register_in_parent(self: &Arc<Self>) {
-        // A loop, not recursion: a chain of unregistered ancestors may be long.
-        let mut node = Arc::clone(self);
-        loop {
-            let mut me = node.lock();
-            if me.slot != NO_SLOT {
-                return;
-            }
-            let Some(parent) = node.parent() else { return };
-            let parent = Arc::clone(parent);
-            let mut p = parent.lock();
-            let weak = Arc::downgrade(&node);
-            let kids = p.kids.get_or_insert_with(Box::default);
-            let slot = match kids.free.pop() {
-                Some(i) => {
-                    kids.children[i] = weak;
-                    i
-                }
-                None => {
-                    kids.children.push(weak);
-                    kids.children.len() - 1
-                }
-            };
-            me.slot = slot;
-            let parent_registered = p.slot != NO_SLOT || parent.parent().is_none();
-            drop(p);
-            drop(me);
-            if parent_registered {
-                return;
-            }
-            node = parent;
-        }
+    /// Whether the node's parent is `parent` (by identity).
+    pub(crate) fn parent_is(&self, parent: Option<&Arc<Node>>) -> bool {
+        same(self.lock().parent.as_ref(), parent)
     }
 
-    /// Whether this scope is cancelled, or an ancestor is with no shield in between.
+    /// Whether this scope is cancelled, or an ancestor is with no shield in between. Inline
+    /// up to the first link: most checks end at a node with no parent.
+    #[inline]
     pub(crate) fn effectively_cancelled(&self) -> bool {
-        let mut node = self;
-        loop {
-            let flags = node.flags();
-            if flags & CANCELLED != 0 {
-                return true;
+        let flags = self.flags();
+        match effect(flags) {
+            0 => {}
+            e => return e & CANCELLED != 0,
+        }
+        flags & LINKED != 0 && self.ancestors_cancelled()
+    }
+
+    /// For a task root's node: whether the scope that spawned the task is effectively
+    /// cancelled. Inline up to the link, read only when there is one.
+    #[inline]
+    pub(crate) fn task_parent_cancelled(&self) -> bool {
+        self.flags() & (ROOT_LINK | LINKED) == ROOT_LINK | LINKED && self.ancestors_cancelled()
+    }
+
+    /// Whether an ancestor is effectively cancelled: the walk up from the parent.
+    #[inline(never)]
+    fn ancestors_cancelled(&self) -> bool {
+        // The parent and grandparent are read under this node's lock (and the parent's, taken
+        // upward), with no reference count: most walks end there.
+        let mut next = {
+            let me = self.lock();
+            let Some(parent) = me.parent.as_ref() else { return false };
+            let flags = parent.flags();
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
             }
-            if flags & SHIELD != 0 {
+            if flags & LINKED == 0 {
                 return false;
             }
-            match node.parent() {
-                Some(p) => node = p,
-                None => return false,
+            let up = parent.lock();
+            let Some(grand) = up.parent.as_ref() else { return false };
+            let flags = grand.flags();
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
             }
+            if flags & LINKED == 0 {
+                return false;
+            }
+            grand.lock().parent.clone()
+        };
+        while let Some(node) = next {
+            let flags = node.flags();
+            match effect(flags) {
+                0 => {}
+                e => return e & CANCELLED != 0,
+            }
+            if flags & LINKED == 0 {
+                return false;
+            }
+            next = node.lock().parent.clone();
         }
+        false
     }
 
     /// The reason of the nearest cancelled scope at or above this one (up to a shield).
     pub(crate) fn effective_reason(&self) -> Option<CancelReason> {
-        let mut node = self;
         let mut inherited = false;
+        let mut owned: Option<Arc<Node>> = None;
         loop {
-            let flags = node.flags();
-            if flags & CANCELLED != 0 {
+            let node: &Node = owned.as_deref().unwrap_or(self);
+            let e = effect(node.flags());
+            if e & CANCELLED != 0 {
                 let r = node.lock().reason.clone().unwrap_or(CancelReason::Explicit(None));
                 return Some(if inherited { CancelReason::Parent(Box::new(r)) } else { r });
             }
-            if flags & SHIELD != 0 {
+            if e & SHIELD != 0 {
                 return None;
             }
             inherited = true;
-            node = node.parent()?;
+            owned = Some(node.parent()?);
         }
     }
 
-    /// The earliest deadline at or above this node, up to and including the nearest shield.
+    /// The earliest deadline at or above this node, up to and including the nearest shield. An
+    /// ended scope's deadline no longer applies.
     pub(crate) fn effective_deadline(&self) -> Option<Instant> {
-        let mut node = self;
         let mut best: Option<Instant> = None;
+        let mut owned: Option<Arc<Node>> = None;
         loop {
-            if let Some(d) = node.lock().deadline {
+            let node: &Node = owned.as_deref().unwrap_or(self);
+            let flags = node.flags();
+            let (deadline, parent) = {
+                let inner = node.lock();
+                let d = if flags & FINISHED == 0 { inner.deadline } else { None };
+                (d, inner.parent.clone())
+            };
+            if let Some(d) = deadline {
                 best = Some(best.map_or(d, |b| b.min(d)));
             }
-            if node.flags() & SHIELD != 0 {
+            if effect(flags) & SHIELD != 0 {
                 return best;
             }
-            match node.parent() {
-                Some(p) => node = p,
+            match parent {
+                Some(p) => owned = Some(p),
                 None => return best,
             }
         }
@@ -264,33 +334,17 @@ impl Node {
             }
             inner.reason = Some(reason);
             let bits = if by_deadline { CANCELLED | BY_DEADLINE } else { CANCELLED };
-            self.state.fetch_or(bits, Ordering::Release);
+            let prev = self.state.fetch_or(bits, Ordering::Release);
+            if prev & FINISHED != 0 {
+                // After the end: recorded for `cancel_called`, affects nothing (invariant 4).
+                return;
+            }
             if wake_self { inner.waker.clone() } else { None }
         };
         if let Some(w) = waker {
             w.wake();
         }
         self.wake_descendant_tasks();
-    }
-
-    /// Marks the scope finished and forgets the waker of the future that ran it, so that calls
-    /// through a handle that outlives the scope wake nothing (and keep no task alive).
-    pub(crate) fn finish(&self) {
-        // `set_waker` and `finish` are called by the future that runs the scope only, never at
-        // the same time. A scope that already finished, or that holds no waker (its body
-        // completed on its first poll, or the cancel walk took it), has nothing to forget and
-        // nothing to write: `FINISHED` is only read by `set_waker`, which the finished future
-        // never calls again.
-        let flags = self.flags();
-        if flags & (FINISHED | HAS_WAKER) != HAS_WAKER {
-            return;
-        }
-        let waker = {
-            let mut inner = self.lock();
-            self.state.fetch_or(FINISHED, Ordering::Release);
-            inner.waker.take()
-        };
-        drop(waker);
     }
 
     /// Sets or clears the shield. Clearing it wakes the scope and the tasks below it, so that a
@@ -369,7 +423,7 @@ impl Node {
     /// children onto `todo`. Takes this node's lock once, for both the waker and the children,
     /// and wakes only after releasing it.
     fn wake_one(&self, todo: &mut Vec<Arc<Node>>) {
-        if self.flags() & SHIELD != 0 {
+        if effect(self.flags()) & SHIELD != 0 {
             return;
         }
         let waker = {
@@ -393,18 +447,17 @@ impl Node {
 
     /// Leaves the parent's children (if registered there) and gives the parent link back.
     fn detach(&mut self) -> Option<Arc<Node>> {
-        let slot = self.inner.get_mut().map(|i| i.slot).unwrap_or_else(|e| e.into_inner().slot);
-        let parent = self.parent.take()?;
-        if slot != NO_SLOT {
-            let mut p = parent.node.lock();
-            if let Some(kids) = p.kids.as_mut() {
-                if let Some(entry) = kids.children.get_mut(slot) {
-                    *entry = Weak::new();
-                    kids.free.push(slot);
-                }
+        let inner = match self.inner.get_mut() {
+            Ok(inner) => inner,
+            Err(e) => e.into_inner(),
+        };
+        let parent = inner.parent.take()?;
+        if inner.slot != NO_SLOT {
+            if let Some(kids) = parent.lock().kids.as_mut() {
+                kids.remove(inner.slot, None);
             }
         }
-        Some(parent.node)
+        Some(parent)
     }
 }
 

@@ -47,11 +47,23 @@ use crate::sync_shim::Ordering;
 /// # Moving a scope's future
 ///
 /// A scope's future may be polled under one enclosing scope and finished under another (a
-/// combinator polled it once, then it was awaited elsewhere). What it defers follows the poll:
-/// while it is pending it defers the delivery of the scope whose poll last polled it, and
-/// releases the first one then. Its place in the scope tree does not: it is taken the first
-/// time something needs it (a task spawned inside, a nested handle scope) and kept, so tasks it
-/// spawned are cancelled with the enclosing scope of that moment.
+/// combinator polled it once, then it was awaited elsewhere, or handed to another task). What
+/// it defers follows the poll: while it is pending it defers the delivery of the scope whose
+/// poll last polled it, and releases the first one then. Its place in the scope tree follows
+/// too: each time it is polled under another enclosing scope than before, it moves there, and
+/// the tasks it spawned are cancelled with the scopes that enclose it now — not with the old
+/// ones. Moved under a scope that is already cancelled, its tasks are cancelled at once.
+///
+/// # Tasks that outlive the scope
+///
+/// A task spawned inside a scope may outlive it. Once the scope has ended (its `run` returned
+/// or was dropped), what it does to such a task is fixed: if it was cancelled, the task stays
+/// cancelled; if it was shielded, the task stays shielded from the scopes around it;
+/// otherwise the task hangs under the scopes that enclosed it and is cancelled with them. A
+/// call through the handle after the end ([`cancel`](CancelScope::cancel),
+/// [`set_shield`](CancelScope::set_shield)) affects nothing, as in Trio. An ended scope keeps
+/// no chain of ended scopes alive: a task that spawns its successor from a scope of its own
+/// and ends, again and again, holds state bounded by what is alive.
 ///
 /// # When not to use it
 ///
@@ -168,6 +180,13 @@ impl CancelScope {
         TryRun { inner: self.framed(body, 0) }
     }
 
+    /// A scope whose node stays live after its `run` returned, until
+    /// `self.node().release()`: a task group's, whose tasks still hang under it while the
+    /// group waits for them after its body ended.
+    pub(crate) fn held() -> Self {
+        CancelScope { node: Arc::new(Node::new(super::node::HELD, None, None)) }
+    }
+
     /// The scope's node in the scope tree (task groups spawn their children under it).
     pub(crate) fn node(&self) -> &Arc<Node> {
         &self.node
@@ -180,7 +199,9 @@ impl CancelScope {
         Framed::new(state, None, body)
     }
 
-    /// Cancels the scope. Idempotent; harmless after the scope finished.
+    /// Cancels the scope. Idempotent; after the scope finished, it is recorded
+    /// ([`cancel_called`](CancelScope::cancel_called)) and affects nothing, not even tasks the
+    /// scope spawned that still run (see "Tasks that outlive the scope").
     ///
     /// # Examples
     ///

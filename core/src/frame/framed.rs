@@ -212,6 +212,8 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
             if !first && should_deliver(state, cx) {
                 deliver(state, this.body.as_mut(), this.outcome);
             } else {
+                // A scope whose future moved follows it in the scope tree (`frame::follow`).
+                frame::follow(state);
                 let mut slot = this.body.as_mut();
                 // One stay on the stack covers the poll and, when the body is done, its drop
                 // (guards dropped with it still see this frame).

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -95,11 +96,11 @@ impl FrameState {
     }
 
     /// For a task root: the node of the scope that spawned the task (through the task's own
-    /// node once it has one).
-    pub(crate) fn parent_link(&self) -> Option<&Arc<Node>> {
+    /// node once it has one: that link can move, see `cancel/node.rs`, so it is cloned).
+    pub(crate) fn parent_link(&self) -> Option<Cow<'_, Arc<Node>>> {
         match &self.node {
-            Some(node) => node.task_parent(),
-            None => self.remote_parent.as_ref(),
+            Some(node) => node.task_parent().map(Cow::Owned),
+            None => self.remote_parent.as_ref().map(Cow::Borrowed),
         }
     }
 
@@ -109,7 +110,17 @@ impl FrameState {
         if self.scope_flags() & CANCELLED != 0 {
             return true;
         }
-        self.is_task_root() && self.parent_link().is_some_and(|p| p.effectively_cancelled())
+        self.is_task_root() && self.parent_cancelled()
+    }
+
+    /// For a task root: whether the scope that spawned the task is effectively cancelled
+    /// (`parent_link().is_some_and(|p| p.effectively_cancelled())`, with no clone of the link).
+    #[inline]
+    pub(crate) fn parent_cancelled(&self) -> bool {
+        match &self.node {
+            Some(node) => node.task_parent_cancelled(),
+            None => self.remote_parent.as_ref().is_some_and(|p| p.effectively_cancelled()),
+        }
     }
 
     /// Why this frame is cancelled, if it is.

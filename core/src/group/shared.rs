@@ -54,10 +54,17 @@ struct Inner<E> {
     joiners: Vec<(Arc<Node>, Waker)>,
 }
 
+impl<E> Drop for Shared<E> {
+    fn drop(&mut self) {
+        // The group is gone, its tasks too: its scope ends (`cancel/node.rs`, invariant 4).
+        self.scope.node().release();
+    }
+}
+
 impl<E> Shared<E> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Shared {
-            scope: CancelScope::new(),
+            scope: CancelScope::held(),
             rt: OnceLock::new(),
             live: AtomicUsize::new(0),
             children_cancelled: std::sync::atomic::AtomicBool::new(false),

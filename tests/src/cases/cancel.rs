@@ -8,6 +8,7 @@ mod budget;
 mod cleanups;
 mod deadlines;
 mod links;
+mod moved;
 mod nested;
 mod regions;
 mod scopes;
@@ -19,6 +20,7 @@ pub use budget::*;
 pub use cleanups::*;
 pub use deadlines::*;
 pub use links::*;
+pub use moved::*;
 pub use nested::*;
 pub use regions::*;
 pub use scopes::*;
@@ -106,6 +108,15 @@ macro_rules! __cases_cancel {
             futures_unordered_inside_block_on_in_cancelled_scope_completes,
             futures_unordered_of_many_busy_children_under_a_deadline_returns,
             panicking_awaited_close_reaches_owner_once,
+            scope_moved_between_scopes_follows_the_new_one,
+            move_on_after_moved_between_scopes_follows_the_new_one,
+            task_group_moved_between_scopes_follows_the_new_one,
+            scope_moved_to_another_task_follows_it,
+            scope_moved_under_a_cancelled_scope_cancels_its_task,
+            task_left_by_an_ended_scope_follows_the_enclosing_scopes,
+            task_left_by_a_cancelled_scope_stays_cancelled,
+            borrower_in_a_shield_moved_to_another_task_is_the_new_task,
+            task_of_a_moved_scope_sees_the_new_enclosing_deadline,
             timeouts_in_a_loop_fire_after_their_timer_is_reused,
         );
     };

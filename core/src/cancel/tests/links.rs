@@ -42,7 +42,7 @@ fn handle_scopes_are_linked_when_their_node_is_asked_for() {
             let node = frame::current_node().expect("a frame is active");
             let mut seen = s.lock().unwrap();
             seen.current_is_inner = Arc::ptr_eq(&node, i.node());
-            seen.inner_under_outer = node.parent().is_some_and(|p| Arc::ptr_eq(p, o.node()));
+            seen.inner_under_outer = node.parent().is_some_and(|p| Arc::ptr_eq(&p, o.node()));
             seen.outer_under_a_root = o.node().parent().is_some_and(|root| root.parent().is_none());
         })),
     );
@@ -89,7 +89,7 @@ fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
                         .run(async move {
                             g.wait().await;
                             let node = frame::current_node().expect("a frame is active");
-                            *k.lock().unwrap() = node.parent().cloned();
+                            *k.lock().unwrap() = node.parent();
                         })
                         .await;
                 }),
@@ -118,5 +118,88 @@ fn scope_in_a_handed_off_cleanup_links_under_the_frame_that_polls_it() {
     let parent = linked.lock().unwrap().take().expect("the inner scope was linked");
     assert!(parent.flags() & crate::cancel::node::SHIELD != 0, "linked under a shield");
     let above = parent.parent().expect("the shield hangs under the draining frame");
-    assert!(Arc::ptr_eq(above, e2.node()), "under the frame that polled it");
+    assert!(Arc::ptr_eq(&above, e2.node()), "under the frame that polled it");
+}
+
+fn linked(parent: &Arc<Node>, flags: u32, task_root: bool) -> Arc<Node> {
+    let node = Arc::new(Node::new(flags, None, None));
+    assert!(node.link(Arc::clone(parent), task_root));
+    node
+}
+
+fn is_parent(node: &Node, parent: &Arc<Node>) -> bool {
+    node.parent().is_some_and(|p| Arc::ptr_eq(&p, parent))
+}
+
+/// An ended scope that neither cancels nor shields hands the task below it to its parent, and
+/// a cancel through its handle after the end reaches nothing.
+#[test]
+fn an_ended_plain_scope_hands_its_tasks_up() {
+    let p = Arc::new(Node::new(0, None, None));
+    let f = linked(&p, 0, false);
+    let k = linked(&f, 0, true);
+    f.finish();
+    assert!(is_parent(&k, &p), "moved up");
+    f.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(!k.effectively_cancelled(), "a cancel after the end affects nothing");
+    p.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(k.effectively_cancelled(), "the enclosing scope still reaches it");
+}
+
+/// An ended shielded scope keeps its task shielded, whatever its handle does after the end,
+/// and lets go of its own parent.
+#[test]
+fn an_ended_shield_keeps_its_tasks_shielded() {
+    use crate::cancel::node::SHIELD;
+    let p = Arc::new(Node::new(0, None, None));
+    let s = linked(&p, SHIELD, false);
+    let k = linked(&s, 0, true);
+    s.finish();
+    assert!(is_parent(&k, &s) && s.parent().is_none());
+    p.cancel(crate::cancel::CancelReason::Explicit(None));
+    s.set_shield(false);
+    s.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(!k.effectively_cancelled());
+}
+
+/// An ended cancelled scope keeps its task cancelled, and lets go of its own parent.
+#[test]
+fn an_ended_cancelled_scope_keeps_its_tasks_cancelled() {
+    let p = Arc::new(Node::new(0, None, None));
+    let c = linked(&p, 0, false);
+    let k = linked(&c, 0, true);
+    c.cancel(crate::cancel::CancelReason::Explicit(Some("why".into())));
+    c.finish();
+    assert!(is_parent(&k, &c) && c.parent().is_none());
+    assert!(k.effectively_cancelled());
+    assert_eq!(
+        k.effective_reason(),
+        Some(crate::cancel::CancelReason::Parent(Box::new(crate::cancel::CancelReason::Explicit(Some(
+            "why".into()
+        )))))
+    );
+}
+
+/// A task root that registers after its parent scope ended skips it (and re-links past it) to
+/// the nearest live ancestor; a scope re-linked elsewhere leaves its old parent.
+#[test]
+fn registration_skips_ended_scopes_and_relink_leaves_the_old_parent() {
+    let p = Arc::new(Node::new(0, None, None));
+    let f = linked(&p, 0, false);
+    let g = linked(&f, 0, false);
+    f.finish();
+    g.finish();
+    let k = Arc::new(Node::new(0, None, None));
+    k.link_unregistered(Arc::clone(&g));
+    k.register_in_parent();
+    assert!(is_parent(&k, &p), "linked past both ended scopes");
+
+    let (o1, o2) = (Arc::new(Node::new(0, None, None)), Arc::new(Node::new(0, None, None)));
+    let n = linked(&o1, 0, false);
+    let t = linked(&n, 0, true);
+    n.relink(Some(Arc::clone(&o2)));
+    o1.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(!t.effectively_cancelled(), "the old parent no longer reaches it");
+    o2.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(t.effectively_cancelled());
 }

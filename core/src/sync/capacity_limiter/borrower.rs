@@ -71,7 +71,7 @@ impl BorrowerId {
             Some(mut node) => {
                 while !node.is_task_root() {
                     match node.parent() {
-                        Some(parent) => node = Arc::clone(parent),
+                        Some(parent) => node = parent,
                         None => break,
                     }
                 }
