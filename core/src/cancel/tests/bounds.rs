@@ -195,14 +195,14 @@ fn drain_cleanups(scopes: usize, per_scope: usize) -> (std::time::Duration, usiz
 /// scope take about as long as 200,000 adopted by 200 scopes of 1,000. A queue that shifts
 /// its whole tail at each take (the old `Vec::remove(0)`: 9.2 s for 200k, against ~0.05 s for
 /// 200 × 1k) misses the bound below by far; a linear drain meets it with a wide margin,
-/// even on a loaded machine (the bound is relative to the same work in the same process, plus
-/// a second).
+/// even on a loaded machine (the bound is relative to the same work in the same process: ten
+/// times it, plus two seconds; the quadratic queue took ~180 times as long).
 #[test]
 fn draining_cleanups_adopted_by_one_frame_is_linear() {
     const N: usize = 200_000;
     let (spread, ran_spread) = drain_cleanups(200, N / 200);
     let (one, ran_one) = drain_cleanups(1, N);
     assert_eq!((ran_spread, ran_one), (N, N), "every cleanup ran once");
-    let bound = spread * 3 + std::time::Duration::from_secs(1);
+    let bound = spread * 10 + std::time::Duration::from_secs(2);
     assert!(one < bound, "200k cleanups in one frame: {one:?}, in 200 frames: {spread:?}");
 }
