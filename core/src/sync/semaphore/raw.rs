@@ -193,14 +193,16 @@ impl<V> RawSemaphore<V> {
     /// Under the lock: hands free permits to the oldest waiters, in order, then clears `QUEUED`
     /// if nobody waits any more (invariants 2 and 6).
     fn settle(&self, s: &mut State<V>, wakers: &mut Wakers) {
-        while let Some(next) = s.queue.next_waiting() {
-            let n = next.data;
+        let admit = |&n: &usize| {
             // A waiter waits, so `QUEUED` is set and `free` only grows meanwhile (invariant 4).
             if free(self.word.load(Acquire)) < n {
-                break;
+                return false;
             }
             self.word.fetch_sub(n << SHIFT, AcqRel);
-            if let Some(w) = s.queue.grant_next() {
+            true
+        };
+        while let Some(granted) = s.queue.grant_next_if(admit) {
+            if let Some(w) = granted {
                 wakers.push(w);
             }
         }
