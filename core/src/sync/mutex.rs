@@ -40,8 +40,9 @@ use super::semaphore::raw::{AcquireOp, RawSemaphore};
 /// # });
 /// ```
 pub struct Mutex<T> {
-    raw: RawSemaphore,
-    value: std::sync::Mutex<Option<T>>,
+    /// The value is kept under the semaphore's lock (`None` while a guard holds it): a handoff
+    /// moves it under the lock the handoff takes anyway.
+    raw: RawSemaphore<Option<T>>,
 }
 
 /// A snapshot of a [`Mutex`]'s state.
@@ -73,7 +74,7 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner(), 5);
     /// ```
     pub const fn new(value: T) -> Self {
-        Mutex { raw: RawSemaphore::new(1, Some(1)), value: std::sync::Mutex::new(Some(value)) }
+        Mutex { raw: RawSemaphore::with_value(1, Some(1), Some(value)) }
     }
 
     /// Waits for the lock.
@@ -135,7 +136,7 @@ impl<T> Mutex<T> {
     /// ```
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         self.raw.try_acquire(1).map_err(|_| TryLockError { _priv: () })?;
-        Ok(MutexGuard::new(self))
+        Ok(MutexGuard::new(self, self.take_value(None)))
     }
 
     /// Takes the lock with an owned guard if it is free and nobody is waiting for it.
@@ -153,7 +154,7 @@ impl<T> Mutex<T> {
     /// ```
     pub fn try_lock_owned(self: &Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         self.raw.try_acquire(1).map_err(|_| TryLockError { _priv: () })?;
-        Ok(OwnedMutexGuard::new(Arc::clone(self)))
+        Ok(OwnedMutexGuard::new(Arc::clone(self), self.take_value(None)))
     }
 
     /// Whether the mutex is held.
@@ -190,8 +191,7 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner(), 2);
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        let slot = self.value.get_mut().unwrap_or_else(|e| e.into_inner());
-        slot.as_mut().expect("no guard can exist while the mutex is borrowed uniquely")
+        self.raw.kept_mut().as_mut().expect("no guard can exist while the mutex is borrowed uniquely")
     }
 
     /// The value, consuming the mutex.
@@ -202,20 +202,22 @@ impl<T> Mutex<T> {
     /// assert_eq!(anyscope_core::sync::Mutex::new("x").into_inner(), "x");
     /// ```
     pub fn into_inner(self) -> T {
-        let slot = self.value.into_inner().unwrap_or_else(|e| e.into_inner());
-        slot.expect("no guard can exist while the mutex is owned")
+        self.raw.into_kept().expect("no guard can exist while the mutex is owned")
     }
 
-    /// Moves the value out for a new guard (the lock is held).
-    fn take_value(&self) -> T {
-        let mut slot = self.value.lock().unwrap_or_else(|e| e.into_inner());
-        slot.take().expect("the value is in the mutex while it is unlocked")
+    /// Moves the value out for a new guard (the lock is held): from `slot` when the lock was
+    /// granted under the semaphore's lock, else under it.
+    fn take_value(&self, slot: Option<&mut Option<T>>) -> T {
+        let value = match slot {
+            Some(slot) => slot.take(),
+            None => self.raw.with_kept(Option::take),
+        };
+        value.expect("the value is in the mutex while it is unlocked")
     }
 
-    /// Puts the value back and unlocks (hands the lock to the oldest waiter).
+    /// Puts the value back and unlocks (hands the lock to the oldest waiter), under one lock.
     fn unlock(&self, value: T) {
-        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
-        self.raw.release(1);
+        self.raw.release_with(1, |slot| *slot = Some(value));
     }
 }
 
@@ -259,10 +261,11 @@ impl<'a, T> Future for Lock<'a, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        match this.op.poll(&this.mutex.raw, cx) {
+        let mutex = this.mutex;
+        match this.op.poll_with(&mutex.raw, cx, |slot| mutex.take_value(slot)) {
             Poll::Pending => Poll::Pending,
-            // The mutex is never closed.
-            Poll::Ready(_) => Poll::Ready(MutexGuard::new(this.mutex)),
+            Poll::Ready(Ok(value)) => Poll::Ready(MutexGuard::new(mutex, value)),
+            Poll::Ready(Err(_)) => unreachable!("a mutex's semaphore is never closed"),
         }
     }
 }
@@ -302,9 +305,11 @@ impl<T> Future for LockOwned<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        match this.op.poll(&this.mutex.raw, cx) {
+        let mutex = &this.mutex;
+        match this.op.poll_with(&mutex.raw, cx, |slot| mutex.take_value(slot)) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(_) => Poll::Ready(OwnedMutexGuard::new(Arc::clone(&this.mutex))),
+            Poll::Ready(Ok(value)) => Poll::Ready(OwnedMutexGuard::new(Arc::clone(mutex), value)),
+            Poll::Ready(Err(_)) => unreachable!("a mutex's semaphore is never closed"),
         }
     }
 }

@@ -25,8 +25,8 @@ pub struct MutexGuard<'a, T> {
 }
 
 impl<'a, T> MutexGuard<'a, T> {
-    pub(super) fn new(mutex: &'a Mutex<T>) -> Self {
-        MutexGuard { value: Some(mutex.take_value()), mutex }
+    pub(super) fn new(mutex: &'a Mutex<T>, value: T) -> Self {
+        MutexGuard { value: Some(value), mutex }
     }
 
     /// The mutex this guard locks.
@@ -89,8 +89,8 @@ pub struct OwnedMutexGuard<T> {
 }
 
 impl<T> OwnedMutexGuard<T> {
-    pub(super) fn new(mutex: Arc<Mutex<T>>) -> Self {
-        OwnedMutexGuard { value: Some(mutex.take_value()), mutex }
+    pub(super) fn new(mutex: Arc<Mutex<T>>, value: T) -> Self {
+        OwnedMutexGuard { value: Some(value), mutex }
     }
 
     /// The mutex this guard locks.
