@@ -38,6 +38,7 @@ macro_rules! __cases_cancel {
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,
+            block_on_task_group_in_cancelled_scope_returns,
             rearmed_spare_timer_fires_at_each_earlier_deadline,
             cancelled_before_run_delivers_at_first_checkpoint,
             cancel_called_without_caught_when_body_never_checkpoints,

@@ -7,6 +7,7 @@
 use std::pin::pin;
 use std::time::Duration;
 
+use anyscope_core::group::task_group;
 use anyscope_core::stream::channel;
 use anyscope_core::sync::Mutex;
 use anyscope_core::{CancelScope, checkpoint, checkpoint_if_cancelled, move_on_after, sleep, spawn};
@@ -145,4 +146,25 @@ pub async fn rearmed_spare_timer_fires_at_each_earlier_deadline() {
         .await;
         assert_eq!(out, Some(Some(1)));
     }
+}
+
+/// `block_on` of a task group whose body reaches a checkpoint, inside a cancelled scope (no
+/// `runtime::isolated`): the group must not stay pending for the enclosing scope to drop it —
+/// that scope's poll is the one blocked. It returns (its body was cancelled: the group reports
+/// the cancellation as its error). Before the fix in `group/run.rs` this hung (seen on
+/// `tokio_current_thread`).
+pub async fn block_on_task_group_in_cancelled_scope_returns() {
+    let scope = CancelScope::new();
+    scope.cancel();
+    let out = scope
+        .run(async {
+            block_on(task_group(|_tg| async move {
+                checkpoint().await;
+                Ok::<(), String>(())
+            }))
+        })
+        .await;
+    let res = out.expect("the body never reached a checkpoint of the cancelled scope");
+    assert!(res.unwrap_err().is_cancelled());
+    assert!(!scope.cancelled_caught());
 }

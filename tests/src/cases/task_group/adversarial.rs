@@ -45,7 +45,12 @@ pub async fn start_soon_panic_at_first_poll_resumed_after_cleanup() {
 pub async fn child_handles_awaited_after_group_ended() {
     let res: Result<_, _> = task_group(|tg| async move {
         let done = tg.spawn(async { Ok(()) }).unwrap();
-        let cancelled = tg.spawn(async { sleep(LONG).await; Ok(()) }).unwrap();
+        let cancelled = tg
+            .spawn(async {
+                sleep(LONG).await;
+                Ok(())
+            })
+            .unwrap();
         cancelled.cancel();
         Ok::<_, String>((done, cancelled))
     })
