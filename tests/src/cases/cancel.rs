@@ -39,6 +39,7 @@ macro_rules! __cases_cancel {
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,
             block_on_task_group_in_cancelled_scope_returns,
+            block_on_in_cleanup_and_in_drop_of_a_cancelled_task_completes,
             rearmed_spare_timer_fires_at_each_earlier_deadline,
             cancelled_before_run_delivers_at_first_checkpoint,
             cancel_called_without_caught_when_body_never_checkpoints,

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use futures_util::stream::FuturesUnordered;
 
-use crate::support::{Flag, poll_once, wait_until};
+use crate::support::{Flag, Log, poll_once, wait_until};
 
 const LONG: Duration = Duration::from_secs(3600);
 
@@ -167,4 +167,59 @@ pub async fn block_on_task_group_in_cancelled_scope_returns() {
     let res = out.expect("the body never reached a checkpoint of the cancelled scope");
     assert!(res.unwrap_err().is_cancelled());
     assert!(!scope.cancelled_caught());
+}
+
+/// A resource whose close blocks on anyscope awaitables (a nested executor inside a cleanup).
+struct BlocksInClose(Log);
+
+impl anyscope_core::AsyncClose for BlocksInClose {
+    type Error = std::convert::Infallible;
+
+    async fn close(self) -> Result<(), Self::Error> {
+        let v = block_on(ready_work());
+        self.0.push(format!("closed with {v}"));
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "cancel::blocks_in_close"
+    }
+}
+
+/// A cleanup that blocks on ready work, adopted by a cancelled scope, runs to its end; and a
+/// `Drop` that blocks on ready work in a spawned task cancelled from outside runs to its end:
+/// neither nested executor hangs, the scope ends and catches.
+pub async fn block_on_in_cleanup_and_in_drop_of_a_cancelled_task_completes() {
+    struct BlocksInDrop(Log);
+    impl Drop for BlocksInDrop {
+        fn drop(&mut self) {
+            let v = block_on(ready_work());
+            self.0.push(format!("dropped with {v}"));
+        }
+    }
+    let log = Log::new();
+    let l = log.clone();
+    let scope = CancelScope::new();
+    let handle = scope.clone();
+    let started = Flag::new();
+    let s = started.clone();
+    let out = scope
+        .run(async move {
+            let l2 = l.clone();
+            let s2 = s.clone();
+            let _task = spawn(async move {
+                let _d = BlocksInDrop(l2);
+                s2.set();
+                sleep(LONG).await;
+            });
+            drop(anyscope_core::Scoped::new(BlocksInClose(l.clone())));
+            wait_until("the task runs", || s.is_set()).await;
+            handle.cancel();
+            sleep(LONG).await;
+        })
+        .await;
+    assert!(out.is_none());
+    assert!(scope.cancelled_caught());
+    wait_until("the task's drop ran", || log.events().iter().any(|e| e == "dropped with 5")).await;
+    assert!(log.events().iter().any(|e| e == "closed with 5"), "{:?}", log.events());
 }
