@@ -125,3 +125,32 @@ fn block_in_place_task_group_in_cancelled_scope_returns() {
     assert!(cancel_called);
     assert!(got.is_some(), "the scope caught a cancellation its body never reached");
 }
+
+/// tokio's nested executor driving `TaskGroup::start` in a cancelled scope (the group is
+/// outside it), without `runtime::isolated`: the start returns instead of staying pending for
+/// the blocked scope to drop it (before the fix in `group/start.rs` it hung at its first poll).
+#[test]
+fn block_in_place_start_in_cancelled_scope_returns() {
+    let got = anyscope_tokio::run(async {
+        task_group(|tg| async move {
+            let scope = CancelScope::new();
+            scope.cancel();
+            let out = scope
+                .run(async {
+                    tokio::task::block_in_place(|| {
+                        tokio::runtime::Handle::current().block_on(tg.start(
+                            |s: anyscope_core::group::TaskStatus<u32>| async move {
+                                s.started(5);
+                                Ok(())
+                            },
+                        ))
+                    })
+                })
+                .await;
+            Ok::<_, String>(out.map(|r| r.is_ok()))
+        })
+        .await
+        .unwrap()
+    });
+    assert!(got.is_some(), "the scope caught a cancellation its body never reached");
+}

@@ -34,6 +34,7 @@ macro_rules! __cases_task_group {
             child_handles_awaited_after_group_ended,
             fifty_thousand_start_soon_in_a_loop_complete,
             self_respawning_start_soon_task_stopped_by_enclosing_cancel,
+            finished_child_handle_blocked_on_in_cancelled_scope_returns,
             all_children_awaited,
             child_error_cancels_body_and_siblings,
             two_failing_children_give_two_errors,

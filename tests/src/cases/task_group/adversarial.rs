@@ -119,3 +119,21 @@ pub async fn self_respawning_start_soon_task_stopped_by_enclosing_cancel() {
     assert!(scope.cancelled_caught());
     assert!(count.load(Ordering::Relaxed) >= 2000);
 }
+
+/// A `ChildHandle` of a task that has already ended, blocked on (`block_on`, no
+/// `runtime::isolated`) inside a cancelled scope: the handle must not stay pending for that
+/// scope to drop it (its poll is the one blocked); it returns how the task ended. Before the
+/// fix in `group/child.rs` this hung (`cancelled_here` instead of `cancelled_for`).
+pub async fn finished_child_handle_blocked_on_in_cancelled_scope_returns() {
+    let res = task_group(|tg| async move {
+        let h = tg.spawn(async { Ok(()) }).unwrap();
+        wait_until("the task ended", || h.is_finished()).await;
+        let scope = CancelScope::new();
+        scope.cancel();
+        let out = scope.run(async move { futures_lite::future::block_on(h) }).await;
+        assert!(out.expect("the body has no checkpoint of its own").is_ok());
+        Ok::<(), String>(())
+    })
+    .await;
+    assert!(res.is_ok());
+}
