@@ -154,3 +154,21 @@ fn block_in_place_start_in_cancelled_scope_returns() {
     });
     assert!(got.is_some(), "the scope caught a cancellation its body never reached");
 }
+
+/// `block_on` (futures-lite's, no `runtime::isolated`) of an abandonable `run_blocking` inside a
+/// cancelled scope on a current-thread runtime (the blocking pool runs on threads of its own):
+/// the call returns its result instead of staying pending for the blocked scope to drop it
+/// (before the fix in `blocking.rs` it hung once the thread had finished).
+#[test]
+fn block_on_abandonable_run_blocking_in_cancelled_scope_returns() {
+    let out = anyscope_tokio::run_current_thread(async {
+        let scope = CancelScope::new();
+        scope.cancel();
+        scope
+            .run(async {
+                futures_lite::future::block_on(anyscope_core::run_blocking(|| 7).abandon_on_cancel())
+            })
+            .await
+    });
+    assert_eq!(out, Some(7));
+}
