@@ -185,7 +185,7 @@ impl<T: Send + 'static> Future for RunBlocking<T> {
                 return Poll::Pending;
             }
             std::task::ready!(this.start(cx));
-        } else if this.abandon && frame::cancelled_here() {
+        } else if this.abandon && frame::cancelled_for(cx) {
             return Poll::Pending;
         }
         let Some(task) = this.task.as_mut() else { unreachable!() };

@@ -379,7 +379,7 @@ impl Future for ChildHandle {
     type Output = Result<(), ChildError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if frame::cancelled_here() {
+        if frame::cancelled_for(cx) {
             return Poll::Pending;
         }
         assert!(!self.done, "anyscope: a ChildHandle was polled after it completed");

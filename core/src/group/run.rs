@@ -312,7 +312,7 @@ where
             return Poll::Ready(Err(GroupError::new(errors, this.caught.take())));
         }
         if this.value.is_some() {
-            if shared.children_cancelled() && frame::cancelled_here() {
+            if shared.children_cancelled() && frame::cancelled_for(cx) {
                 // The body returned, but the group ended because an enclosing cancellation cut
                 // its tasks off: its exit delivers that cancellation, as a nursery's exit
                 // re-raises its children's `Cancelled` in Trio. The enclosing scope drops us
@@ -324,7 +324,11 @@ where
                 return Poll::Ready(Ok(v));
             }
         }
-        if frame::cancelled_here() {
+        // `cancelled_for`, not `cancelled_here`: polled by a nested executor (`block_on`) under a
+        // cancelled scope, a bare `Pending` would park it for good (`budget`, "# Nested
+        // executors"); there the poll is woken, and once the executor is recognised the group
+        // returns its cancellation as an error instead.
+        if frame::cancelled_for(cx) {
             // Cancelled from outside with nothing to report: the enclosing scope drops us now.
             return Poll::Pending;
         }

@@ -289,7 +289,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.slot.is_none() {
-            if frame::cancelled_here() {
+            if frame::cancelled_for(cx) {
                 return Poll::Pending;
             }
             let f = this.f.take().expect("anyscope: a `start` future was polled after it completed");
@@ -319,7 +319,7 @@ where
                 inner.waker = Some(cx.waker().clone());
                 drop(inner);
                 if !this.caller_cancelled {
-                    if frame::cancelled_here() {
+                    if frame::cancelled_for(cx) {
                         this.caller_cancelled = true;
                         if let Some(node) = &this.node {
                             node.cancel(CancelReason::Explicit(Some(CALLER_CANCELLED.into())));
@@ -340,7 +340,7 @@ where
                 Poll::Ready(Ok(v))
             }
             other => {
-                if this.caller_cancelled || frame::cancelled_here() {
+                if this.caller_cancelled || frame::cancelled_for(cx) {
                     // The caller is being cancelled and gets no outcome: its scope catches at
                     // once (we no longer defer it), and dropping us records an error or panic
                     // nobody can receive.

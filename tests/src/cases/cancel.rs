@@ -4,6 +4,7 @@
 //! are generous (a 20 ms deadline against a 10 s sleep), and the order of events is what is
 //! checked.
 
+mod adversarial;
 mod budget;
 mod cleanups;
 mod deadlines;
@@ -16,6 +17,7 @@ mod shields;
 mod tasks;
 mod timers;
 
+pub use adversarial::*;
 pub use budget::*;
 pub use cleanups::*;
 pub use deadlines::*;
@@ -34,6 +36,13 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            select_in_a_loop_is_cancelled_from_another_task,
+            futures_unordered_of_sleepers_in_cancelled_scope_ends,
+            receive_through_combinator_under_cancel_loses_no_item,
+            block_on_two_levels_deep_in_cancelled_scope_completes,
+            block_on_task_group_in_cancelled_scope_returns,
+            block_on_in_cleanup_and_in_drop_of_a_cancelled_task_completes,
+            rearmed_spare_timer_fires_at_each_earlier_deadline,
             cancelled_before_run_delivers_at_first_checkpoint,
             cancel_called_without_caught_when_body_never_checkpoints,
             cpu_loop_with_checkpoint_is_cancellable,

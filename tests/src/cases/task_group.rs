@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use crate::support::Log;
 
+mod adversarial;
 mod basics;
 mod cancellation;
 mod scale;
 mod soon;
 mod start;
 
+pub use adversarial::*;
 pub use basics::*;
 pub use cancellation::*;
 pub use scale::*;
@@ -28,6 +30,11 @@ pub use start::*;
 macro_rules! __cases_task_group {
     ($runner:expr) => {
         $crate::__area!($runner; task_group;
+            start_soon_panic_at_first_poll_resumed_after_cleanup,
+            child_handles_awaited_after_group_ended,
+            fifty_thousand_start_soon_in_a_loop_complete,
+            self_respawning_start_soon_task_stopped_by_enclosing_cancel,
+            finished_child_handle_blocked_on_in_cancelled_scope_returns,
             all_children_awaited,
             child_error_cancels_body_and_siblings,
             two_failing_children_give_two_errors,
