@@ -5,6 +5,7 @@
 //! checked.
 
 mod adversarial;
+mod after_exit;
 mod budget;
 mod cleanups;
 mod deadlines;
@@ -18,6 +19,7 @@ mod tasks;
 mod timers;
 
 pub use adversarial::*;
+pub use after_exit::*;
 pub use budget::*;
 pub use cleanups::*;
 pub use deadlines::*;
@@ -36,6 +38,16 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            ended_scope_handle_changes_affect_nothing,
+            ended_shield_lowered_after_exit_still_shields,
+            ended_cancelled_scope_keeps_its_task_cancelled,
+            task_left_by_three_ended_scopes_is_cancelled_by_the_enclosing_one,
+            respawn_chain_through_nested_scopes_is_cancelled_at_the_top,
+            scope_moved_a_thousand_times_ends_under_the_last_one,
+            scope_ping_pong_while_one_side_is_cancelled_settles,
+            moved_scope_with_a_deadline_sees_the_min_of_its_own_and_the_new_enclosing,
+            shield_and_group_inside_a_moved_scope,
+            parent_cancel_racing_child_scope_end_reaches_its_task,
             select_in_a_loop_is_cancelled_from_another_task,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
