@@ -8,6 +8,7 @@ mod adversarial;
 mod after_exit;
 mod budget;
 mod cleanups;
+mod cycle;
 mod deadlines;
 mod links;
 mod moved;
@@ -22,6 +23,7 @@ pub use adversarial::*;
 pub use after_exit::*;
 pub use budget::*;
 pub use cleanups::*;
+pub use cycle::*;
 pub use deadlines::*;
 pub use links::*;
 pub use moved::*;
@@ -38,6 +40,7 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            scope_polled_inside_a_task_it_spawned_panics_instead_of_looping,
             ended_scope_handle_changes_affect_nothing,
             ended_shield_lowered_after_exit_still_shields,
             ended_cancelled_scope_keeps_its_task_cancelled,
