@@ -13,6 +13,7 @@ mod deadlines;
 mod links;
 mod moved;
 mod nested;
+mod races;
 mod regions;
 mod scopes;
 mod shields;
@@ -28,6 +29,7 @@ pub use deadlines::*;
 pub use links::*;
 pub use moved::*;
 pub use nested::*;
+pub use races::*;
 pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
@@ -40,6 +42,9 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            scope_moved_under_a_scope_being_cancelled_cancels_its_task,
+            task_registering_while_its_scope_ends_is_reached_by_the_enclosing_cancel,
+            borrower_in_a_scope_moved_to_another_task_is_the_new_task,
             scope_polled_inside_a_task_it_spawned_panics_instead_of_looping,
             ended_scope_handle_changes_affect_nothing,
             ended_shield_lowered_after_exit_still_shields,
