@@ -42,6 +42,7 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            task_left_by_an_ended_group_child_is_cancelled_by_the_enclosing_scope,
             scope_moved_under_a_scope_being_cancelled_cancels_its_task,
             task_registering_while_its_scope_ends_is_reached_by_the_enclosing_cancel,
             borrower_in_a_scope_moved_to_another_task_is_the_new_task,

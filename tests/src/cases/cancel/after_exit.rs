@@ -75,8 +75,10 @@ pub async fn ended_scope_handle_changes_affect_nothing() {
             let task = t.task();
             assert_eq!(inner.run(async move { drop(spawn(task)) }).await, Some(()));
             t.started().await;
-            inner.cancel();
             inner.set_deadline(Some(current_time()));
+            t.runs_on("the ended scope's deadline was moved into the past").await;
+            assert!(!inner.cancel_called(), "a deadline passed after the end cancels nothing");
+            inner.cancel();
             inner.set_shield(true);
             assert!(inner.cancel_called(), "the call is recorded");
             assert!(!inner.cancelled_caught(), "nothing was caught after the end");
@@ -180,6 +182,45 @@ pub async fn task_left_by_three_ended_scopes_is_cancelled_by_the_enclosing_one()
         })
         .await;
     assert_eq!(out, None);
+}
+
+/// A task of a group starts a plain task and ends, then the group ends: the plain task, left
+/// by two ended nodes (its spawner's task and the group), is cancelled by the enclosing scope.
+pub async fn task_left_by_an_ended_group_child_is_cancelled_by_the_enclosing_scope() {
+    let ticker = Ticker::default();
+    let outer = CancelScope::new();
+    let (handle, t) = (outer.clone(), ticker.clone());
+    let out = outer
+        .run(async move {
+            let task: Boxed = Box::pin(t.task());
+            let child: Boxed = Box::pin(async move { drop(spawn(task)) });
+            let ended = task_group(move |tg: TaskGroup<()>| spawn_and_return(tg, child)).await;
+            assert!(ended.is_ok(), "the group ended normally");
+            t.started().await;
+            t.runs_on("the group and its child ended").await;
+            shield(async {
+                cancel_from_elsewhere(&handle).await;
+                t.cancelled("the enclosing cancel reached the task").await;
+            })
+            .await;
+            sleep(Duration::from_secs(3600)).await;
+        })
+        .await;
+    assert_eq!(out, None);
+}
+
+/// A task group's body that starts `child` as a task of the group and returns.
+// Not an `async fn`: see `group_body`.
+#[allow(clippy::manual_async_fn)]
+fn spawn_and_return(tg: TaskGroup<()>, child: Boxed) -> impl Future<Output = Result<(), ()>> + Send {
+    async move {
+        let started = tg.spawn(async move {
+            child.await;
+            Ok(())
+        });
+        assert!(started.is_ok(), "the group is open");
+        Ok(())
+    }
 }
 
 /// Each task of a chain starts its successor inside `move_on_after` inside `CancelScope::run`
