@@ -175,6 +175,12 @@ impl Node {
         self.state.load(Ordering::Acquire)
     }
 
+    /// How many child slots the node holds, live or free (tests: state stays bounded).
+    #[cfg(test)]
+    pub(crate) fn child_slots(&self) -> usize {
+        self.lock().kids.as_ref().map_or(0, |k| k.children.len())
+    }
+
     /// The parent, if the node has one (a clone: the link may change).
     pub(crate) fn parent(&self) -> Option<Arc<Node>> {
         if self.flags() & LINKED == 0 {

@@ -53,6 +53,8 @@ use crate::sync_shim::Ordering;
 /// too: each time it is polled under another enclosing scope than before, it moves there, and
 /// the tasks it spawned are cancelled with the scopes that enclose it now — not with the old
 /// ones. Moved under a scope that is already cancelled, its tasks are cancelled at once.
+/// A scope cannot move below itself: polled inside a scope it encloses (in a task it spawned,
+/// directly or not), the poll panics.
 ///
 /// # Tasks that outlive the scope
 ///
@@ -146,7 +148,8 @@ impl CancelScope {
     /// # Panics
     ///
     /// A scope runs once: the second call panics. If `body` panics, the scope first drops it and
-    /// runs the cleanups it adopted, then resumes the panic.
+    /// runs the cleanups it adopted, then resumes the panic. A poll of the future inside a
+    /// scope this one encloses panics (see "Moving a scope's future").
     ///
     /// # Cancel safety
     ///

@@ -5,12 +5,15 @@
 //! checked.
 
 mod adversarial;
+mod after_exit;
 mod budget;
 mod cleanups;
+mod cycle;
 mod deadlines;
 mod links;
 mod moved;
 mod nested;
+mod races;
 mod regions;
 mod scopes;
 mod shields;
@@ -18,12 +21,15 @@ mod tasks;
 mod timers;
 
 pub use adversarial::*;
+pub use after_exit::*;
 pub use budget::*;
 pub use cleanups::*;
+pub use cycle::*;
 pub use deadlines::*;
 pub use links::*;
 pub use moved::*;
 pub use nested::*;
+pub use races::*;
 pub use regions::*;
 pub use scopes::*;
 pub use shields::*;
@@ -36,6 +42,21 @@ pub use timers::*;
 macro_rules! __cases_cancel {
     ($runner:expr) => {
         $crate::__area!($runner; cancel;
+            task_left_by_an_ended_group_child_is_cancelled_by_the_enclosing_scope,
+            scope_moved_under_a_scope_being_cancelled_cancels_its_task,
+            task_registering_while_its_scope_ends_is_reached_by_the_enclosing_cancel,
+            borrower_in_a_scope_moved_to_another_task_is_the_new_task,
+            scope_polled_inside_a_task_it_spawned_panics_instead_of_looping,
+            ended_scope_handle_changes_affect_nothing,
+            ended_shield_lowered_after_exit_still_shields,
+            ended_cancelled_scope_keeps_its_task_cancelled,
+            task_left_by_three_ended_scopes_is_cancelled_by_the_enclosing_one,
+            respawn_chain_through_nested_scopes_is_cancelled_at_the_top,
+            scope_moved_a_thousand_times_ends_under_the_last_one,
+            scope_ping_pong_while_one_side_is_cancelled_settles,
+            moved_scope_with_a_deadline_sees_the_min_of_its_own_and_the_new_enclosing,
+            shield_and_group_inside_a_moved_scope,
+            parent_cancel_racing_child_scope_end_reaches_its_task,
             select_in_a_loop_is_cancelled_from_another_task,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,

@@ -101,7 +101,20 @@ impl Node {
     /// under another enclosing frame (`frame::follow`). Leaves the old parent's children,
     /// registers in the new parent if something below must be reachable, and wakes what hangs
     /// below if the new place is cancelled (invariant 3).
+    ///
+    /// # Panics
+    ///
+    /// If `parent` hangs below this node (the scope's future is polled inside a scope it
+    /// encloses, in a task it spawned): the tree would become a cycle, and every walk up from
+    /// it a loop that never ends. Nothing is changed before the panic.
     pub(crate) fn relink(self: &Arc<Self>, parent: Option<Arc<Node>>) {
+        if let Some(p) = &parent {
+            assert!(
+                !self.is_at_or_above(p),
+                "anyscope: a cancel scope was polled inside a scope it encloses (in a task it \
+                 spawned, or a task that one spawned): a scope cannot hang below itself"
+            );
+        }
         let (old, slot, has_kids) = {
             let mut me = self.lock();
             if same(me.parent.as_ref(), parent.as_ref()) {
@@ -129,6 +142,19 @@ impl Node {
             self.register_in_parent();
             self.wake_below_if_cancelled();
         }
+    }
+
+    /// Whether this node is `node` or one of its ancestors. One lock at a time, each link
+    /// dropped with no lock held (invariant 6).
+    fn is_at_or_above(&self, node: &Arc<Node>) -> bool {
+        let mut next = Some(Arc::clone(node));
+        while let Some(n) = next {
+            if std::ptr::eq(Arc::as_ptr(&n), self) {
+                return true;
+            }
+            next = n.parent();
+        }
+        false
     }
 
     /// After a move: if the node's new place is effectively cancelled, wakes the tasks below it

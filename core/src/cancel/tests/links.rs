@@ -203,3 +203,42 @@ fn registration_skips_ended_scopes_and_relink_leaves_the_old_parent() {
     o2.cancel(crate::cancel::CancelReason::Explicit(None));
     assert!(t.effectively_cancelled());
 }
+
+/// A scope re-linked back and forth 10,000 times between two parents (with a task below it)
+/// leaves each parent one child slot: the old slot is freed and reused, nothing accumulates.
+/// The last parent reaches the task, the other does not.
+#[test]
+fn relink_back_and_forth_keeps_state_bounded() {
+    let (o1, o2) = (Arc::new(Node::new(0, None, None)), Arc::new(Node::new(0, None, None)));
+    let n = linked(&o1, 0, false);
+    let t = linked(&n, 0, true);
+    for i in 0..10_000 {
+        n.relink(Some(Arc::clone(if i % 2 == 0 { &o2 } else { &o1 })));
+    }
+    assert!(is_parent(&n, &o1), "the last move was under O1");
+    assert!(o1.child_slots() <= 1 && o2.child_slots() <= 1, "{} {}", o1.child_slots(), o2.child_slots());
+    o2.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(!t.effectively_cancelled(), "O2 no longer reaches it");
+    o1.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(t.effectively_cancelled());
+}
+
+/// Re-linking a scope below its own descendant (through a task root) panics and changes
+/// nothing: the tree never becomes a cycle.
+#[test]
+fn relink_below_a_descendant_panics_and_changes_nothing() {
+    let p = Arc::new(Node::new(0, None, None));
+    let s = linked(&p, 0, false);
+    let t = linked(&s, 0, true);
+    let b = linked(&t, 0, false);
+    let moved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.relink(Some(Arc::clone(&b)))));
+    assert!(moved.is_err(), "the move below itself panics");
+    assert!(is_parent(&s, &p), "the old link stays");
+    p.cancel(crate::cancel::CancelReason::Explicit(None));
+    assert!(b.effectively_cancelled(), "the walk up from below ends (at the cancelled root)");
+    let q = Arc::new(Node::new(0, None, None));
+    let c = linked(&q, 0, false);
+    let moved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.relink(Some(Arc::clone(&c)))));
+    assert!(moved.is_err(), "nor below itself");
+    assert!(is_parent(&c, &q));
+}
