@@ -61,7 +61,10 @@
 //! operations after the cancellation; the next checkpoint of the task delivers); a nested
 //! executor that polls anyscope awaitables only through several children of a
 //! `FuturesUnordered` of its own is recognised only after up to 128 wake-ups; queries with no
-//! `Context` ([`is_cancelled`], [`current_effective_deadline`]) still see the task's frames.
+//! `Context` ([`is_cancelled`], [`current_effective_deadline`]) still see the task's frames;
+//! a [`task_group`] blocked on inside a cancelled scope takes the cancellation at its first
+//! poll, before the nested executor is recognised: it returns a cancelled [`GroupError`]
+//! instead of running its body to the end (it does not hang).
 //!
 //! [`runtime::isolated`] stays the explicit way, with no heuristic: `block_on(isolated(fut))`
 //! gives the nested future a root frame of its own, as a spawned task has. Enclosing scopes then
