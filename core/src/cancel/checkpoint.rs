@@ -130,7 +130,8 @@ impl Future for Checkpoint {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if frame::cancelled_for(cx) {
-            // The cancelled scope sees this `Pending` and drops us: no wake-up needed.
+            // The cancelled scope sees this `Pending` and drops us: no wake-up needed (a poll
+            // through a foreign `Context` was woken by `cancelled_for`).
             return Poll::Pending;
         }
         if self.yielded {
