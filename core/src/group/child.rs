@@ -137,14 +137,7 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    let task = ChildTask {
-        inner: Some(RootFramed::new(state, None, fut)),
-        group: Arc::clone(shared),
-        node: Some(Arc::clone(&node)),
-        route,
-    };
-    std::mem::forget(admitted);
-    rt.spawn_detached(Box::pin(task));
+    launch(admitted, rt, state, fut, Some(Arc::clone(&node)), route);
     Ok(node)
 }
 
@@ -171,15 +164,33 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
+    launch(admitted, rt, state, fut, None, ToGroup);
+    Ok(())
+}
+
+/// Hands a task of the group, its frame state `state` made, to the runtime: from here on the
+/// task leaves the group itself (`admitted` no longer gives its place back).
+fn launch<E, T, F, R>(
+    admitted: Admitted<'_, E>,
+    rt: &Handle,
+    state: FrameState,
+    fut: F,
+    node: Option<Arc<Node>>,
+    route: R,
+) where
+    E: fmt::Debug + Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    R: Route<T, E>,
+{
     let task = ChildTask {
         inner: Some(RootFramed::new(state, None, fut)),
-        group: Arc::clone(shared),
-        node: None,
-        route: ToGroup,
+        group: Arc::clone(admitted.0),
+        node,
+        route,
     };
     std::mem::forget(admitted);
     rt.spawn_detached(Box::pin(task));
-    Ok(())
 }
 
 /// The runtime a group's tasks are spawned on: borrowed from the group once its future has
@@ -192,7 +203,7 @@ fn runtime_of<'a, E>(shared: &'a Shared<E>, ambient: &'a mut Option<Handle>) -> 
 }
 
 /// Gives back an admission if the task could not be built.
-struct Admitted<'a, E>(&'a Shared<E>);
+struct Admitted<'a, E>(&'a Arc<Shared<E>>);
 
 impl<E> Drop for Admitted<'_, E> {
     fn drop(&mut self) {
