@@ -53,10 +53,12 @@ use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
 use crate::runtime::Handle;
 
-/// This thread's frames: `slots[..len]` are the active ones, innermost last. The slots above
-/// `len` hold default states (they own nothing), kept from earlier polls, so that entering a
-/// frame is one move into a slot and leaving it one move back: no growth check, and no state
-/// moved through an `Option` or dropped.
+/// This thread's frames: `slots` holds the active ones, innermost last, and `len` is always
+/// `slots.len()` (kept for the readers that slice `slots[..len]`). Entering a frame pushes its
+/// state (one move out of the frame, a default state left in its place); leaving pops it back
+/// (one move, straight into the frame's place: nothing dropped, no placeholder written). The
+/// vector keeps its capacity, so a poll allocates only when the nesting is deeper than ever
+/// before on this thread.
 struct Stack {
     slots: Vec<FrameState>,
     len: usize,
@@ -83,30 +85,32 @@ thread_local! {
 /// then, and they degrade as documented: a cleanup finds no frame and is detached or lost).
 #[inline]
 pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
-    let pushed = FRAMES
-        .try_with(|s| {
-            let mut s = s.borrow_mut();
-            let i = s.len;
-            match s.slots.get_mut(i) {
-                // The slot's placeholder owns nothing: overwriting it without its drop glue
-                // loses nothing (and a default state is left in the frame's place).
-                Some(slot) => std::mem::forget(std::mem::replace(slot, std::mem::take(state))),
-                None => s.slots.push(std::mem::take(state)),
-            }
-            s.len = i + 1;
-        })
-        .is_ok();
-    let mut guard = Entered { state, pushed };
-    let r = f();
-    // The guard's drop is for unwinding; the normal path leaves inline.
-    guard.leave();
-    std::mem::forget(guard);
-    r
+    let mut f = Some(f);
+    // One access to the thread-local for both the entry and the exit.
+    let entered = FRAMES.try_with(|stack| {
+        {
+            let mut s = stack.borrow_mut();
+            s.slots.push(std::mem::take(&mut *state));
+            s.len = s.slots.len();
+        }
+        let mut guard = Entered { state: &mut *state, stack };
+        let r = f.take().map(|f| f());
+        // The guard's drop is for unwinding; the normal path leaves inline.
+        guard.leave();
+        std::mem::forget(guard);
+        r
+    });
+    match (entered, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(),
+        // `f` ran inside and returned: unreachable, as `f.take()` above is `Some`.
+        (_, None) => unreachable!("anyscope: a frame's poll ran and returned nothing"),
+    }
 }
 
 struct Entered<'a> {
     state: &'a mut FrameState,
-    pushed: bool,
+    stack: &'a RefCell<Stack>,
 }
 
 impl Drop for Entered<'_> {
@@ -119,19 +123,14 @@ impl Drop for Entered<'_> {
 impl Entered<'_> {
     #[inline(always)]
     fn leave(&mut self) {
-        if !self.pushed {
-            return;
+        let mut s = self.stack.borrow_mut();
+        // Frames leave in the reverse order they entered (each guard lives inside the poll of
+        // the frame above it): the top slot is this frame's. The state in the frame's place is
+        // the default `enter` left there: it owns nothing and needs no drop.
+        if let Some(top) = s.slots.pop() {
+            s.len = s.slots.len();
+            std::mem::forget(std::mem::replace(self.state, top));
         }
-        let _ = FRAMES.try_with(|s| {
-            let mut s = s.borrow_mut();
-            if let Some(i) = s.len.checked_sub(1) {
-                s.len = i;
-                // Frames leave in the reverse order they entered (each guard lives inside the
-                // poll of the frame above it): slot `i` is this frame's. A default state stays
-                // in the slot; the one in the frame's place owns nothing and needs no drop.
-                std::mem::forget(std::mem::replace(self.state, std::mem::take(&mut s.slots[i])));
-            }
-        });
     }
 }
 
