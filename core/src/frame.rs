@@ -236,7 +236,11 @@ pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
 
 /// The ambient runtime: the nearest frame that carries one.
 pub(crate) fn runtime() -> Option<Handle> {
-    with_stack(|s| s.iter().rev().find_map(|f| f.runtime.clone())).flatten()
+    // A shared borrow: a read, as `cancelled_here`.
+    FRAMES
+        .try_with(|s| s.try_borrow().ok().and_then(|s| s.slots.iter().rev().find_map(|f| f.runtime.clone())))
+        .ok()
+        .flatten()
 }
 
 /// The ambient runtime's clock, read without cloning the runtime's handle when a frame carries
@@ -246,8 +250,12 @@ pub(crate) fn runtime() -> Option<Handle> {
 ///
 /// If no runtime is available, as [`crate::runtime::current`].
 pub(crate) fn now() -> Instant {
-    let read = with_stack(|s| s.iter().rev().find_map(|f| f.runtime.as_ref()).map(|rt| rt.now()));
-    match read.flatten() {
+    let read = FRAMES.try_with(|s| {
+        s.try_borrow()
+            .ok()
+            .and_then(|s| s.slots.iter().rev().find_map(|f| f.runtime.as_ref()).map(|rt| rt.now()))
+    });
+    match read.ok().flatten() {
         Some(now) => now,
         None => crate::runtime::current().now(),
     }

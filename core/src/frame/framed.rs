@@ -352,12 +352,15 @@ fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
     target
 }
 
-/// The runtime's clock: through the frame's own handle when it has one.
-fn read_clock(state: &FrameState) -> Instant {
-    match &state.runtime {
-        Some(rt) => rt.now(),
-        None => frame::now(),
-    }
+/// The runtime's clock, through the frame's own handle. A frame that has none yet keeps the
+/// ambient runtime's (a clone of the handle: one walk of the stack, no second one when the body
+/// suspends, where the frame would keep it anyway for its timer and its cleanups).
+///
+/// # Panics
+///
+/// If no runtime is available, as [`crate::runtime::current`].
+fn read_clock(state: &mut FrameState) -> Instant {
+    state.runtime.get_or_insert_with(runtime::current).now()
 }
 
 /// Whether the frame, off the stack, must deliver its cancellation now.
