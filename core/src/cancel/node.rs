@@ -468,9 +468,27 @@ impl Node {
 }
 
 impl Drop for Node {
+    #[inline]
     fn drop(&mut self) {
-        // Dropping the last reference to a long chain of ancestors must not recurse: each
-        // ancestor this drop owns alone is detached and dropped here, in a loop.
+        // Most nodes end with no parent (a scope that was never linked, one whose end let go
+        // of its parent): nothing to detach, checked inline.
+        let linked = match self.inner.get_mut() {
+            Ok(inner) => inner.parent.is_some(),
+            Err(e) => e.into_inner().parent.is_some(),
+        };
+        if linked {
+            self.drop_linked();
+        }
+    }
+}
+
+impl Node {
+    /// The drop of a node that still has a parent. Dropping the last reference to a long chain
+    /// of ancestors must not recurse: each ancestor this drop owns alone is detached and
+    /// dropped here, in a loop.
+    #[cold]
+    #[inline(never)]
+    fn drop_linked(&mut self) {
         let mut next = self.detach();
         while let Some(parent) = next {
             next = match Arc::try_unwrap(parent) {

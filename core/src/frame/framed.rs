@@ -79,45 +79,53 @@ pin_project! {
     }
 
     impl<F: Future, D: DeadlineSlot> PinnedDrop for FramedIn<F, D> {
+        #[inline]
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
             if this.state.flags & COMPLETED != 0 {
                 // The poll that returned `Ready` already lowered the ticket, handed the timer
                 // over and finished the node, and no cleanup can be adopted after it: nothing
                 // is left to do but the fields' own drops. (A body whose drop panicked during a
                 // delivery also leaves no body and no outcome, but cleanups it adopted: that
-                // frame is not `COMPLETED`.)
+                // frame is not `COMPLETED`.) Checked inline: the common end of a frame.
                 return;
             }
-            let mut panic = None;
-            if this.body.is_some() {
-                // Dropped from outside: a cancellation, unless a panic is unwinding.
-                let cause = match frame::drop_cause() {
-                    Some(crate::resource::DropCause::Panicked) => DROP_PANICKED,
-                    _ => DROP_CANCELLED,
-                };
-                // A `Drop` of the body that panics must not cost the cleanups adopted during the
-                // drop, nor leave a count behind: finish the drop, then resume the panic.
-                let (state, body) = (&mut *this.state, this.body.as_mut());
-                panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
-            }
-            this.shield.lower();
-            if let Some(d) = this.dl.get() {
-                d.spare_timer(this.state);
-            }
-            if let Some(node) = &this.state.node {
-                node.finish();
-            }
-            if !this.state.cleanups.is_empty() {
-                let rt = this.state.runtime.take();
-                hand_off(std::mem::take(&mut this.state.cleanups).into_queue(), rt);
-            }
-            if let Some(panic) = panic {
-                // The body's own panic, not ours: the code that dropped the scope sees it, as it
-                // would have without the scope.
-                resume_unwind(panic);
-            }
+            drop_unfinished(this);
         }
+    }
+}
+
+/// The drop of a frame whose poll did not complete it: dropped from outside. See the module
+/// docs.
+#[inline(never)]
+fn drop_unfinished<F: Future, D: DeadlineSlot>(this: Pin<&mut FramedIn<F, D>>) {
+    let mut this = this.project();
+    let mut panic = None;
+    if this.body.is_some() {
+        // Dropped from outside: a cancellation, unless a panic is unwinding.
+        let cause = match frame::drop_cause() {
+            Some(crate::resource::DropCause::Panicked) => DROP_PANICKED,
+            _ => DROP_CANCELLED,
+        };
+        // A `Drop` of the body that panics must not cost the cleanups adopted during the
+        // drop, nor leave a count behind: finish the drop, then resume the panic.
+        let (state, body) = (&mut *this.state, this.body.as_mut());
+        panic = catch_unwind(AssertUnwindSafe(|| drop_body(state, body, cause))).err();
+    }
+    this.shield.lower();
+    if let Some(d) = this.dl.get() {
+        d.spare_timer(this.state);
+    }
+    if let Some(node) = &this.state.node {
+        node.finish();
+    }
+    if !this.state.cleanups.is_empty() {
+        let rt = this.state.runtime.take();
+        hand_off(std::mem::take(&mut this.state.cleanups).into_queue(), rt);
+    }
+    if let Some(panic) = panic {
+        // The body's own panic, not ours: the code that dropped the scope sees it, as it
+        // would have without the scope.
+        resume_unwind(panic);
     }
 }
 

@@ -174,14 +174,15 @@ impl Node {
     /// what still hangs under it to its nearest live ancestor. A frozen (cancelling or
     /// shielding) node keeps its children and lets go of its own parent.
     ///
-    /// Cost: one atomic update when the node has no waker, no children and no parent to let go.
+    /// Cost: one atomic update when the node has no waker, no children and no parent to let go
+    /// (inline; the rest is [`finish_slow`](Self::finish_slow)).
+    #[inline]
     pub(crate) fn finish(&self) {
         let flags = self.flags();
         if flags & HELD != 0 {
             // Not the end of this node: only the frame's waker goes.
             if flags & HAS_WAKER != 0 {
-                let waker = self.lock().waker.take();
-                drop(waker);
+                self.forget_waker();
             }
             return;
         }
@@ -193,6 +194,23 @@ impl Node {
         if prev & (HAS_WAKER | HAS_KIDS) == 0 && !(frozen && prev & LINKED != 0) {
             return;
         }
+        self.finish_slow(prev);
+    }
+
+    /// `finish` of a held node with a waker: the waker goes, and nothing else.
+    #[cold]
+    #[inline(never)]
+    fn forget_waker(&self) {
+        let waker = self.lock().waker.take();
+        drop(waker);
+    }
+
+    /// The rest of [`finish`](Self::finish), once `FINISHED` is set (`prev` is the state
+    /// before): forgets the waker, and lets go of the parent (a frozen node) or moves the
+    /// children up (a transparent one).
+    #[inline(never)]
+    fn finish_slow(&self, prev: u32) {
+        let frozen = prev & EFFECT != 0;
         let (waker, kids, up) = {
             let mut inner = self.lock();
             let waker = inner.waker.take();
