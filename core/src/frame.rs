@@ -90,7 +90,13 @@ pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
     let entered = FRAMES.try_with(|stack| {
         {
             let mut s = stack.borrow_mut();
-            s.slots.push(std::mem::take(&mut *state));
+            if s.slots.len() < s.slots.capacity() {
+                // With the room known, the state is moved field by field straight into the
+                // slot (no copy through a temporary, which a push that may grow needs).
+                s.slots.push(state.take_fields());
+            } else {
+                push_growing(&mut s.slots, state);
+            }
             s.len = s.slots.len();
         }
         let mut guard = Entered { state: &mut *state, stack };
@@ -106,6 +112,13 @@ pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
         // `f` ran inside and returned: unreachable, as `f.take()` above is `Some`.
         (_, None) => unreachable!("anyscope: a frame's poll ran and returned nothing"),
     }
+}
+
+/// `enter`'s push when the stack is full: the first time a thread nests this deep.
+#[cold]
+#[inline(never)]
+fn push_growing(slots: &mut Vec<FrameState>, state: &mut FrameState) {
+    slots.push(std::mem::take(state));
 }
 
 struct Entered<'a> {

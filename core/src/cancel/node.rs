@@ -171,6 +171,7 @@ impl Node {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    #[inline]
     pub(crate) fn flags(&self) -> u32 {
         self.state.load(Ordering::Acquire)
     }

@@ -79,6 +79,22 @@ pub(crate) struct FrameState {
 }
 
 impl FrameState {
+    /// Moves the state out, leaving a default one (what `mem::take` does), field by field: the
+    /// frame's entry moves it this way straight into its stack slot.
+    #[inline(always)]
+    pub(crate) fn take_fields(&mut self) -> FrameState {
+        FrameState {
+            node: self.node.take(),
+            remote_parent: self.remote_parent.take(),
+            flags: std::mem::take(&mut self.flags),
+            regions: self.regions.take(),
+            deadline: self.deadline.take(),
+            cleanups: std::mem::take(&mut self.cleanups),
+            runtime: self.runtime.take(),
+            entry: std::mem::take(&mut self.entry),
+        }
+    }
+
     pub(crate) fn scope_flags(&self) -> u32 {
         match &self.node {
             Some(node) => node.flags(),
