@@ -316,18 +316,44 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
 
 /// First poll: mark the node to be linked when needed, resolve the deadline (`after`, relative
 /// to now, for `move_on_after`), and return the deadline the timer should fire at.
-#[inline]
+///
+/// Inline for the frames with no deadline (a `CancelScope` whose handle set none, a shield, a
+/// task root); the rest is [`start_with_deadline`].
+#[inline(always)]
 fn start(state: &mut FrameState, after: Option<Duration>) -> Option<Instant> {
     if let Some(d) = after {
-        // A deadline too far to represent is no deadline. A zero delay is a deadline that has
-        // passed already, as `move_on_at(now)` is: the scope is cancelled from its first
-        // checkpoint on (Trio's `move_on_after(0)`), not only once the timer fires.
-        state.deadline = read_clock(state).checked_add(d);
-        if d.is_zero() {
-            state.cancel(CancelReason::Deadline);
-        }
-        return state.deadline;
+        return start_after(state, d);
     }
+    match &state.node {
+        Some(node) if node.flags() & (ENTERED | DEADLINE_MOVED) == ENTERED => {
+            // Entered when it was built, and no deadline set through a handle (see
+            // `start_with_deadline`).
+            if !state.is_task_root() {
+                state.flags |= UNLINKED;
+            }
+            None
+        }
+        None if state.deadline.is_none() => None,
+        _ => start_with_deadline(state),
+    }
+}
+
+/// [`start`] of a deadline relative to the first poll (`move_on_after`).
+#[inline(never)]
+fn start_after(state: &mut FrameState, d: Duration) -> Option<Instant> {
+    // A deadline too far to represent is no deadline. A zero delay is a deadline that has
+    // passed already, as `move_on_at(now)` is: the scope is cancelled from its first
+    // checkpoint on (Trio's `move_on_after(0)`), not only once the timer fires.
+    state.deadline = read_clock(state).checked_add(d);
+    if d.is_zero() {
+        state.cancel(CancelReason::Deadline);
+    }
+    state.deadline
+}
+
+/// [`start`] of a frame that may have an absolute deadline, or whose node is not entered yet.
+#[inline(never)]
+fn start_with_deadline(state: &mut FrameState) -> Option<Instant> {
     let target = match &state.node {
         Some(node) => {
             if !state.is_task_root() {
