@@ -20,8 +20,18 @@ use crate::runtime::{Handle, Runtime, Timer};
 
 /// The thread's spare timer and the runtime that made it.
 pub(super) struct SpareTimer {
-    rt: Weak<dyn Runtime>,
+    /// Keeps the runtime's allocation, so that no other runtime can be allocated at `id`.
+    _rt: Weak<dyn Runtime>,
+    /// The runtime's address ([`id`]), compared instead of the `Weak`'s: one load.
+    id: usize,
     timer: Option<Pin<Box<dyn Timer>>>,
+}
+
+/// The address of `rt`'s runtime: the same for every handle of one runtime, and no other
+/// runtime's while a `Weak` of it lives.
+#[inline]
+fn id(rt: &Handle) -> usize {
+    std::ptr::from_ref::<dyn Runtime>(&**rt).cast::<()>() as usize
 }
 
 /// Takes the thread's spare timer if `rt` made it. The caller resets it before polling it.
@@ -30,7 +40,7 @@ pub(crate) fn take(rt: &Handle) -> Option<Pin<Box<dyn Timer>>> {
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
             match &mut s.spare {
-                Some(spare) if rt.is(&spare.rt) => spare.timer.take(),
+                Some(spare) if spare.id == id(rt) => spare.timer.take(),
                 _ => None,
             }
         })
@@ -45,7 +55,7 @@ pub(crate) fn keep(rt: &Handle, timer: Pin<Box<dyn Timer>>) {
     let refused = FRAMES.try_with(|s| {
         let Ok(mut s) = s.try_borrow_mut() else { return Some(timer) };
         match &mut s.spare {
-            Some(spare) if spare.timer.is_none() && rt.is(&spare.rt) => {
+            Some(spare) if spare.timer.is_none() && spare.id == id(rt) => {
                 spare.timer = Some(timer);
                 None
             }
@@ -69,8 +79,12 @@ fn replace(rt: &Handle, timer: Pin<Box<dyn Timer>>) {
         let Ok(mut s) = s.try_borrow_mut() else { return };
         match &mut s.spare {
             // The same runtime: the `Weak` stays (no reference count touched).
-            Some(spare) if rt.is(&spare.rt) => old_timer = std::mem::replace(&mut spare.timer, timer.take()),
-            other => old_slot = other.replace(SpareTimer { rt: rt.downgrade(), timer: timer.take() }),
+            Some(spare) if spare.id == id(rt) => {
+                old_timer = std::mem::replace(&mut spare.timer, timer.take())
+            }
+            other => {
+                old_slot = other.replace(SpareTimer { _rt: rt.downgrade(), id: id(rt), timer: timer.take() })
+            }
         }
     });
     drop((old_timer, old_slot, timer));

@@ -30,15 +30,11 @@ impl Handle {
         Handle(rt)
     }
 
-    /// A weak reference for [`Handle::is`]: it keeps the runtime's allocation, not the runtime,
-    /// so no other runtime can be allocated at its address while it lives.
+    /// A weak reference: it keeps the runtime's allocation, not the runtime, so no other
+    /// runtime can be allocated at its address while it lives (`frame::spare_timer` compares
+    /// runtimes by address).
     pub(crate) fn downgrade(&self) -> Weak<dyn Runtime> {
         Arc::downgrade(&self.0)
-    }
-
-    /// Whether `weak` was taken from this very runtime (see [`Handle::downgrade`]).
-    pub(crate) fn is(&self, weak: &Weak<dyn Runtime>) -> bool {
-        std::ptr::addr_eq(Arc::as_ptr(&self.0), weak.as_ptr())
     }
 }
 
