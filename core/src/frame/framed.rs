@@ -237,6 +237,13 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                 });
                 match res {
                     Ok(Poll::Ready(value)) => {
+                        if state.cleanups.is_empty() {
+                            // The common end, with no cleanup to run: complete now, as the
+                            // end of this function would (the body is gone, no ticket is left).
+                            this.shield.lower();
+                            complete(state, this.dl);
+                            return Poll::Ready(Outcome::Done(value));
+                        }
                         *this.outcome = Some(Ok(Outcome::Done(value)));
                     }
                     Err(panic) => {
@@ -264,7 +271,7 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
                             this.shield.lower();
                         }
                         if let Some(d) = this.dl.get() {
-                            if !state.own_cancelled() && d.poll(state, cx) {
+                            if !own_cancelled(state) && d.poll(state, cx) {
                                 state.cancel(CancelReason::Deadline);
                             }
                         }
@@ -299,19 +306,26 @@ impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
         if this.body.is_some() {
             return Poll::Pending;
         }
-        if let Some(d) = this.dl.get() {
-            d.spare_timer(this.state);
-        }
-        if let Some(node) = &this.state.node {
-            node.finish();
-        }
-        this.state.flags |= COMPLETED;
+        complete(this.state, this.dl);
         match this.outcome.take() {
             Some(Ok(outcome)) => Poll::Ready(outcome),
             Some(Err(panic)) => resume_unwind(panic),
             None => panic!("anyscope: a frame was polled after it completed"),
         }
     }
+}
+
+/// The end of a frame whose body has ended and whose cleanups are done: the timer goes to the
+/// thread's spare, the node is finished, and the drop has nothing left to do (`COMPLETED`).
+#[inline(always)]
+fn complete<D: DeadlineSlot>(state: &mut FrameState, dl: &mut D) {
+    if let Some(d) = dl.get() {
+        d.spare_timer(state);
+    }
+    if let Some(node) = &state.node {
+        node.finish();
+    }
+    state.flags |= COMPLETED;
 }
 
 /// First poll: mark the node to be linked when needed, resolve the deadline (`after`, relative
@@ -397,6 +411,16 @@ fn read_clock(state: &mut FrameState) -> Instant {
     state.runtime.get_or_insert_with(runtime::current).now()
 }
 
+/// `state.own_cancelled()`, with the flag of a frame that has no node and no parent (a deadline
+/// scope nothing has asked a node of) read inline.
+#[inline(always)]
+fn own_cancelled(state: &FrameState) -> bool {
+    if state.node.is_none() && state.remote_parent.is_none() {
+        return state.flags & CANCELLED != 0;
+    }
+    state.own_cancelled()
+}
+
 /// Whether the frame, off the stack, must deliver its cancellation now.
 ///
 /// A counted region pending inside the frame defers the delivery; the frame then leaves its
@@ -405,8 +429,7 @@ fn read_clock(state: &mut FrameState) -> Instant {
 #[inline]
 fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
     // With no node and no parent, only the frame's own flag can say cancelled: read inline.
-    let linked = state.node.is_some() || state.remote_parent.is_some();
-    if (!linked && state.flags & CANCELLED == 0) || (linked && !state.own_cancelled()) {
+    if !own_cancelled(state) {
         return false;
     }
     if let Some(regions) = &state.regions {
