@@ -44,14 +44,15 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::{
-    CLEANING, COMPLETED, DROP_CANCELLED, DROP_PANICKED, GRACE, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
+    CLEANING, COMPLETED, DROP_CANCELLED, DROP_PANICKED, SKIP_REASON, STARTED, UNLINKED, UNREGISTERED,
 };
 use crate::cancel::CancelReason;
 use crate::cancel::budget;
 use crate::cancel::node::{CANCELLED, CAUGHT, DEADLINE_MOVED, ENTERED, SHIELD};
 use crate::frame::{self, FrameState, RegionTicket};
-use crate::runtime::{self, Handle, Timer};
+use crate::runtime::{self, Handle};
 use crate::tracker;
+use deadline::{Deadline, DeadlineSlot, NoDeadline};
 
 /// How a frame's body ended, when it did not panic.
 #[derive(Debug)]
@@ -136,47 +137,6 @@ pub(crate) type Framed<F> = FramedIn<F, Deadline>;
 /// root): such a frame never has a deadline of its own and carries no deadline machinery, which
 /// is 64 bytes less in every task's boxed future.
 pub(crate) type RootFramed<F> = FramedIn<F, NoDeadline>;
-
-/// The deadline machinery of a scope's frame.
-#[derive(Default)]
-pub(crate) struct Deadline {
-    // A deadline relative to the first poll (`move_on_after`), resolved then.
-    after: Option<Duration>,
-    // The deadline the timer should fire at, and the one it is armed for.
-    target: Option<Instant>,
-    armed: Option<Instant>,
-    timer: Option<Pin<Box<dyn Timer>>>,
-}
-
-/// No deadline machinery: the frame of a task root.
-pub(crate) struct NoDeadline;
-
-/// Where a frame keeps its deadline machinery, if it has any.
-pub(crate) trait DeadlineSlot {
-    fn with_after(after: Option<Duration>) -> Self;
-    fn get(&mut self) -> Option<&mut Deadline>;
-}
-
-impl DeadlineSlot for Deadline {
-    fn with_after(after: Option<Duration>) -> Self {
-        Deadline { after, ..Deadline::default() }
-    }
-
-    fn get(&mut self) -> Option<&mut Deadline> {
-        Some(self)
-    }
-}
-
-impl DeadlineSlot for NoDeadline {
-    fn with_after(after: Option<Duration>) -> Self {
-        debug_assert!(after.is_none(), "anyscope: a task root has no deadline");
-        NoDeadline
-    }
-
-    fn get(&mut self) -> Option<&mut Deadline> {
-        None
-    }
-}
 
 impl<F: Future, D: DeadlineSlot> FramedIn<F, D> {
     pub(crate) fn new(state: FrameState, after: Option<Duration>, body: F) -> Self {
@@ -517,81 +477,6 @@ fn register_slow(state: &mut FrameState, cx: &Context<'_>) {
     }
 }
 
-impl Deadline {
-    /// Arms the deadline timer on the deadline currently wanted, and polls it.
-    fn poll(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
-        if let Some(node) = &state.node {
-            if node.flags() & DEADLINE_MOVED != 0 {
-                node.state.fetch_and(!DEADLINE_MOVED, crate::sync_shim::Ordering::AcqRel);
-                self.target = node.deadline();
-            }
-        }
-        self.poll_target(state, cx)
-    }
-
-    /// Once the body has ended: whether the grace period the scope's handle set for its
-    /// cleanups ([`CancelScope::set_cleanup_grace`](crate::CancelScope::set_cleanup_grace))
-    /// has expired. Arms the timer on its end the first time.
-    fn poll_grace(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
-        if state.flags & GRACE == 0 {
-            let Some(grace) = state.node.as_ref().and_then(|n| n.cleanup_grace()) else {
-                return false;
-            };
-            state.flags |= GRACE;
-            // A grace period too long to represent is none.
-            self.target = read_clock(state).checked_add(grace);
-        }
-        self.poll_target(state, cx)
-    }
-
-    /// Lets go of the timer: it becomes the thread's spare, for the next deadline scope of the
-    /// same runtime to re-arm (`frame::spare_timer`).
-    #[inline]
-    fn spare_timer(&mut self, state: &FrameState) {
-        self.armed = None;
-        if let Some(timer) = self.timer.take() {
-            // The timer was made by the frame's runtime (`poll_target` sets it first).
-            if let Some(rt) = &state.runtime {
-                frame::spare_timer::keep(rt, timer);
-            }
-        }
-    }
-
-    /// Arms the timer on `target`, and polls it.
-    fn poll_target(&mut self, state: &mut FrameState, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.target else {
-            self.spare_timer(state);
-            return false;
-        };
-        if budget::exhausted() && read_clock(state) >= deadline {
-            // The body spent the task's budget without suspending: the timer may not have been
-            // driven since, the clock says (`budget`, invariant 3).
-            return true;
-        }
-        match &mut self.timer {
-            None => {
-                // Kept in the frame: the drop path hands pending cleanups to this runtime, and
-                // the timer goes back to the thread's spare under it.
-                let rt = state.runtime.get_or_insert_with(runtime::current);
-                self.timer = Some(match frame::spare_timer::take(rt) {
-                    Some(mut timer) => {
-                        timer.as_mut().reset(deadline);
-                        timer
-                    }
-                    None => rt.timer(deadline),
-                });
-            }
-            Some(t) if self.armed != Some(deadline) => t.as_mut().reset(deadline),
-            Some(_) => {}
-        }
-        self.armed = Some(deadline);
-        match &mut self.timer {
-            Some(t) => t.as_mut().poll_expired(cx).is_ready(),
-            None => false,
-        }
-    }
-}
-
 /// Polls the frame's adopted cleanups in order, inside the frame, shielded. Cleanups adopted
 /// while this runs are appended and polled in turn.
 pub(crate) fn drain(state: &mut FrameState, cx: &mut Context<'_>) -> Poll<()> {
@@ -634,5 +519,6 @@ pub(crate) fn hand_off(mut queue: VecDeque<super::Cleanup>, rt: Option<Handle>) 
     }
 }
 
+mod deadline;
 #[cfg(test)]
 mod tests;
