@@ -224,11 +224,11 @@ pin_project! {
     impl<F: Future, E, R: Abandon, H: Handled> PinnedDrop for ChildTask<F, E, R, H> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            if let Some(inner) = this.inner.as_ref().as_pin_ref() {
+            if let Some(inner) = this.inner.as_mut().as_pin_mut() {
                 // Dropped unfinished (runtime shutdown): drop the body inside its frame first, so
                 // that its cleanups are handed on before the group may see zero tasks; then the
                 // handle learns that the task was cancelled.
-                let node = if H::HANDLE { inner.get_ref().node().cloned() } else { None };
+                let node = if H::HANDLE { inner.take_node() } else { None };
                 this.inner.set(None);
                 this.route.abandoned();
                 if let Some(node) = node.filter(|n| n.flags() & DONE == 0) {
