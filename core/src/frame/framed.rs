@@ -155,6 +155,19 @@ impl<F: Future, D: DeadlineSlot> FramedIn<F, D> {
     }
 }
 
+impl<F: Future> RootFramed<F> {
+    /// The task root's node, taken out of a frame that has completed (its drop no longer needs
+    /// it; a frame that has not keeps it and gives a second reference): a group child's task
+    /// reads its node here rather than keeping a reference of its own.
+    pub(crate) fn take_node(self: Pin<&mut Self>) -> Option<std::sync::Arc<crate::cancel::node::Node>> {
+        let this = self.project();
+        if this.state.flags & COMPLETED == 0 {
+            return this.state.node.clone();
+        }
+        this.state.node.take()
+    }
+}
+
 impl<F: Future, D: DeadlineSlot> Future for FramedIn<F, D> {
     type Output = Outcome<F::Output>;
 

@@ -23,6 +23,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -137,7 +138,7 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    launch(admitted, rt, state, fut, Some(Arc::clone(&node)), route);
+    launch::<_, _, _, _, WithHandle>(admitted, rt, state, fut, route);
     Ok(node)
 }
 
@@ -164,30 +165,27 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    launch(admitted, rt, state, fut, None, ToGroup);
+    launch::<_, _, _, _, NoHandle>(admitted, rt, state, fut, ToGroup);
     Ok(())
 }
 
 /// Hands a task of the group, its frame state `state` made, to the runtime: from here on the
-/// task leaves the group itself (`admitted` no longer gives its place back).
-fn launch<E, T, F, R>(
-    admitted: Admitted<'_, E>,
-    rt: &Handle,
-    state: FrameState,
-    fut: F,
-    node: Option<Arc<Node>>,
-    route: R,
-) where
+/// task leaves the group itself (`admitted` no longer gives its place back). `HANDLE`: the task
+/// has a [`ChildHandle`] when `H` is [`WithHandle`], and `state` its node, where its end is
+/// recorded.
+fn launch<E, T, F, R, H: Handled>(admitted: Admitted<'_, E>, rt: &Handle, state: FrameState, fut: F, route: R)
+where
     E: fmt::Debug + Send + 'static,
     T: Send + 'static,
     F: Future<Output = Result<T, E>> + Send + 'static,
     R: Route<T, E>,
 {
-    let task = ChildTask {
+    debug_assert_eq!(state.node.is_some(), H::HANDLE);
+    let task = ChildTask::<F, E, R, H> {
         inner: Some(RootFramed::new(state, None, fut)),
         group: Arc::clone(admitted.0),
-        node,
         route,
+        handled: PhantomData,
     };
     std::mem::forget(admitted);
     rt.spawn_detached(Box::pin(task));
@@ -212,41 +210,73 @@ impl<E> Drop for Admitted<'_, E> {
 }
 
 pin_project! {
-    /// The root of a task of a group.
-    struct ChildTask<F: Future, E, R: Abandon> {
+    /// The root of a task of a group. With a handle (`H::HANDLE`), the task's node is its frame's
+    /// (no second reference here: the box stays within malloc's small-block size); the end is
+    /// recorded in it for the handle.
+    struct ChildTask<F: Future, E, R: Abandon, H: Handled> {
         #[pin]
         inner: Option<RootFramed<F>>,
         group: Arc<Shared<E>>,
-        // The task's node when it has a handle (its frame's too, gone once the task ended):
-        // where its end is recorded for the handle.
-        node: Option<Arc<Node>>,
         route: R,
+        handled: PhantomData<H>,
     }
 
-    impl<F: Future, E, R: Abandon> PinnedDrop for ChildTask<F, E, R> {
+    impl<F: Future, E, R: Abandon, H: Handled> PinnedDrop for ChildTask<F, E, R, H> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            let unfinished = this.inner.is_some();
-            if unfinished {
+            if let Some(inner) = this.inner.as_mut().as_pin_mut() {
                 // Dropped unfinished (runtime shutdown): drop the body inside its frame first, so
-                // that its cleanups are handed on before the group may see zero tasks.
+                // that its cleanups are handed on before the group may see zero tasks; then the
+                // handle learns that the task was cancelled.
+                let node = if H::HANDLE { inner.take_node() } else { None };
                 this.inner.set(None);
                 this.route.abandoned();
-            }
-            if let Some(node) = this.node.as_ref().filter(|n| n.flags() & DONE == 0) {
-                // Dropped unfinished (cancelled), or unwound out of our bookkeeping after the
-                // body had ended (panicked: a bug, but the handle must not wait forever).
-                let end = if unfinished { CANCELLED } else { PANICKED };
-                report(node, this.group, end);
-            }
-            if unfinished {
+                if let Some(node) = node.filter(|n| n.flags() & DONE == 0) {
+                    report(&node, this.group, CANCELLED);
+                }
                 this.group.leave();
             }
         }
     }
 }
 
-impl<F, T, E, R> Future for ChildTask<F, E, R>
+/// Whether a task of a group has a [`ChildHandle`] (its node made by the spawner).
+trait Handled: Send + 'static {
+    const HANDLE: bool;
+}
+
+/// A task spawned with a handle ([`spawn_child`]).
+struct WithHandle;
+
+/// A task with no handle ([`spawn_soon`]).
+struct NoHandle;
+
+impl Handled for WithHandle {
+    const HANDLE: bool = true;
+}
+
+impl Handled for NoHandle {
+    const HANDLE: bool = false;
+}
+
+/// Records the end of a finished task in its node when dropped, also when our bookkeeping
+/// unwinds after the body had ended (`bits` is then `PANICKED`: a bug, but the handle must not
+/// wait forever).
+struct Report<'a, E> {
+    node: Option<Arc<Node>>,
+    group: &'a Shared<E>,
+    bits: u32,
+}
+
+impl<E> Drop for Report<'_, E> {
+    fn drop(&mut self) {
+        if let Some(node) = &self.node {
+            report(node, self.group, self.bits);
+        }
+    }
+}
+
+impl<F, T, E, R, H: Handled> Future for ChildTask<F, E, R, H>
 where
     F: Future<Output = Result<T, E>>,
     T: Send + 'static,
@@ -270,10 +300,14 @@ where
             }
             Err(payload) => End::Panicked(payload),
         };
+        // The node leaves the completed frame (whose drop no longer needs it) for the report.
+        let node =
+            if H::HANDLE { this.inner.as_mut().as_pin_mut().and_then(RootFramed::take_node) } else { None };
+        let mut rep = Report { node, group: this.group, bits: PANICKED };
         // Finished: from here on `inner` is `None`, which the drop reads as "nothing to undo"
         // (no separate flag: 8 bytes less per task).
         this.inner.set(None);
-        let bits = match this.route.claim(end) {
+        rep.bits = match this.route.claim(end) {
             None | Some(End::Cancelled) => CANCELLED,
             Some(End::Ok(v)) => {
                 drop(v);
@@ -288,9 +322,7 @@ where
                 PANICKED
             }
         };
-        if let Some(node) = this.node.as_ref() {
-            report(node, this.group, bits);
-        }
+        drop(rep);
         // Last: the group may complete as soon as the count drops.
         this.group.leave();
         // Zero-sized: boxing it does not allocate.
