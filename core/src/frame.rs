@@ -55,10 +55,10 @@ use crate::runtime::Handle;
 
 /// This thread's frames: `slots` holds the active ones, innermost last, and `len` is always
 /// `slots.len()` (kept for the readers that slice `slots[..len]`). Entering a frame pushes its
-/// state (one move out of the frame, a default state left in its place); leaving pops it back
-/// (one move, straight into the frame's place: nothing dropped, no placeholder written). The
-/// vector keeps its capacity, so a poll allocates only when the nesting is deeper than ever
-/// before on this thread.
+/// state (moved field by field into the slot, a default state left in the frame's place);
+/// leaving pops it back into the frame (nothing dropped, no placeholder written). The vector
+/// keeps its capacity, so a poll allocates only when the nesting is deeper than ever before on
+/// this thread.
 struct Stack {
     slots: Vec<FrameState>,
     len: usize,
