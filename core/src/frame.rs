@@ -100,17 +100,18 @@ pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
             s.len = s.slots.len();
         }
         let mut guard = Entered { state: &mut *state, stack };
-        let r = f.take().map(|f| f());
+        let Some(f) = f.take() else { unreachable!("anyscope: a frame entered twice") };
+        let r = f();
         // The guard's drop is for unwinding; the normal path leaves inline.
         guard.leave();
         std::mem::forget(guard);
         r
     });
     match (entered, f) {
-        (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(),
-        // `f` ran inside and returned: unreachable, as `f.take()` above is `Some`.
-        (_, None) => unreachable!("anyscope: a frame's poll ran and returned nothing"),
+        (Ok(r), _) => r,
+        // The thread's frames are gone (its teardown): `f` runs without a frame.
+        (Err(_), Some(f)) => f(),
+        (Err(_), None) => unreachable!("anyscope: a frame's body was taken and not run"),
     }
 }
 
