@@ -44,7 +44,7 @@ pub(crate) use state::{
     SKIP_REASON, STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,20 +58,78 @@ use crate::runtime::Handle;
 /// frame is one move into a slot and leaving it one move back: no growth check, and no state
 /// moved through an `Option` or dropped.
 struct Stack {
-    slots: Vec<FrameState>,
+    slots: Slots,
     len: usize,
     /// A deadline timer kept for the next deadline scope (`spare_timer`).
     spare: Option<spare_timer::SpareTimer>,
 }
 
 impl Stack {
+    /// The active frames, for a change: clears [`QUIET`] (see [`Slots`]).
     fn active(&mut self) -> &mut [FrameState] {
-        &mut self.slots[..self.len]
+        let len = self.len;
+        &mut self.slots.changed()[..len]
+    }
+
+    /// The active frames, read-only (`len` never exceeds the slots: no panic path).
+    #[inline]
+    fn active_ref(&self) -> &[FrameState] {
+        self.slots.0.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The stack's slots. Every way to change them — a frame entered or left (`get_mut`, `push`,
+/// `IndexMut`), a frame's state changed through [`with_stack`] — clears [`QUIET`] first: the
+/// type makes sure no change of the frames keeps a stale summary.
+struct Slots(Vec<FrameState>);
+
+impl Slots {
+    #[inline]
+    fn changed(&mut self) -> &mut Vec<FrameState> {
+        let _ = QUIET.try_with(|q| q.set(false));
+        &mut self.0
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: usize) -> Option<&mut FrameState> {
+        self.changed().get_mut(i)
+    }
+
+    #[inline]
+    fn push(&mut self, state: FrameState) {
+        self.changed().push(state);
+    }
+}
+
+impl std::ops::Index<usize> for Slots {
+    type Output = FrameState;
+
+    fn index(&self, i: usize) -> &FrameState {
+        &self.0[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Slots {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut FrameState {
+        &mut self.changed()[i]
     }
 }
 
 thread_local! {
-    static FRAMES: RefCell<Stack> = const { RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }) };
+    static FRAMES: RefCell<Stack> = const {
+        RefCell::new(Stack { slots: Slots(Vec::new()), len: 0, spare: None })
+    };
+
+    /// A summary of this thread's frames for the checkpoint's fast path: `true` only when
+    /// [`cancelled_in`] found the active frames not cancelled *and* nothing it read can change
+    /// without a change of the stack: every frame it looked at has no node (a node's flags are
+    /// written by other threads) and the task root it stopped at, if any, no remote parent. Only
+    /// [`cancelled_here`] sets it; every change of the slots clears it ([`Slots`]). So while it
+    /// is `true`, `cancelled_in` of the active frames is `false`, and the checkpoint need not
+    /// look: a plain task root (the root of `run`, a task spawned outside any scope) and scopes
+    /// that nothing outside their own future has seen (no node) cost one thread-local read.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with `state` as the innermost frame of this thread.
@@ -144,10 +202,29 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
 
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
 /// not complete (it returns `Pending`, and the scope that catches drops it right after).
+///
+/// Every checkpoint asks this: inlined, it reads [`QUIET`] and, when that says nothing, walks
+/// the frames (out of line).
+#[inline]
 pub(crate) fn cancelled_here() -> bool {
-    // Every checkpoint asks this: a shared borrow, and `cancelled_in` reads each frame's scope
-    // flags once.
-    FRAMES.try_with(|s| s.try_borrow().is_ok_and(|s| cancelled_in(&s.slots[..s.len]))).unwrap_or(false)
+    if QUIET.try_with(Cell::get).unwrap_or(false) {
+        return false;
+    }
+    cancelled_here_walk()
+}
+
+/// [`cancelled_here`] without the summary: a shared borrow of the stack, and `walk` reads each
+/// frame's scope flags once. Sets [`QUIET`] when the answer cannot change without a change of
+/// the stack.
+#[inline(never)]
+fn cancelled_here_walk() -> bool {
+    let (cancelled, quiet) = FRAMES
+        .try_with(|s| s.try_borrow().map_or((false, false), |s| walk(s.active_ref())))
+        .unwrap_or((false, false));
+    if quiet {
+        let _ = QUIET.try_with(|q| q.set(true));
+    }
+    cancelled
 }
 
 /// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
@@ -156,24 +233,33 @@ pub(crate) fn cancelled_here() -> bool {
 /// A frame polling its adopted cleanups (`CLEANING`) shields them from everything, its own
 /// cancellation included: that cancellation is usually why they run.
 fn cancelled_in(stack: &[FrameState]) -> bool {
+    walk(stack).0
+}
+
+/// [`cancelled_in`], and whether its answer is *stable*: only frames with no node were read,
+/// and the task root it stopped at has no remote parent (nothing another thread can write).
+#[inline]
+fn walk(stack: &[FrameState]) -> (bool, bool) {
     use crate::cancel::node::{CANCELLED, SHIELD};
+    let mut stable = true;
     for frame in stack.iter().rev() {
         if frame.flags & CLEANING != 0 {
-            return false;
+            return (false, stable);
         }
+        stable &= frame.node.is_none();
         // What `own_cancelled` and `is_shield` say, with one read of the scope's flags.
         let scope = frame.scope_flags();
         if scope & CANCELLED != 0 {
-            return true;
+            return (true, false);
         }
         if frame.is_task_root() {
-            return frame.parent_cancelled();
+            return (frame.parent_cancelled(), stable && frame.remote_parent.is_none());
         }
         if scope & SHIELD != 0 {
-            return false;
+            return (false, stable);
         }
     }
-    false
+    (false, stable)
 }
 
 /// Slow path of a cancelled checkpoint (`budget`, "# Nested executors", rule 4): whether a
