@@ -86,7 +86,7 @@ struct Slots(Vec<FrameState>);
 impl Slots {
     #[inline]
     fn changed(&mut self) -> &mut Vec<FrameState> {
-        let _ = QUIET.try_with(|q| q.set(false));
+        QUIET.set(false);
         &mut self.0
     }
 
@@ -200,6 +200,13 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
     FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(s.active()))).ok().flatten()
 }
 
+/// As [`with_stack`], for `f` that only reads: it keeps [`QUIET`] (a change goes through
+/// [`with_stack`], which clears it). `None` when the stack cannot be reached or is borrowed for
+/// a change.
+fn with_stack_ref<R>(f: impl FnOnce(&[FrameState]) -> R) -> Option<R> {
+    FRAMES.try_with(|s| s.try_borrow().ok().map(|s| f(s.active_ref()))).ok().flatten()
+}
+
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
 /// not complete (it returns `Pending`, and the scope that catches drops it right after).
 ///
@@ -207,7 +214,7 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
 /// the frames (out of line).
 #[inline]
 pub(crate) fn cancelled_here() -> bool {
-    if QUIET.try_with(Cell::get).unwrap_or(false) {
+    if QUIET.get() {
         return false;
     }
     cancelled_here_walk()
@@ -222,7 +229,7 @@ fn cancelled_here_walk() -> bool {
         .try_with(|s| s.try_borrow().map_or((false, false), |s| walk(s.active_ref())))
         .unwrap_or((false, false));
     if quiet {
-        let _ = QUIET.try_with(|q| q.set(true));
+        QUIET.set(true);
     }
     cancelled
 }
@@ -243,17 +250,27 @@ fn walk(stack: &[FrameState]) -> (bool, bool) {
     use crate::cancel::node::{CANCELLED, SHIELD};
     let mut stable = true;
     for frame in stack.iter().rev() {
-        if frame.flags & CLEANING != 0 {
+        let flags = frame.flags;
+        if flags & CLEANING != 0 {
             return (false, stable);
         }
-        stable &= frame.node.is_none();
-        // What `own_cancelled` and `is_shield` say, with one read of the scope's flags.
-        let scope = frame.scope_flags();
+        // What `own_cancelled` and `is_shield` say, with one read of the scope's flags (a
+        // frame with no node keeps them in its own: `FrameState::scope_flags`).
+        let scope = match &frame.node {
+            None => flags,
+            Some(node) => {
+                stable = false;
+                node.flags()
+            }
+        };
         if scope & CANCELLED != 0 {
             return (true, false);
         }
-        if frame.is_task_root() {
-            return (frame.parent_cancelled(), stable && frame.remote_parent.is_none());
+        if flags & TASK_ROOT != 0 {
+            return match (&frame.node, &frame.remote_parent) {
+                (None, None) => (false, stable),
+                _ => (frame.parent_cancelled(), false),
+            };
         }
         if scope & SHIELD != 0 {
             return (false, stable);
@@ -268,7 +285,7 @@ fn walk(stack: &[FrameState]) -> (bool, bool) {
 /// frame with no tag yet (never polled) counts as the same.
 pub(crate) fn seen_through_foreign(tag: u32) -> bool {
     use crate::cancel::node::{CANCELLED, SHIELD};
-    with_stack(|s| {
+    with_stack_ref(|s| {
         for frame in s.iter().rev() {
             if frame.entry != 0 && frame.entry != tag {
                 return true;
@@ -290,7 +307,7 @@ pub(crate) fn seen_through_foreign(tag: u32) -> bool {
 /// (`budget`, "# Nested executors", rule 6): from its lowest frame entered by that poll up,
 /// none if there is no such frame.
 pub(crate) fn cancelled_above(tag: u32) -> bool {
-    with_stack(|s| {
+    with_stack_ref(|s| {
         let boundary = s.iter().position(|f| f.entry == tag).unwrap_or(s.len());
         cancelled_in(&s[boundary..])
     })
@@ -299,12 +316,12 @@ pub(crate) fn cancelled_above(tag: u32) -> bool {
 
 /// The entry tag of the innermost task root (0 with none).
 pub(crate) fn task_root_tag() -> u32 {
-    with_stack(|s| s.iter().rev().find(|f| f.is_task_root()).map_or(0, |f| f.entry)).unwrap_or(0)
+    with_stack_ref(|s| s.iter().rev().find(|f| f.is_task_root()).map_or(0, |f| f.entry)).unwrap_or(0)
 }
 
 /// The reason the innermost frame is cancelled, if it is.
 pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
-    with_stack(|s| {
+    with_stack_ref(|s| {
         for frame in s.iter().rev() {
             if frame.flags & CLEANING != 0 {
                 return None;
@@ -516,7 +533,7 @@ fn follow_slow(node: &Arc<Node>) {
 /// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a
 /// frame (`CLEANING`) are bounded by no deadline of that frame or its enclosing ones.
 pub(crate) fn effective_deadline() -> Option<Instant> {
-    with_stack(|s| {
+    with_stack_ref(|s| {
         let mut best: Option<Instant> = None;
         let mut min = |d: Option<Instant>| {
             if let Some(d) = d {
@@ -583,7 +600,7 @@ pub(crate) fn return_cleanup(cleanup: Cleanup) -> Result<(), Cleanup> {
 /// Asks the ambient runtime to poll the current task again soon (the default when there is
 /// none: wake at once).
 pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
-    let done = with_stack(|s| match s.iter().rev().find_map(|f| f.runtime.as_ref()) {
+    let done = with_stack_ref(|s| match s.iter().rev().find_map(|f| f.runtime.as_ref()) {
         Some(rt) => {
             rt.yield_now(cx);
             true
@@ -601,7 +618,7 @@ pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
 /// Why the innermost frame is dropping what is being dropped now, if it is dropping a body.
 pub(crate) fn drop_cause() -> Option<crate::resource::DropCause> {
     use crate::resource::DropCause;
-    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    let flags = with_stack_ref(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
     if flags & DROP_PANICKED != 0 || std::thread::panicking() {
         Some(DropCause::Panicked)
     } else if flags & DROP_CANCELLED != 0 {
@@ -613,7 +630,7 @@ pub(crate) fn drop_cause() -> Option<crate::resource::DropCause> {
 
 /// How a cleanup polled now is being run: by a detached task, or by the frame that adopted it.
 pub(crate) fn via() -> Via {
-    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    let flags = with_stack_ref(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
     if flags & DETACHED != 0 { Via::Detached } else { Via::Adopted }
 }
 
