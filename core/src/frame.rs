@@ -44,7 +44,7 @@ pub(crate) use state::{
     SKIP_REASON, STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
-use std::cell::{Cell, RefCell};
+use std::cell::{BorrowError, BorrowMutError, Cell, Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,78 +58,70 @@ use crate::runtime::Handle;
 /// frame is one move into a slot and leaving it one move back: no growth check, and no state
 /// moved through an `Option` or dropped.
 struct Stack {
-    slots: Slots,
+    slots: Vec<FrameState>,
     len: usize,
     /// A deadline timer kept for the next deadline scope (`spare_timer`).
     spare: Option<spare_timer::SpareTimer>,
 }
 
 impl Stack {
-    /// The active frames, for a change: clears [`QUIET`] (see [`Slots`]).
     fn active(&mut self) -> &mut [FrameState] {
-        let len = self.len;
-        &mut self.slots.changed()[..len]
+        &mut self.slots[..self.len]
     }
 
     /// The active frames, read-only (`len` never exceeds the slots: no panic path).
     #[inline]
     fn active_ref(&self) -> &[FrameState] {
-        self.slots.0.get(..self.len).unwrap_or_default()
+        self.slots.get(..self.len).unwrap_or_default()
     }
 }
 
-/// The stack's slots. Every way to change them — a frame entered or left (`get_mut`, `push`,
-/// `IndexMut`), a frame's state changed through [`with_stack`] — clears [`QUIET`] first: the
-/// type makes sure no change of the frames keeps a stale summary.
-struct Slots(Vec<FrameState>);
-
-impl Slots {
-    #[inline]
-    fn changed(&mut self) -> &mut Vec<FrameState> {
-        QUIET.set(false);
-        &mut self.0
-    }
-
-    #[inline]
-    fn get_mut(&mut self, i: usize) -> Option<&mut FrameState> {
-        self.changed().get_mut(i)
-    }
-
-    #[inline]
-    fn push(&mut self, state: FrameState) {
-        self.changed().push(state);
-    }
+/// The thread's [`Stack`], and a summary of its active frames for the checkpoint's fast path.
+///
+/// `quiet` is `true` only when [`walk`] found the active frames not cancelled *and* nothing it
+/// read can change without a change of the stack: every frame it looked at has no node (a
+/// node's flags are written by other threads) and the task root it stopped at, if any, no
+/// remote parent. Only [`cancelled_here`] sets it. The stack can only change through a mutable
+/// borrow — a frame entered or left, a frame's state changed through [`with_stack`] — and
+/// every mutable borrow goes through [`Frames::borrow_mut`] or [`Frames::try_borrow_mut`],
+/// which clear it first. So while it is `true`, [`cancelled_in`] of the active frames is
+/// `false` and the checkpoint need not walk them: under a plain task root (the root of `run`, a
+/// task spawned outside any scope) and scopes that nothing outside their own future has seen
+/// (no node), a checkpoint costs one thread-local read.
+struct Frames {
+    stack: RefCell<Stack>,
+    quiet: Cell<bool>,
 }
 
-impl std::ops::Index<usize> for Slots {
-    type Output = FrameState;
-
-    fn index(&self, i: usize) -> &FrameState {
-        &self.0[i]
-    }
-}
-
-impl std::ops::IndexMut<usize> for Slots {
+impl Frames {
+    /// A mutable borrow of the stack; clears the summary.
     #[inline]
-    fn index_mut(&mut self, i: usize) -> &mut FrameState {
-        &mut self.changed()[i]
+    fn borrow_mut(&self) -> RefMut<'_, Stack> {
+        self.quiet.set(false);
+        self.stack.borrow_mut()
+    }
+
+    /// As [`Frames::borrow_mut`], `Err` while the stack is borrowed.
+    #[inline]
+    fn try_borrow_mut(&self) -> Result<RefMut<'_, Stack>, BorrowMutError> {
+        self.quiet.set(false);
+        self.stack.try_borrow_mut()
+    }
+
+    /// A shared borrow of the stack: the summary stays.
+    #[inline]
+    fn try_borrow(&self) -> Result<Ref<'_, Stack>, BorrowError> {
+        self.stack.try_borrow()
     }
 }
 
 thread_local! {
-    static FRAMES: RefCell<Stack> = const {
-        RefCell::new(Stack { slots: Slots(Vec::new()), len: 0, spare: None })
+    static FRAMES: Frames = const {
+        Frames {
+            stack: RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }),
+            quiet: Cell::new(false),
+        }
     };
-
-    /// A summary of this thread's frames for the checkpoint's fast path: `true` only when
-    /// [`cancelled_in`] found the active frames not cancelled *and* nothing it read can change
-    /// without a change of the stack: every frame it looked at has no node (a node's flags are
-    /// written by other threads) and the task root it stopped at, if any, no remote parent. Only
-    /// [`cancelled_here`] sets it; every change of the slots clears it ([`Slots`]). So while it
-    /// is `true`, `cancelled_in` of the active frames is `false`, and the checkpoint need not
-    /// look: a plain task root (the root of `run`, a task spawned outside any scope) and scopes
-    /// that nothing outside their own future has seen (no node) cost one thread-local read.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with `state` as the innermost frame of this thread.
@@ -200,8 +192,8 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
     FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(s.active()))).ok().flatten()
 }
 
-/// As [`with_stack`], for `f` that only reads: it keeps [`QUIET`] (a change goes through
-/// [`with_stack`], which clears it). `None` when the stack cannot be reached or is borrowed for
+/// As [`with_stack`], for `f` that only reads: it keeps the summary of [`Frames`] (a change
+/// goes through [`with_stack`], which clears it). `None` when the stack cannot be reached or is borrowed for
 /// a change.
 fn with_stack_ref<R>(f: impl FnOnce(&[FrameState]) -> R) -> Option<R> {
     FRAMES.try_with(|s| s.try_borrow().ok().map(|s| f(s.active_ref()))).ok().flatten()
@@ -210,26 +202,22 @@ fn with_stack_ref<R>(f: impl FnOnce(&[FrameState]) -> R) -> Option<R> {
 /// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
 /// not complete (it returns `Pending`, and the scope that catches drops it right after).
 ///
-/// Every checkpoint asks this: inlined, it reads [`QUIET`] and, when that says nothing, walks
-/// the frames (out of line).
+/// Every checkpoint asks this: inlined, it reads the summary ([`Frames`]) and, when that says
+/// nothing, walks the frames (out of line).
 #[inline]
 pub(crate) fn cancelled_here() -> bool {
-    if QUIET.get() {
-        return false;
-    }
-    cancelled_here_walk()
+    FRAMES.try_with(|f| !f.quiet.get() && cancelled_walk(f)).unwrap_or(false)
 }
 
 /// [`cancelled_here`] without the summary: a shared borrow of the stack, and `walk` reads each
-/// frame's scope flags once. Sets [`QUIET`] when the answer cannot change without a change of
-/// the stack.
+/// frame's scope flags once. Sets the summary when the answer cannot change without a change
+/// of the stack.
 #[inline(never)]
-fn cancelled_here_walk() -> bool {
-    let (cancelled, quiet) = FRAMES
-        .try_with(|s| s.try_borrow().map_or((false, false), |s| walk(s.active_ref())))
-        .unwrap_or((false, false));
+fn cancelled_walk(f: &Frames) -> bool {
+    let Ok(s) = f.try_borrow() else { return false };
+    let (cancelled, quiet) = walk(s.active_ref());
     if quiet {
-        QUIET.set(true);
+        f.quiet.set(true);
     }
     cancelled
 }
