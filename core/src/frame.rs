@@ -23,6 +23,7 @@
 //! re-exports `current`, `try_current` and `with_runtime` from here.
 
 mod ambient;
+mod cancelled;
 mod detached;
 mod framed;
 mod region;
@@ -36,6 +37,7 @@ pub(crate) use crate::cancel::budget::{cancelled_for, context_tag};
 pub(crate) use crate::tracker::Via;
 pub(crate) use ambient::lookup;
 pub use ambient::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
+pub(crate) use cancelled::{cancelled_above, cancelled_here, seen_through_foreign, task_root_tag};
 pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
@@ -78,16 +80,18 @@ impl Stack {
 
 /// The thread's [`Stack`], and a summary of its active frames for the checkpoint's fast path.
 ///
-/// `quiet` is `true` only when [`walk`] found the active frames not cancelled *and* nothing it
-/// read can change without a change of the stack: every frame it looked at has no node (a
-/// node's flags are written by other threads) and the task root it stopped at, if any, no
-/// remote parent. Only [`cancelled_here`] sets it. The stack can only change through a mutable
-/// borrow — a frame entered or left, a frame's state changed through [`with_stack`] — and
-/// every mutable borrow goes through [`Frames::borrow_mut`] or [`Frames::try_borrow_mut`],
-/// which clear it first. So while it is `true`, [`cancelled_in`] of the active frames is
-/// `false` and the checkpoint need not walk them: under a plain task root (the root of `run`, a
-/// task spawned outside any scope) and scopes that nothing outside their own future has seen
-/// (no node), a checkpoint costs one thread-local read.
+/// `quiet` is `true` only when the walk of `cancelled_here` found the active frames not
+/// cancelled *and* nothing it read can change without a change of the stack: every frame it
+/// looked at has no node (a node's flags are written by other threads) and the task root it
+/// stopped at, if any, has no remote parent. Only `cancelled_here` sets it. The stack changes
+/// only through a mutable borrow — a frame entered or left, a frame's state changed through
+/// [`with_stack`] — and every mutable borrow goes through [`Frames::borrow_mut`] or
+/// [`Frames::try_borrow_mut`], which clear it first (read-only helpers use
+/// [`with_stack_ref`], which keeps it). So while it is `true` the active frames are not
+/// cancelled and the checkpoint need not walk them: under a plain task root (the root of `run`,
+/// a task spawned outside any scope) and scopes that nothing outside their own future has seen
+/// (no node), a checkpoint costs one thread-local read. A frame with a node, or a task whose
+/// parent scope lives in another task, is walked at every checkpoint, as before.
 struct Frames {
     stack: RefCell<Stack>,
     quiet: Cell<bool>,
@@ -197,114 +201,6 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
 /// a change.
 fn with_stack_ref<R>(f: impl FnOnce(&[FrameState]) -> R) -> Option<R> {
     FRAMES.try_with(|s| s.try_borrow().ok().map(|s| f(s.active_ref()))).ok().flatten()
-}
-
-/// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
-/// not complete (it returns `Pending`, and the scope that catches drops it right after).
-///
-/// Every checkpoint asks this: inlined, it reads the summary ([`Frames`]) and, when that says
-/// nothing, walks the frames (out of line).
-#[inline]
-pub(crate) fn cancelled_here() -> bool {
-    FRAMES.try_with(|f| !f.quiet.get() && cancelled_walk(f)).unwrap_or(false)
-}
-
-/// [`cancelled_here`] without the summary: a shared borrow of the stack, and `walk` reads each
-/// frame's scope flags once. Sets the summary when the answer cannot change without a change
-/// of the stack.
-#[inline(never)]
-fn cancelled_walk(f: &Frames) -> bool {
-    let Ok(s) = f.try_borrow() else { return false };
-    let (cancelled, quiet) = walk(s.active_ref());
-    if quiet {
-        f.quiet.set(true);
-    }
-    cancelled
-}
-
-/// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
-/// cancelled.
-///
-/// A frame polling its adopted cleanups (`CLEANING`) shields them from everything, its own
-/// cancellation included: that cancellation is usually why they run.
-fn cancelled_in(stack: &[FrameState]) -> bool {
-    walk(stack).0
-}
-
-/// [`cancelled_in`], and whether its answer is *stable*: only frames with no node were read,
-/// and the task root it stopped at has no remote parent (nothing another thread can write).
-#[inline]
-fn walk(stack: &[FrameState]) -> (bool, bool) {
-    use crate::cancel::node::{CANCELLED, SHIELD};
-    let mut stable = true;
-    for frame in stack.iter().rev() {
-        let flags = frame.flags;
-        if flags & CLEANING != 0 {
-            return (false, stable);
-        }
-        // What `own_cancelled` and `is_shield` say, with one read of the scope's flags (a
-        // frame with no node keeps them in its own: `FrameState::scope_flags`).
-        let scope = match &frame.node {
-            None => flags,
-            Some(node) => {
-                stable = false;
-                node.flags()
-            }
-        };
-        if scope & CANCELLED != 0 {
-            return (true, false);
-        }
-        if flags & TASK_ROOT != 0 {
-            return match (&frame.node, &frame.remote_parent) {
-                (None, None) => (false, stable),
-                _ => (frame.parent_cancelled(), false),
-            };
-        }
-        if scope & SHIELD != 0 {
-            return (false, stable);
-        }
-    }
-    (false, stable)
-}
-
-/// Slow path of a cancelled checkpoint (`budget`, "# Nested executors", rule 4): whether a
-/// frame between the innermost one and the frame whose cancellation `cancelled_in` sees (both
-/// included) was entered by another poll than the one tagged `tag` (`budget::context_tag`). A
-/// frame with no tag yet (never polled) counts as the same.
-pub(crate) fn seen_through_foreign(tag: u32) -> bool {
-    use crate::cancel::node::{CANCELLED, SHIELD};
-    with_stack_ref(|s| {
-        for frame in s.iter().rev() {
-            if frame.entry != 0 && frame.entry != tag {
-                return true;
-            }
-            if frame.flags & CLEANING != 0 {
-                return false;
-            }
-            let scope = frame.scope_flags();
-            if scope & (CANCELLED | SHIELD) != 0 || frame.is_task_root() {
-                return false;
-            }
-        }
-        false
-    })
-    .unwrap_or(false)
-}
-
-/// `cancelled_in` over the frames a nested executor whose poll is tagged `tag` can see
-/// (`budget`, "# Nested executors", rule 6): from its lowest frame entered by that poll up,
-/// none if there is no such frame.
-pub(crate) fn cancelled_above(tag: u32) -> bool {
-    with_stack_ref(|s| {
-        let boundary = s.iter().position(|f| f.entry == tag).unwrap_or(s.len());
-        cancelled_in(&s[boundary..])
-    })
-    .unwrap_or(false)
-}
-
-/// The entry tag of the innermost task root (0 with none).
-pub(crate) fn task_root_tag() -> u32 {
-    with_stack_ref(|s| s.iter().rev().find(|f| f.is_task_root()).map_or(0, |f| f.entry)).unwrap_or(0)
 }
 
 /// The reason the innermost frame is cancelled, if it is.
