@@ -93,6 +93,8 @@ impl Stack {
 /// (no node), a checkpoint costs one thread-local read. A frame with a node, or a task whose
 /// parent scope lives in another task, is walked at every checkpoint, as before.
 struct Frames {
+    /// Borrowed only through the methods below: a mutable borrow that did not clear `quiet`
+    /// could hide a cancellation from every later checkpoint.
     stack: RefCell<Stack>,
     quiet: Cell<bool>,
 }
