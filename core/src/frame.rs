@@ -23,6 +23,7 @@
 //! re-exports `current`, `try_current` and `with_runtime` from here.
 
 mod ambient;
+mod cancelled;
 mod detached;
 mod framed;
 mod region;
@@ -36,6 +37,7 @@ pub(crate) use crate::cancel::budget::{cancelled_for, context_tag};
 pub(crate) use crate::tracker::Via;
 pub(crate) use ambient::lookup;
 pub use ambient::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
+pub(crate) use cancelled::{cancelled_above, cancelled_here, seen_through_foreign, task_root_tag};
 pub(crate) use detached::spawn_detached_cleanups;
 pub(crate) use framed::{Framed, Outcome, RootFramed, drain, hand_off};
 pub(crate) use region::{RegionCount, RegionTicket};
@@ -44,7 +46,7 @@ pub(crate) use state::{
     SKIP_REASON, STARTED, TASK_ROOT, UNLINKED, UNREGISTERED,
 };
 
-use std::cell::RefCell;
+use std::cell::{BorrowError, BorrowMutError, Cell, Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,10 +72,64 @@ impl Stack {
     fn active(&mut self) -> &mut [FrameState] {
         &mut self.slots[..self.len]
     }
+
+    /// The active frames, read-only (`len` never exceeds the slots: no panic path).
+    #[inline]
+    fn active_ref(&self) -> &[FrameState] {
+        self.slots.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The thread's [`Stack`], and a summary of its active frames for the checkpoint's fast path.
+///
+/// `quiet` is `true` only when the walk of `cancelled_here` found the active frames not
+/// cancelled *and* nothing it read can change without a change of the stack: every frame it
+/// looked at has no node (a node's flags are written by other threads) and the task root it
+/// stopped at, if any, has no remote parent. Only `cancelled_here` sets it. The stack changes
+/// only through a mutable borrow — a frame entered or left, a frame's state changed through
+/// [`with_stack`] — and every mutable borrow goes through [`Frames::borrow_mut`] or
+/// [`Frames::try_borrow_mut`], which clear it first (read-only helpers use
+/// [`with_stack_ref`], which keeps it). So while it is `true` the active frames are not
+/// cancelled and the checkpoint need not walk them: under a plain task root (the root of `run`,
+/// a task spawned outside any scope) and scopes that nothing outside their own future has seen
+/// (no node), a checkpoint costs one thread-local read. A frame with a node, or a task whose
+/// parent scope lives in another task, is walked at every checkpoint, as before.
+struct Frames {
+    /// Borrowed only through the methods below: a mutable borrow that did not clear `quiet`
+    /// could hide a cancellation from every later checkpoint.
+    stack: RefCell<Stack>,
+    quiet: Cell<bool>,
+}
+
+impl Frames {
+    /// A mutable borrow of the stack; clears the summary.
+    #[inline]
+    fn borrow_mut(&self) -> RefMut<'_, Stack> {
+        self.quiet.set(false);
+        self.stack.borrow_mut()
+    }
+
+    /// As [`Frames::borrow_mut`], `Err` while the stack is borrowed.
+    #[inline]
+    fn try_borrow_mut(&self) -> Result<RefMut<'_, Stack>, BorrowMutError> {
+        self.quiet.set(false);
+        self.stack.try_borrow_mut()
+    }
+
+    /// A shared borrow of the stack: the summary stays.
+    #[inline]
+    fn try_borrow(&self) -> Result<Ref<'_, Stack>, BorrowError> {
+        self.stack.try_borrow()
+    }
 }
 
 thread_local! {
-    static FRAMES: RefCell<Stack> = const { RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }) };
+    static FRAMES: Frames = const {
+        Frames {
+            stack: RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }),
+            quiet: Cell::new(false),
+        }
+    };
 }
 
 /// Runs `f` with `state` as the innermost frame of this thread.
@@ -124,7 +180,8 @@ fn push_growing(slots: &mut Vec<FrameState>, state: &mut FrameState) {
 
 struct Entered<'a> {
     state: &'a mut FrameState,
-    stack: &'a RefCell<Stack>,
+    /// Its `borrow_mut` clears the checkpoint's summary: the stack changes.
+    stack: &'a Frames,
 }
 
 impl Drop for Entered<'_> {
@@ -155,83 +212,16 @@ fn with_stack<R>(f: impl FnOnce(&mut [FrameState]) -> R) -> Option<R> {
     FRAMES.try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(s.active()))).ok().flatten()
 }
 
-/// Whether the innermost frame is effectively cancelled: an anyscope awaitable polled now must
-/// not complete (it returns `Pending`, and the scope that catches drops it right after).
-pub(crate) fn cancelled_here() -> bool {
-    // Every checkpoint asks this: a shared borrow, and `cancelled_in` reads each frame's scope
-    // flags once.
-    FRAMES.try_with(|s| s.try_borrow().is_ok_and(|s| cancelled_in(&s.slots[..s.len]))).unwrap_or(false)
-}
-
-/// Whether any frame of `stack`, from the top down to the nearest shield or task root, is
-/// cancelled.
-///
-/// A frame polling its adopted cleanups (`CLEANING`) shields them from everything, its own
-/// cancellation included: that cancellation is usually why they run.
-fn cancelled_in(stack: &[FrameState]) -> bool {
-    use crate::cancel::node::{CANCELLED, SHIELD};
-    for frame in stack.iter().rev() {
-        if frame.flags & CLEANING != 0 {
-            return false;
-        }
-        // What `own_cancelled` and `is_shield` say, with one read of the scope's flags.
-        let scope = frame.scope_flags();
-        if scope & CANCELLED != 0 {
-            return true;
-        }
-        if frame.is_task_root() {
-            return frame.parent_cancelled();
-        }
-        if scope & SHIELD != 0 {
-            return false;
-        }
-    }
-    false
-}
-
-/// Slow path of a cancelled checkpoint (`budget`, "# Nested executors", rule 4): whether a
-/// frame between the innermost one and the frame whose cancellation `cancelled_in` sees (both
-/// included) was entered by another poll than the one tagged `tag` (`budget::context_tag`). A
-/// frame with no tag yet (never polled) counts as the same.
-pub(crate) fn seen_through_foreign(tag: u32) -> bool {
-    use crate::cancel::node::{CANCELLED, SHIELD};
-    with_stack(|s| {
-        for frame in s.iter().rev() {
-            if frame.entry != 0 && frame.entry != tag {
-                return true;
-            }
-            if frame.flags & CLEANING != 0 {
-                return false;
-            }
-            let scope = frame.scope_flags();
-            if scope & (CANCELLED | SHIELD) != 0 || frame.is_task_root() {
-                return false;
-            }
-        }
-        false
-    })
-    .unwrap_or(false)
-}
-
-/// `cancelled_in` over the frames a nested executor whose poll is tagged `tag` can see
-/// (`budget`, "# Nested executors", rule 6): from its lowest frame entered by that poll up,
-/// none if there is no such frame.
-pub(crate) fn cancelled_above(tag: u32) -> bool {
-    with_stack(|s| {
-        let boundary = s.iter().position(|f| f.entry == tag).unwrap_or(s.len());
-        cancelled_in(&s[boundary..])
-    })
-    .unwrap_or(false)
-}
-
-/// The entry tag of the innermost task root (0 with none).
-pub(crate) fn task_root_tag() -> u32 {
-    with_stack(|s| s.iter().rev().find(|f| f.is_task_root()).map_or(0, |f| f.entry)).unwrap_or(0)
+/// As [`with_stack`], for `f` that only reads: it keeps the summary of [`Frames`] (a change
+/// goes through [`with_stack`], which clears it). `None` when the stack cannot be reached or is borrowed for
+/// a change.
+fn with_stack_ref<R>(f: impl FnOnce(&[FrameState]) -> R) -> Option<R> {
+    FRAMES.try_with(|s| s.try_borrow().ok().map(|s| f(s.active_ref()))).ok().flatten()
 }
 
 /// The reason the innermost frame is cancelled, if it is.
 pub(crate) fn cancel_reason_here() -> Option<CancelReason> {
-    with_stack(|s| {
+    with_stack_ref(|s| {
         for frame in s.iter().rev() {
             if frame.flags & CLEANING != 0 {
                 return None;
@@ -451,7 +441,7 @@ fn follow_slow(node: &Arc<Node>) {
 /// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a
 /// frame (`CLEANING`) are bounded by no deadline of that frame or its enclosing ones.
 pub(crate) fn effective_deadline() -> Option<Instant> {
-    with_stack(|s| {
+    with_stack_ref(|s| {
         let mut best: Option<Instant> = None;
         let mut min = |d: Option<Instant>| {
             if let Some(d) = d {
@@ -518,7 +508,7 @@ pub(crate) fn return_cleanup(cleanup: Cleanup) -> Result<(), Cleanup> {
 /// Asks the ambient runtime to poll the current task again soon (the default when there is
 /// none: wake at once).
 pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
-    let done = with_stack(|s| match s.iter().rev().find_map(|f| f.runtime.as_ref()) {
+    let done = with_stack_ref(|s| match s.iter().rev().find_map(|f| f.runtime.as_ref()) {
         Some(rt) => {
             rt.yield_now(cx);
             true
@@ -536,7 +526,7 @@ pub(crate) fn yield_now(cx: &mut std::task::Context<'_>) {
 /// Why the innermost frame is dropping what is being dropped now, if it is dropping a body.
 pub(crate) fn drop_cause() -> Option<crate::resource::DropCause> {
     use crate::resource::DropCause;
-    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    let flags = with_stack_ref(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
     if flags & DROP_PANICKED != 0 || std::thread::panicking() {
         Some(DropCause::Panicked)
     } else if flags & DROP_CANCELLED != 0 {
@@ -548,7 +538,7 @@ pub(crate) fn drop_cause() -> Option<crate::resource::DropCause> {
 
 /// How a cleanup polled now is being run: by a detached task, or by the frame that adopted it.
 pub(crate) fn via() -> Via {
-    let flags = with_stack(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
+    let flags = with_stack_ref(|s| s.last().map(|f| f.flags)).flatten().unwrap_or(0);
     if flags & DETACHED != 0 { Via::Detached } else { Via::Adopted }
 }
 
