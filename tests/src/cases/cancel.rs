@@ -157,6 +157,7 @@ macro_rules! __cases_cancel {
             quiet_child_handle_and_group_cancel_reach_busy_children_in_no_node_scopes,
             quiet_nested_executor_frames_do_not_hide_the_cancelled_scope_around_them,
             quiet_shield_over_a_cancel_from_a_task_it_spawned_is_seen_after_it,
+            quiet_scope_cancelled_by_its_own_busy_body_stops_at_the_next_ready_op,
         );
     };
 }

@@ -314,3 +314,58 @@ pub async fn quiet_shield_over_a_cancel_from_a_task_it_spawned_is_seen_after_it(
     assert!(cancelled.is_set(), "the canceller ran before the hang guard");
     assert_eq!(after.load(Ordering::SeqCst), 0, "a ready lock completed under the cancelled scope");
 }
+
+/// A busy loop whose summary was made over a frame that can be cancelled from outside (a
+/// handle's node, a group child's parent) cannot keep it: cancelled by the body itself,
+/// through the handle, in the middle of one poll of the task, the loop stops at its next ready
+/// awaitable — under a `CancelScope` (a scope with no node between; two hundred locks first,
+/// across a yield of the budget), and in a `start_soon` child (a task root with a remote
+/// parent and no node until it first suspends: fifty locks first, within its first poll) and
+/// a spawned child (a task root with a node) of a group the child cancels.
+pub async fn quiet_scope_cancelled_by_its_own_busy_body_stops_at_the_next_ready_op() {
+    /// `n` ready locks, `cancel`, then ready locks counted in `after` until the hang guard.
+    async fn busy_then(n: usize, cancel: impl FnOnce(), after: &AtomicUsize) {
+        let m = Mutex::new(0u64);
+        for _ in 0..n {
+            *m.lock().await += 1;
+        }
+        cancel();
+        let give_up = Instant::now() + HANG_GUARD;
+        while Instant::now() < give_up {
+            *m.lock().await += 1;
+            after.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let after = AtomicUsize::new(0);
+    let scope = CancelScope::new();
+    let handle = scope.clone();
+    let out = scope.run(move_on_after(LONG, busy_then(200, || handle.cancel(), &after))).await;
+    assert_eq!(out, None);
+    assert!(scope.cancelled_caught());
+    assert_eq!(after.load(Ordering::SeqCst), 0, "a ready lock completed after its scope's cancel");
+
+    let after = Arc::new(AtomicUsize::new(0));
+    let a = after.clone();
+    let res = task_group(|tg: TaskGroup<&'static str>| async move {
+        let (g, a1) = (tg.clone(), a.clone());
+        tg.start_soon(async move {
+            busy_then(50, || g.cancel(), &a1).await;
+            Err("never cut off")
+        })
+        .expect("the group is open");
+        let (g, a2) = (tg.clone(), a.clone());
+        tg.spawn(async move {
+            busy_then(50, || g.cancel(), &a2).await;
+            Err("never cut off")
+        })
+        .expect("the group is open");
+        // Cancelled by the children.
+        sleep(LONG).await;
+        Ok(())
+    })
+    .await;
+    let err = res.expect_err("the group was cancelled");
+    assert!(err.is_cancelled() && err.is_empty(), "a child ran on past its cancellation: {err:?}");
+    assert_eq!(after.load(Ordering::SeqCst), 0, "a ready lock completed after the group's cancel");
+}
