@@ -69,8 +69,8 @@ pub async fn quiet_no_node_deadline_cuts_off_a_loop_of_ready_permits_locks_and_i
 
 /// Between ready awaitables of a quiet loop (each one leaves the summary set), scopes already
 /// cancelled when entered — an elapsed deadline, a cancelled handle — stop at their first ready
-/// awaitable, a shield inside them lets its own run, and the awaitable after that shield stops
-/// again. Three hundred rounds, so that every entry and exit follows a summarised checkpoint.
+/// awaitable (also when that is the first thing the scope polls, right after the entry), a
+/// shield inside them lets its own run, and the awaitable after that shield stops again. Three hundred rounds, so that every entry and exit follows a summarised checkpoint.
 pub async fn quiet_checkpoints_between_scopes_cancelled_at_entry_stop_at_their_first() {
     let m = Mutex::new(0u64);
     let reached = AtomicUsize::new(0);
@@ -106,10 +106,20 @@ pub async fn quiet_checkpoints_between_scopes_cancelled_at_entry_stop_at_their_f
             })
             .await;
         assert_eq!(out, None, "round {round}: a lock after a shielded checkpoint completed");
+        *m.lock().await += 1;
+        let scope = CancelScope::new();
+        scope.cancel();
+        let out = scope
+            .run(async {
+                *m.lock().await += 1;
+                reached.fetch_add(1, Ordering::SeqCst);
+            })
+            .await;
+        assert_eq!(out, None, "round {round}: a lock as the first thing in a cancelled scope completed");
         assert!(!is_cancelled());
     }
     assert_eq!(reached.load(Ordering::SeqCst), 0);
-    assert_eq!(*m.lock().await, 300 * 3, "two locks a round outside, one in the shield");
+    assert_eq!(*m.lock().await, 300 * 4, "three locks a round outside, one in the shield");
 }
 
 /// The deadline of a scope passes while a shield inside it is busy: the shield's loop runs on
@@ -345,27 +355,33 @@ pub async fn quiet_scope_cancelled_by_its_own_busy_body_stops_at_the_next_ready_
     assert!(scope.cancelled_caught());
     assert_eq!(after.load(Ordering::SeqCst), 0, "a ready lock completed after its scope's cancel");
 
-    let after = Arc::new(AtomicUsize::new(0));
-    let a = after.clone();
-    let res = task_group(|tg: TaskGroup<&'static str>| async move {
-        let (g, a1) = (tg.clone(), a.clone());
-        tg.start_soon(async move {
-            busy_then(50, || g.cancel(), &a1).await;
-            Err("never cut off")
+    // One group per kind of child: a child of the other kind cancelling first would leave
+    // nothing for this one to cancel.
+    for soon in [true, false] {
+        let after = Arc::new(AtomicUsize::new(0));
+        let a = after.clone();
+        let res = task_group(move |tg: TaskGroup<&'static str>| async move {
+            let g = tg.clone();
+            let child = async move {
+                busy_then(50, || g.cancel(), &a).await;
+                Err("never cut off")
+            };
+            if soon {
+                tg.start_soon(child).expect("the group is open");
+            } else {
+                tg.spawn(child).expect("the group is open");
+            }
+            // Cancelled by the child.
+            sleep(LONG).await;
+            Ok(())
         })
-        .expect("the group is open");
-        let (g, a2) = (tg.clone(), a.clone());
-        tg.spawn(async move {
-            busy_then(50, || g.cancel(), &a2).await;
-            Err("never cut off")
-        })
-        .expect("the group is open");
-        // Cancelled by the children.
-        sleep(LONG).await;
-        Ok(())
-    })
-    .await;
-    let err = res.expect_err("the group was cancelled");
-    assert!(err.is_cancelled() && err.is_empty(), "a child ran on past its cancellation: {err:?}");
-    assert_eq!(after.load(Ordering::SeqCst), 0, "a ready lock completed after the group's cancel");
+        .await;
+        let err = res.expect_err("the group was cancelled");
+        assert!(err.is_cancelled() && err.is_empty(), "start_soon {soon}: the child ran on: {err:?}");
+        assert_eq!(
+            after.load(Ordering::SeqCst),
+            0,
+            "start_soon {soon}: a ready lock completed after the cancel"
+        );
+    }
 }
