@@ -256,8 +256,7 @@ pub async fn quiet_nested_executor_frames_do_not_hide_the_cancelled_scope_around
                     for _ in 0..10 {
                         *inner.lock().await += 1;
                     }
-                    let v = *inner.lock().await;
-                    v
+                    inner.into_inner()
                 }));
                 assert_eq!(got, 11, "the nested future is not cancelled by the scope around it");
                 nested.fetch_add(1, Ordering::SeqCst);
