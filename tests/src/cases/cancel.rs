@@ -13,6 +13,7 @@ mod deadlines;
 mod links;
 mod moved;
 mod nested;
+mod quiet;
 mod races;
 mod regions;
 mod scopes;
@@ -29,6 +30,7 @@ pub use deadlines::*;
 pub use links::*;
 pub use moved::*;
 pub use nested::*;
+pub use quiet::*;
 pub use races::*;
 pub use regions::*;
 pub use scopes::*;
@@ -148,6 +150,14 @@ macro_rules! __cases_cancel {
             borrower_in_a_shield_moved_to_another_task_is_the_new_task,
             task_of_a_moved_scope_sees_the_new_enclosing_deadline,
             timeouts_in_a_loop_fire_after_their_timer_is_reused,
+            quiet_no_node_deadline_cuts_off_a_loop_of_ready_permits_locks_and_items,
+            quiet_checkpoints_between_scopes_cancelled_at_entry_stop_at_their_first,
+            quiet_busy_shield_ending_under_an_elapsed_deadline_stops_at_the_next_ready_op,
+            quiet_busy_task_spawned_under_a_no_node_deadline_is_cancelled_when_it_passes,
+            quiet_child_handle_and_group_cancel_reach_busy_children_in_no_node_scopes,
+            quiet_nested_executor_frames_do_not_hide_the_cancelled_scope_around_them,
+            quiet_shield_over_a_cancel_from_a_task_it_spawned_is_seen_after_it,
+            quiet_scope_cancelled_by_its_own_busy_body_stops_at_the_next_ready_op,
         );
     };
 }
