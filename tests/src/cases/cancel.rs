@@ -16,6 +16,7 @@ mod nested;
 mod races;
 mod regions;
 mod scopes;
+mod select_loops;
 mod shields;
 mod tasks;
 mod timers;
@@ -32,6 +33,7 @@ pub use nested::*;
 pub use races::*;
 pub use regions::*;
 pub use scopes::*;
+pub use select_loops::*;
 pub use shields::*;
 pub use tasks::*;
 pub use timers::*;
@@ -58,6 +60,8 @@ macro_rules! __cases_cancel {
             shield_and_group_inside_a_moved_scope,
             parent_cancel_racing_child_scope_end_reaches_its_task,
             select_in_a_loop_is_cancelled_from_another_task,
+            deadline_reaches_a_select_loop_over_a_busy_stream,
+            foreign_cancel_reaches_a_select_loop_over_a_busy_stream,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,

@@ -13,6 +13,7 @@ use crate::support::Log;
 mod adversarial;
 mod basics;
 mod cancellation;
+mod dropped;
 mod scale;
 mod soon;
 mod start;
@@ -20,6 +21,7 @@ mod start;
 pub use adversarial::*;
 pub use basics::*;
 pub use cancellation::*;
+pub use dropped::*;
 pub use scale::*;
 pub use soon::*;
 pub use start::*;
@@ -71,6 +73,8 @@ macro_rules! __cases_task_group {
             enclosing_cancel_reaches_start_soon_tasks,
             start_soon_into_cancelled_group_runs_to_first_suspension,
             start_soon_panic_resumed_after_sibling_cleanup,
+            group_dropped_from_outside_cancels_and_awaits_every_child,
+            group_dropped_in_a_task_root_is_awaited_by_the_task,
         );
     };
 }
