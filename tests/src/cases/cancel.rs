@@ -20,6 +20,7 @@ mod select_loops;
 mod shields;
 mod tasks;
 mod timers;
+mod trio_nesting;
 
 pub use adversarial::*;
 pub use after_exit::*;
@@ -37,6 +38,7 @@ pub use select_loops::*;
 pub use shields::*;
 pub use tasks::*;
 pub use timers::*;
+pub use trio_nesting::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -62,6 +64,10 @@ macro_rules! __cases_cancel {
             select_in_a_loop_is_cancelled_from_another_task,
             deadline_reaches_a_select_loop_over_a_busy_stream,
             foreign_cancel_reaches_a_select_loop_over_a_busy_stream,
+            nested_timeouts_the_expiring_scope_catches,
+            effective_deadline_is_the_minimum_up_to_the_nearest_shield,
+            shielded_scope_with_its_own_deadline_inside_a_cancelled_scope,
+            body_completing_past_its_deadline_without_a_checkpoint_keeps_its_value,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,
