@@ -14,6 +14,7 @@ mod adversarial;
 mod basics;
 mod cancellation;
 mod dropped;
+mod errors;
 mod scale;
 mod soon;
 mod start;
@@ -22,6 +23,7 @@ pub use adversarial::*;
 pub use basics::*;
 pub use cancellation::*;
 pub use dropped::*;
+pub use errors::*;
 pub use scale::*;
 pub use soon::*;
 pub use start::*;
@@ -75,6 +77,10 @@ macro_rules! __cases_task_group {
             start_soon_panic_resumed_after_sibling_cleanup,
             group_dropped_from_outside_cancels_and_awaits_every_child,
             group_dropped_in_a_task_root_is_awaited_by_the_task,
+            panic_before_started_is_resumed_in_the_caller,
+            start_from_outside_gets_cancelled_when_the_group_is_cancelled,
+            errors_arriving_while_the_group_winds_down_are_all_returned_in_order,
+            error_of_a_group_dropped_from_outside_is_counted,
         );
     };
 }

@@ -1,0 +1,145 @@
+//! AnyIO/Trio probes of how a group's errors travel: a panic before `started` goes to the
+//! caller of `start`; a `start` called from outside the group gets `StartError::Cancelled`
+//! when the group is cancelled; errors that arrive while the group winds down are all
+//! returned, in arrival order; an error a group dropped from outside can no longer return is
+//! counted in the tracker.
+
+use std::time::Duration;
+
+use anyscope_core::group::{StartError, TaskStatus, task_group};
+use anyscope_core::stream::channel;
+use anyscope_core::{CancelScope, shield, sleep, spawn, tracker};
+use futures_util::future::{Either, select};
+
+use super::{LONG, LogOnDrop, logged};
+use crate::support::{Log, wait_until};
+
+/// A task that panics before it reports ready: `start` resumes the panic in its caller (the
+/// group's body), the group cancels its other task, runs its cleanup, and the owner sees the
+/// panic.
+pub async fn panic_before_started_is_resumed_in_the_caller() {
+    let log = Log::new();
+    let l = log.clone();
+    let owner = spawn(async move {
+        let _ = task_group(|tg| async move {
+            let l2 = l.clone();
+            tg.start_soon(async move {
+                let _c = LogOnDrop(l2.clone(), "sibling cleaned up");
+                l2.push("sibling running");
+                sleep(LONG).await;
+                Ok(())
+            })
+            .unwrap();
+            wait_until("the sibling runs", || logged(&l, "sibling running")).await;
+            let r = tg
+                .start(|_s: TaskStatus<()>| async move {
+                    sleep(Duration::from_millis(1)).await;
+                    panic!("boom before ready");
+                    #[allow(unreachable_code)]
+                    Ok(())
+                })
+                .await;
+            l.push(format!("start returned {r:?}"));
+            Ok::<(), String>(())
+        })
+        .await;
+    });
+    let err = owner.await.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(log.events(), ["sibling running", "sibling cleaned up"]);
+}
+
+/// `start` called from outside the group (another task holding its handle): when the group is
+/// cancelled before the task reports ready, `start` returns `StartError::Cancelled`.
+pub async fn start_from_outside_gets_cancelled_when_the_group_is_cancelled() {
+    let (tx, rx) = channel(1);
+    let owner = spawn(async move {
+        task_group(|tg| async move {
+            tx.send(tg).await.unwrap();
+            sleep(LONG).await;
+            Ok::<(), String>(())
+        })
+        .await
+    });
+    let tg = rx.recv().await.unwrap();
+    let log = Log::new();
+    let l = log.clone();
+    let tg2 = tg.clone();
+    let canceller = spawn(async move {
+        wait_until("the task is starting", || logged(&l, "starting")).await;
+        tg2.cancel();
+    });
+    let l = log.clone();
+    let r = tg
+        .start(|s: TaskStatus<u8>| async move {
+            l.push("starting");
+            sleep(LONG).await;
+            s.started(1);
+            Ok(())
+        })
+        .await;
+    assert!(matches!(r, Err(StartError::Cancelled)), "{r:?}");
+    canceller.await.unwrap();
+    let err = owner.await.unwrap().unwrap_err();
+    assert!(err.is_cancelled() && err.is_empty(), "{err:?}");
+}
+
+/// A task fails; a sibling, shielded when the group cancels it, then fails too; the body,
+/// reaching no checkpoint after the first failure, fails last: all three errors are returned,
+/// in the order they arrived.
+pub async fn errors_arriving_while_the_group_winds_down_are_all_returned_in_order() {
+    let err = task_group(|tg| async move {
+        tg.spawn(async {
+            shield(sleep(Duration::from_millis(30))).await;
+            Err("late sibling".to_string())
+        })
+        .unwrap();
+        let first = tg
+            .spawn(async {
+                sleep(Duration::from_millis(1)).await;
+                Err("first".to_string())
+            })
+            .unwrap();
+        let _ = CancelScope::shielded().run(first).await;
+        Err::<(), _>("body".to_string())
+    })
+    .await
+    .unwrap_err();
+    let errors: Vec<&str> = err.iter().map(String::as_str).collect();
+    assert_eq!(errors, ["first", "body", "late sibling"]);
+    assert!(!err.is_cancelled());
+}
+
+/// A group dropped from outside while a task, shielded, goes on and then fails: nobody can
+/// receive that error any more, so it is counted in the tracker (`errors_unreceived` of
+/// `anyscope::TaskGroup`), not lost silently; the enclosing scope waits for the task.
+pub async fn error_of_a_group_dropped_from_outside_is_counted() {
+    let before = tracker::kind("anyscope::TaskGroup").errors_unreceived;
+    let log = Log::new();
+    let l = log.clone();
+    let out = CancelScope::new()
+        .run(async move {
+            let l2 = l.clone();
+            let group = Box::pin(task_group(move |tg| async move {
+                tg.start_soon(async move {
+                    l2.push("running");
+                    shield(sleep(Duration::from_millis(20))).await;
+                    l2.push("failing");
+                    Err("nobody hears this".to_string())
+                })
+                .unwrap();
+                sleep(LONG).await;
+                Ok::<(), String>(())
+            }));
+            let l3 = l.clone();
+            match select(group, Box::pin(wait_until("the task runs", move || logged(&l3, "running")))).await {
+                Either::Left(_) => panic!("the group ended on its own"),
+                Either::Right((_, group)) => drop(group),
+            }
+        })
+        .await;
+    assert_eq!(out, Some(()));
+    assert!(logged(&log, "failing"), "the enclosing scope waited for the task");
+    let after = tracker::kind("anyscope::TaskGroup").errors_unreceived;
+    assert!(after > before, "the unreceived error was counted ({before} -> {after})");
+}
