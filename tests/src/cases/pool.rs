@@ -63,6 +63,8 @@ macro_rules! __cases_pool {
             create_and_recycle_that_never_end_are_bounded,
             every_idle_object_failing_its_recycle_is_replaced_in_one_acquire,
             try_acquire_never_takes_a_suspect_object_before_its_recycle,
+            concurrent_closes_wait_for_the_object_and_close_it_once,
+            pool_dropped_while_another_task_holds_an_object,
         );
     };
 }

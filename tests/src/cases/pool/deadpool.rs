@@ -139,3 +139,55 @@ pub async fn try_acquire_never_takes_a_suspect_object_before_its_recycle() {
     assert_whole(&pool, &manager);
     close_and_check(pool, &manager).await;
 }
+
+/// Two closes at once, with an object out: both wait for it, neither completes before it comes
+/// back, and it is closed once. An object detached while the pool closes no longer holds the
+/// close up.
+pub async fn concurrent_closes_wait_for_the_object_and_close_it_once() {
+    let (pool, manager) = open(PoolConfig::builder().max_size(2)).await;
+    let held = pool.acquire().await.unwrap();
+    let detached = pool.acquire().await.unwrap();
+    let first = spawn(pool.close());
+    let second = spawn(pool.close());
+    let p = pool.clone();
+    wait_until("the pool is closed", move || p.is_closed()).await;
+    sleep(Duration::from_millis(10)).await;
+    assert!(!first.is_finished() && !second.is_finished(), "closes wait for the objects out");
+    let kept = anyscope_core::pool::Object::detach(detached);
+    sleep(Duration::from_millis(10)).await;
+    assert!(!first.is_finished(), "still waiting for the held object");
+    drop(held);
+    first.await.unwrap();
+    second.await.unwrap();
+    assert_eq!(manager.calls().2, 1, "the held object was closed once; the detached one never");
+    assert_eq!(kept.id, 2);
+    drop(kept);
+    let stats = pool.stats();
+    assert_eq!((stats.size, stats.closed), (0, 1), "{stats:?}");
+    assert_eq!(manager.live(), 0);
+}
+
+/// The last handle dropped unclosed while another task holds an object: the frame that dropped
+/// it completes only after the object came back and was closed.
+pub async fn pool_dropped_while_another_task_holds_an_object() {
+    let manager = super::manager::TestManager::new();
+    let kind = unique_kind("pool-conn");
+    let config = PoolConfig::builder().max_size(2).kind(kind).build().unwrap();
+    let m = manager.clone();
+    let out = CancelScope::new()
+        .run(async move {
+            let pool = Pool::open(m, config).await;
+            let obj = pool.acquire().await.unwrap();
+            let holder = spawn(async move {
+                sleep(Duration::from_millis(20)).await;
+                drop(obj);
+            });
+            drop(pool);
+            holder
+        })
+        .await;
+    let holder = out.unwrap();
+    assert!(holder.is_finished(), "the scope waited for the held object");
+    assert_eq!(manager.live(), 0, "every object was closed before the scope completed");
+    assert_clean(kind).await;
+}
