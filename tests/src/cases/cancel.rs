@@ -10,6 +10,7 @@ mod budget;
 mod cleanups;
 mod cycle;
 mod deadlines;
+mod huge;
 mod links;
 mod moved;
 mod nested;
@@ -28,6 +29,7 @@ pub use budget::*;
 pub use cleanups::*;
 pub use cycle::*;
 pub use deadlines::*;
+pub use huge::*;
 pub use links::*;
 pub use moved::*;
 pub use nested::*;
@@ -68,6 +70,7 @@ macro_rules! __cases_cancel {
             effective_deadline_is_the_minimum_up_to_the_nearest_shield,
             shielded_scope_with_its_own_deadline_inside_a_cancelled_scope,
             body_completing_past_its_deadline_without_a_checkpoint_keeps_its_value,
+            duration_max_sleep_deadline_and_grace_are_no_bound,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,

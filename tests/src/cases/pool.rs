@@ -12,6 +12,7 @@ mod cancel;
 mod deadlines;
 mod deadpool;
 mod defaults;
+mod huge_bounds;
 mod lifecycle;
 pub mod manager;
 mod matrix;
@@ -21,6 +22,7 @@ pub use cancel::*;
 pub use deadlines::*;
 pub use deadpool::*;
 pub use defaults::*;
+pub use huge_bounds::*;
 pub use lifecycle::*;
 pub use matrix::*;
 
@@ -65,6 +67,7 @@ macro_rules! __cases_pool {
             try_acquire_never_takes_a_suspect_object_before_its_recycle,
             concurrent_closes_wait_for_the_object_and_close_it_once,
             pool_dropped_while_another_task_holds_an_object,
+            pool_with_duration_max_bounds_works,
         );
     };
 }
