@@ -41,6 +41,7 @@ macro_rules! __cases_stream {
             closed_clone_wins_over_the_other_side_gone,
             statistics_follow_waiters_and_clones,
             stream_ends_when_its_clone_is_closed,
+            closing_a_clone_with_a_waiting_stream_poll_passes_its_item_on,
         );
     };
 }

@@ -3,13 +3,15 @@
 //! wins when both apply, the statistics while tasks wait, and the `Stream` impl ending when its
 //! clone is closed.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use anyscope_core::stream::{RecvError, channel};
 use anyscope_core::{move_on_after, sleep, spawn};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 use crate::fixtures::join;
 use crate::support::wait_until;
@@ -124,4 +126,20 @@ pub async fn stream_ends_when_its_clone_is_closed() {
     });
     assert_eq!(rx.next().await, None, "end of stream when the last sender goes");
     join(t).await;
+}
+
+/// A clone whose `Stream` poll is waiting is promised the next item; closed (and kept, not
+/// polled again), it passes that item on: another receiver gets it, nothing is stuck behind
+/// the closed clone.
+pub async fn closing_a_clone_with_a_waiting_stream_poll_passes_its_item_on() {
+    let (tx, rx) = channel::<u8>(4);
+    let mut rx1 = rx.clone();
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut rx1).poll_next(cx))).await;
+    assert!(first.is_pending(), "nothing to receive yet: the stream waits");
+    tx.try_send(1).unwrap();
+    rx1.close();
+    let got = anyscope_core::fail_after(Duration::from_secs(10), rx.recv()).await;
+    assert_eq!(got, Ok(Ok(1)), "the item promised to the closed clone went on");
+    assert_eq!(rx1.next().await, None);
+    drop(rx1);
 }
