@@ -111,7 +111,8 @@ impl<T> Receiver<T> {
 
     /// Closes this clone. When it was the last open receiver, blocked and later sends fail
     /// with [`SendError::Broken`](super::SendError::Broken) and the buffered items are dropped.
-    /// Idempotent.
+    /// A [`Stream`] poll of this clone left waiting leaves the queue: an item promised to it
+    /// goes to another receiver. Idempotent.
     ///
     /// # Examples
     ///
