@@ -81,6 +81,7 @@ macro_rules! __cases_task_group {
             start_from_outside_gets_cancelled_when_the_group_is_cancelled,
             errors_arriving_while_the_group_winds_down_are_all_returned_in_order,
             error_of_a_group_dropped_from_outside_is_counted,
+            start_dropped_by_select_cancels_only_its_task,
         );
     };
 }

@@ -143,3 +143,36 @@ pub async fn error_of_a_group_dropped_from_outside_is_counted() {
     let after = tracker::kind("anyscope::TaskGroup").errors_unreceived;
     assert!(after > before, "the unreceived error was counted ({before} -> {after})");
 }
+
+/// A `start` dropped by a combinator (a `select` that picks a timer) while its task has not
+/// reported ready: the task is cancelled and its cleanup runs before the group's body scope
+/// completes; the group itself goes on and returns the body's value (no error, not cancelled).
+pub async fn start_dropped_by_select_cancels_only_its_task() {
+    let log = Log::new();
+    let l = log.clone();
+    let res = task_group(|tg| async move {
+        let l2 = l.clone();
+        let start = Box::pin(tg.start(move |s: TaskStatus<u8>| async move {
+            let _c = LogOnDrop(l2.clone(), "starting task cleaned up");
+            l2.push("starting");
+            sleep(LONG).await;
+            s.started(1);
+            Ok(())
+        }));
+        let l3 = l.clone();
+        let waited = Box::pin(wait_until("the task is starting", move || logged(&l3, "starting")));
+        match select(start, waited).await {
+            Either::Left((r, _)) => panic!("start returned {r:?}"),
+            Either::Right(((), start)) => drop(start),
+        }
+        l.push("start dropped");
+        sleep(Duration::from_millis(5)).await;
+        l.push("body goes on");
+        Ok::<_, String>("body value")
+    })
+    .await;
+    assert_eq!(res.unwrap(), "body value");
+    let events = log.events();
+    assert!(logged(&log, "starting task cleaned up"), "{events:?}");
+    assert!(logged(&log, "body goes on"), "{events:?}");
+}
