@@ -174,20 +174,22 @@ pub async fn pool_dropped_while_another_task_holds_an_object() {
     let kind = unique_kind("pool-conn");
     let config = PoolConfig::builder().max_size(2).kind(kind).build().unwrap();
     let m = manager.clone();
+    let released = crate::support::Flag::new();
+    let r = released.clone();
     let out = CancelScope::new()
         .run(async move {
             let pool = Pool::open(m, config).await;
             let obj = pool.acquire().await.unwrap();
-            let holder = spawn(async move {
+            let _holder = spawn(async move {
                 sleep(Duration::from_millis(20)).await;
+                r.set(); // before the drop: the scope can only end after it
                 drop(obj);
             });
             drop(pool);
-            holder
         })
         .await;
-    let holder = out.unwrap();
-    assert!(holder.is_finished(), "the scope waited for the held object");
+    assert_eq!(out, Some(()));
+    assert!(released.is_set(), "the scope waited for the held object");
     assert_eq!(manager.live(), 0, "every object was closed before the scope completed");
     assert_clean(kind).await;
 }
