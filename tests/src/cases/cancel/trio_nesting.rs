@@ -86,7 +86,7 @@ pub async fn shielded_scope_with_its_own_deadline_inside_a_cancelled_scope() {
         .run(async {
             outer.cancel();
             let cleanup = CancelScope::shielded();
-            cleanup.set_deadline(Some(current_time() + Duration::from_millis(10)));
+            cleanup.set_deadline(Some(current_time() + Duration::from_millis(300)));
             let r = cleanup
                 .run(async {
                     sleep(Duration::from_millis(1)).await; // not cut off by the outer cancel

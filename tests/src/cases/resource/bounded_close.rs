@@ -15,7 +15,7 @@ use crate::support::Log;
 pub async fn deadline_alone_does_not_abandon_an_explicit_close() {
     let kind = unique_kind("resource::deadline_alone");
     let log = Log::new();
-    let guard = Scoped::new(TestRes::open(kind, "slow", &log).slow(Duration::from_millis(40)));
+    let guard = Scoped::new(TestRes::open(kind, "slow", &log).slow(Duration::from_millis(300)));
     let bound = CancelScope::shielded();
     bound.set_deadline(Some(current_time() + Duration::from_millis(5)));
     let out = bound.run(guard.close()).await;

@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyscope_core::stream::{RecvError, channel};
-use anyscope_core::{move_on_after, sleep, spawn};
+use anyscope_core::{CancelScope, sleep, spawn};
 use futures_util::{Stream, StreamExt};
 
 use crate::fixtures::join;
@@ -93,13 +93,17 @@ pub async fn statistics_follow_waiters_and_clones() {
     let rx2 = rx.clone();
     let tx2 = tx.clone();
     assert_eq!((rx.statistics().open_send_streams, rx.statistics().open_receive_streams), (2, 2));
-    let waiting = spawn(async move { move_on_after(Duration::from_millis(30), rx2.recv()).await });
+    let (scope, stop) = (CancelScope::new(), CancelScope::new());
+    let (s1, s2) = (scope.clone(), stop.clone());
+    let waiting = spawn(async move { s1.run(rx2.recv()).await });
     wait_until("a receiver waits", || tx.statistics().tasks_waiting_receive == 1).await;
+    scope.cancel();
     assert!(join(waiting).await.is_none());
     assert_eq!(tx.statistics().tasks_waiting_receive, 0);
     assert_eq!(tx.statistics().open_receive_streams, 1, "the receiver clone was dropped");
-    let sending = spawn(async move { move_on_after(Duration::from_millis(30), tx2.send(7)).await });
+    let sending = spawn(async move { s2.run(tx2.send(7)).await });
     wait_until("a sender waits", || rx.statistics().tasks_waiting_send == 1).await;
+    stop.cancel();
     assert!(join(sending).await.is_none());
     let s = rx.statistics();
     assert_eq!((s.tasks_waiting_send, s.open_send_streams, s.current_buffer_used), (0, 1, 0));
