@@ -179,3 +179,47 @@ pub async fn start_dropped_by_select_cancels_only_its_task() {
     assert!(logged(&log, "starting task cleaned up"), "{events:?}");
     assert!(logged(&log, "body goes on"), "{events:?}");
 }
+
+/// AnyIO's `test_start_cancelled`: `start` in a group already cancelled runs the task to its
+/// first suspension point, where it is cancelled; the task never finishes, nothing is reported
+/// ready, and the group returns its cancellation (no error).
+pub async fn start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint() {
+    let log = Log::new();
+    let l = log.clone();
+    let res = task_group(|tg| async move {
+        tg.cancel();
+        let l2 = l.clone();
+        let r = tg
+            .start(move |s: TaskStatus<()>| async move {
+                l2.push("started");
+                sleep(Duration::from_secs(2)).await;
+                l2.push("finished");
+                s.started(());
+                Ok(())
+            })
+            .await;
+        l.push(format!("start returned {r:?}"));
+        Ok::<(), String>(())
+    })
+    .await;
+    assert_eq!(log.events(), ["started"]);
+    let err = res.unwrap_err();
+    assert!(err.is_cancelled() && err.is_empty(), "{err:?}");
+}
+
+/// AnyIO's `test_cancel_shielded_scope`: a shielded scope that cancels itself is cancelled at
+/// its next checkpoint, and `run` returns `None`; the shield only keeps *outer* cancellations
+/// out.
+pub async fn shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint() {
+    let scope = CancelScope::shielded();
+    let mut reached = false;
+    let out = scope
+        .run(async {
+            scope.cancel();
+            anyscope_core::checkpoint().await;
+            reached = true;
+        })
+        .await;
+    assert_eq!(out, None);
+    assert!(!reached && scope.cancelled_caught());
+}
