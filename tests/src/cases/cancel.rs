@@ -6,6 +6,7 @@
 
 mod adversarial;
 mod after_exit;
+mod anyio_scopes;
 mod budget;
 mod cleanups;
 mod cycle;
@@ -25,6 +26,7 @@ mod trio_nesting;
 
 pub use adversarial::*;
 pub use after_exit::*;
+pub use anyio_scopes::*;
 pub use budget::*;
 pub use cleanups::*;
 pub use cycle::*;
@@ -71,6 +73,11 @@ macro_rules! __cases_cancel {
             shielded_scope_with_its_own_deadline_inside_a_cancelled_scope,
             body_completing_past_its_deadline_without_a_checkpoint_keeps_its_value,
             duration_max_sleep_deadline_and_grace_are_no_bound,
+            shield_raised_and_lowered_while_the_scope_runs,
+            deadline_inside_a_shield_under_a_cancelled_scope_is_a_timeout,
+            cancellations_left_by_a_shield_are_delivered_at_the_next_checkpoint,
+            deadline_moved_later_from_the_body,
+            timeout_around_a_group_it_cut_off_is_elapsed,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,
