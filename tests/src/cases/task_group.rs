@@ -83,7 +83,7 @@ macro_rules! __cases_task_group {
             error_of_a_group_dropped_from_outside_is_counted,
             start_dropped_by_select_cancels_only_its_task,
             start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint,
-            shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint,
+            inner_group_failure_cancels_a_start_into_the_outer_group,
         );
     };
 }

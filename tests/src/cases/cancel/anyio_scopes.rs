@@ -146,3 +146,20 @@ pub async fn timeout_around_a_group_it_cut_off_is_elapsed() {
     .await;
     assert!(out.is_err(), "{out:?}");
 }
+
+/// AnyIO's `test_cancel_shielded_scope`: a shielded scope that cancels itself is cancelled at
+/// its next checkpoint, and `run` returns `None`; the shield only keeps *outer* cancellations
+/// out.
+pub async fn shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint() {
+    let scope = CancelScope::shielded();
+    let mut reached = false;
+    let out = scope
+        .run(async {
+            scope.cancel();
+            anyscope_core::checkpoint().await;
+            reached = true;
+        })
+        .await;
+    assert_eq!(out, None);
+    assert!(!reached && scope.cancelled_caught());
+}

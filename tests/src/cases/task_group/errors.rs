@@ -207,19 +207,40 @@ pub async fn start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint() 
     assert!(err.is_cancelled() && err.is_empty(), "{err:?}");
 }
 
-/// AnyIO's `test_cancel_shielded_scope`: a shielded scope that cancels itself is cancelled at
-/// its next checkpoint, and `run` returns `None`; the shield only keeps *outer* cancellations
-/// out.
-pub async fn shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint() {
-    let scope = CancelScope::shielded();
-    let mut reached = false;
-    let out = scope
-        .run(async {
-            scope.cancel();
-            anyscope_core::checkpoint().await;
-            reached = true;
+/// AnyIO's `test_start_cancel_after_error` (#517): inside an inner group, the body waits in
+/// the outer group's `start`; a task of the inner group fails, which cancels the inner body:
+/// the starting task is cancelled before it reports ready, and the error travels out as the
+/// inner group's error inside the outer group's.
+pub async fn inner_group_failure_cancels_a_start_into_the_outer_group() {
+    let log = Log::new();
+    let l = log.clone();
+    let res = task_group(|outer| async move {
+        let inner = task_group(|inner_tg| async move {
+            inner_tg
+                .start_soon(async {
+                    sleep(Duration::from_millis(5)).await;
+                    Err("inner task failed".to_string())
+                })
+                .unwrap();
+            let l2 = l.clone();
+            let r = outer
+                .start(move |s: TaskStatus<()>| async move {
+                    sleep(Duration::from_secs(3600)).await;
+                    l2.push("sleep completed");
+                    s.started(());
+                    Ok(())
+                })
+                .await;
+            l.push(format!("start returned {r:?}"));
+            Ok::<(), String>(())
         })
         .await;
-    assert_eq!(out, None);
-    assert!(!reached && scope.cancelled_caught());
+        inner
+    })
+    .await;
+    let outer_err = res.unwrap_err();
+    assert_eq!(outer_err.len(), 1, "{outer_err:?}");
+    let inner_err = outer_err.into_single().unwrap();
+    assert_eq!(inner_err.into_single().unwrap(), "inner task failed");
+    assert!(log.events().is_empty(), "{:?}", log.events());
 }
