@@ -215,7 +215,7 @@ pub async fn inner_group_failure_cancels_a_start_into_the_outer_group() {
     let log = Log::new();
     let l = log.clone();
     let res = task_group(|outer| async move {
-        let inner = task_group(|inner_tg| async move {
+        task_group(|inner_tg| async move {
             inner_tg
                 .start_soon(async {
                     sleep(Duration::from_millis(5)).await;
@@ -234,8 +234,7 @@ pub async fn inner_group_failure_cancels_a_start_into_the_outer_group() {
             l.push(format!("start returned {r:?}"));
             Ok::<(), String>(())
         })
-        .await;
-        inner
+        .await
     })
     .await;
     let outer_err = res.unwrap_err();
