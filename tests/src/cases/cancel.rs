@@ -79,6 +79,7 @@ macro_rules! __cases_cancel {
             deadline_moved_later_from_the_body,
             timeout_around_a_group_it_cut_off_is_elapsed,
             shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint,
+            nested_deadlines_only_the_expired_scope_is_cancelled,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,

@@ -163,3 +163,28 @@ pub async fn shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint() {
     assert_eq!(out, None);
     assert!(!reached && scope.cancelled_caught());
 }
+
+/// `test_nested_move_on_after`: the outer, shorter deadline is caught by the outer scope; the
+/// inner scope, dropped with the body, was neither cancelled nor caught anything, and the
+/// effective deadline inside both is the outer one.
+pub async fn nested_deadlines_only_the_expired_scope_is_cancelled() {
+    let outer = CancelScope::with_deadline(current_time() + Duration::from_millis(20));
+    let inner = CancelScope::with_deadline(current_time() + Duration::from_secs(60));
+    let mut seen = Vec::new();
+    let out = outer
+        .run(async {
+            seen.push(anyscope_core::current_effective_deadline());
+            let _ = inner
+                .run(async {
+                    seen.push(anyscope_core::current_effective_deadline());
+                    sleep(Duration::from_secs(3600)).await;
+                })
+                .await;
+            seen.push(None);
+        })
+        .await;
+    assert_eq!(out, None);
+    assert_eq!(seen, [outer.deadline(), outer.deadline()]);
+    assert!(outer.cancel_called() && outer.cancelled_caught());
+    assert!(!inner.cancel_called() && !inner.cancelled_caught());
+}
