@@ -381,20 +381,9 @@ fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
     // The frame is off the stack here: `cancelled_for` asks about the enclosing frames, and
     // leaves the catch to them only if they can: not from inside a nested executor that polls
     // this frame with a waker of its own (`budget`, "# Nested executors").
-    state.is_task_root()
-        || state.is_shield()
-        || !(frame::cancelled_for(cx) || enclosing_deadline_passed(state, cx))
-}
-
-/// Whether an enclosing scope's deadline, up to the nearest shield, has passed as well: that
-/// scope is then cancelled too and, being outer, catches (as in Trio, where a deadline cancels
-/// its scope when it passes, whichever timer is seen first). Only when every enclosing frame
-/// up to there was entered by this poll: each checks its own deadline once the body returns
-/// `Pending` in this poll (a nested executor's polls keep the rules of `budget`).
-#[cold]
-fn enclosing_deadline_passed(state: &FrameState, cx: &Context<'_>) -> bool {
-    !frame::seen_through_foreign(budget::context_tag(cx))
-        && frame::effective_deadline().is_some_and(|d| read_clock(state) >= d)
+    // An enclosing deadline that has passed as well cancels that scope too, which catches.
+    let outer_expired = || frame::enclosing_deadline_passed(cx, || read_clock(state));
+    state.is_task_root() || state.is_shield() || !(frame::cancelled_for(cx) || outer_expired())
 }
 
 /// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the
