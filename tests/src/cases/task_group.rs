@@ -84,6 +84,7 @@ macro_rules! __cases_task_group {
             start_dropped_by_select_cancels_only_its_task,
             start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint,
             inner_group_failure_cancels_a_start_into_the_outer_group,
+            aborted_host_cancels_the_task_it_was_starting,
         );
     };
 }

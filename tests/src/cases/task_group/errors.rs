@@ -243,3 +243,33 @@ pub async fn inner_group_failure_cancels_a_start_into_the_outer_group() {
     assert_eq!(inner_err.into_single().unwrap(), "inner task failed");
     assert!(log.events().is_empty(), "{:?}", log.events());
 }
+
+/// AnyIO's `test_start_native_host_cancelled`: the task running a group whose body waits in
+/// `start` is aborted from outside: the starting task is cancelled (it started, it never
+/// finishes) and its cleanup still runs.
+pub async fn aborted_host_cancels_the_task_it_was_starting() {
+    let log = Log::new();
+    let l = log.clone();
+    let host = spawn(async move {
+        let _ = task_group(|tg| async move {
+            let l2 = l.clone();
+            let _ = tg
+                .start(move |s: TaskStatus<()>| async move {
+                    let _c = LogOnDrop(l2.clone(), "starting task cleaned up");
+                    l2.push("started");
+                    sleep(LONG).await;
+                    l2.push("finished");
+                    s.started(());
+                    Ok(())
+                })
+                .await;
+            Ok::<(), String>(())
+        })
+        .await;
+    });
+    wait_until("the task started", || logged(&log, "started")).await;
+    host.abort();
+    assert!(host.await.unwrap_err().is_cancelled());
+    wait_until("the starting task is cleaned up", || logged(&log, "starting task cleaned up")).await;
+    assert!(!logged(&log, "finished"));
+}
