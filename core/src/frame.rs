@@ -466,6 +466,17 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
     .flatten()
 }
 
+/// For a frame whose own deadline fired, polled off the stack: whether an enclosing scope's
+/// deadline, up to the nearest shield, has passed as well (read `now` only then). That scope
+/// is then cancelled too and, being outer, catches, as in Trio, where a deadline cancels its
+/// scope when it passes, whichever timer is seen first. Only when every enclosing frame up to
+/// there was entered by this poll: each checks its own deadline once the body returns
+/// `Pending` in this poll (a nested executor's polls keep the rules of `budget`).
+#[cold]
+pub(crate) fn enclosing_deadline_passed(cx: &std::task::Context<'_>, now: impl FnOnce() -> Instant) -> bool {
+    !seen_through_foreign(context_tag(cx)) && effective_deadline().is_some_and(|d| now() >= d)
+}
+
 /// The region count of the innermost frame, created if it has none yet; `None` outside any
 /// frame. See `region`, invariant 2.
 fn innermost_region_count() -> Option<Arc<RegionCount>> {

@@ -3,6 +3,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{BoxError, ExitError};
 
@@ -59,10 +60,19 @@ use crate::util::CatchUnwind;
 #[derive(Default)]
 pub struct ExitStack {
     entries: Vec<Entry>,
+    // The identity its `Entered` handles carry, so that a handle is honoured only by the stack
+    // that holds its entry: 0 until the first `enter`; moved with the entries by `pop_all`;
+    // back to 0 when the entries leave (close, `pop_all`), so a later `enter` starts afresh.
+    id: u64,
 }
+
+/// The source of stack identities (never 0): a handle from another stack, or from before a
+/// close or `pop_all`, never matches, even at the same index with the same type.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A handle to a resource entered into an [`ExitStack`]: pass it to [`ExitStack::get`].
 pub struct Entered<R> {
+    stack: u64,
     index: usize,
     _r: PhantomData<fn() -> R>,
 }
@@ -77,7 +87,7 @@ impl<R> Copy for Entered<R> {}
 
 impl<R> fmt::Debug for Entered<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entered").field("index", &self.index).finish()
+        f.debug_struct("Entered").field("stack", &self.stack).field("index", &self.index).finish()
     }
 }
 
@@ -156,7 +166,11 @@ impl ExitStack {
             })
         });
         self.entries.push(Entry { value: Some(Box::new(res)), exit, token: Some(token) });
-        Entered { index: self.entries.len() - 1, _r: PhantomData }
+        if self.id == 0 {
+            // Relaxed: the counter only has to hand out distinct values.
+            self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        }
+        Entered { stack: self.id, index: self.entries.len() - 1, _r: PhantomData }
     }
 
     /// The resource behind `entered`.
@@ -175,8 +189,10 @@ impl ExitStack {
     ///
     /// As [`get`](ExitStack::get).
     pub fn get_mut<R: AsyncClose>(&mut self, entered: Entered<R>) -> &mut R {
+        let mine = entered.stack == self.id;
         self.entries
             .get_mut(entered.index)
+            .filter(|_| mine)
             .and_then(|e| e.value.as_mut())
             .and_then(|v| v.downcast_mut::<R>())
             .expect("anyscope: this Entered handle does not belong to this ExitStack (closed, moved by pop_all, or another stack)")
@@ -184,6 +200,9 @@ impl ExitStack {
 
     /// The resource behind `entered`, or `None` if it is not in this stack.
     pub fn try_get<R: AsyncClose>(&self, entered: Entered<R>) -> Option<&R> {
+        if entered.stack != self.id {
+            return None;
+        }
         self.entries.get(entered.index)?.value.as_ref()?.downcast_ref::<R>()
     }
 
@@ -236,7 +255,7 @@ impl ExitStack {
     /// Moves every pending cleanup to a new stack and returns it; this one is left empty, and
     /// dropping it closes nothing. [`Entered`] handles keep working on the new stack.
     pub fn pop_all(&mut self) -> ExitStack {
-        ExitStack { entries: std::mem::take(&mut self.entries) }
+        ExitStack { entries: std::mem::take(&mut self.entries), id: std::mem::take(&mut self.id) }
     }
 
     /// Closes everything, LIFO, with the body considered successful.
@@ -312,6 +331,7 @@ impl ExitStack {
         outcome: Carried,
     ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         let entries = std::mem::take(&mut self.entries);
+        self.id = 0;
         Completing::new(KIND, unwind(entries, outcome, true), |r, ending| {
             if let (Err(e), crate::resource::Ending::Orphaned(_)) = (r, ending) {
                 tracker::unreceived_error(KIND, e);

@@ -414,7 +414,9 @@ fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
     // The frame is off the stack here: `cancelled_for` asks about the enclosing frames, and
     // leaves the catch to them only if they can: not from inside a nested executor that polls
     // this frame with a waker of its own (`budget`, "# Nested executors").
-    state.is_task_root() || state.is_shield() || !frame::cancelled_for(cx)
+    // An enclosing deadline that has passed as well cancels that scope too, which catches.
+    let outer_expired = || frame::enclosing_deadline_passed(cx, || read_clock(state));
+    state.is_task_root() || state.is_shield() || !(frame::cancelled_for(cx) || outer_expired())
 }
 
 /// Where a frame keeps how its body ended until its cleanups are done: the outcome, or the

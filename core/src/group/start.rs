@@ -196,7 +196,10 @@ impl<V: Send + 'static, E: Send + 'static> Abandon for StartRoute<V, E> {
 ///
 /// # Cancel safety
 ///
-/// A checkpoint: polled first inside a cancelled scope, it starts nothing.
+/// Polled first inside a cancelled scope, it still starts the task, as AnyIO's and Trio's
+/// `start` do (and as [`spawn`](super::TaskGroup::spawn) does): the task runs to its first
+/// suspension point, where it is cancelled, and the rules below apply — the caller's scope
+/// catches once the task has finished, unless the task reported ready first.
 ///
 /// Once the task has been started, the value it reports is never lost to a cancellation of the
 /// caller, as in AnyIO (`start` returns once `task_status.started()` was called, and Trio
@@ -289,9 +292,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.slot.is_none() {
-            if frame::cancelled_for(cx) {
-                return Poll::Pending;
-            }
+            // Not a checkpoint before the task exists: as in AnyIO and Trio (and as `spawn`
+            // does), a `start` in a cancelled scope starts the task, which runs to its first
+            // suspension point; the caller's cancellation is then handled below, as when it
+            // comes while the task starts.
             let f = this.f.take().expect("anyscope: a `start` future was polled after it completed");
             let slot = Arc::new(Slot {
                 inner: Mutex::new(SlotInner { state: State::Waiting, waker: None, abandoned: false }),

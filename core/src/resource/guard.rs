@@ -68,9 +68,12 @@ impl<R: AsyncClose> Scoped<R> {
     /// If the returned future is dropped before the close finished — a cancellation delivered
     /// at one of its suspension points, a `select!`, its whole task dropped — the rest of the
     /// close is handed to the innermost frame, which finishes it shielded; its error, if any, is
-    /// then reported to the tracker. To *bound* a slow close, run it in a shielded
-    /// [`CancelScope`](crate::CancelScope) with a deadline: once the deadline passes, that
-    /// scope abandons the rest of the close (counted as `abandoned` in the tracker).
+    /// then reported to the tracker. A deadline alone does not shorten the close: it cuts the
+    /// caller off, and the scope finishes the close before it returns. To *bound* a slow close,
+    /// run it in a shielded [`CancelScope`](crate::CancelScope) with a deadline and a cleanup
+    /// grace period ([`set_cleanup_grace`](crate::CancelScope::set_cleanup_grace)): what is
+    /// left of the close when the grace period ends is abandoned (counted as `abandoned` in the
+    /// tracker).
     pub fn close(mut self) -> Close<R> {
         let (res, token) = self.inner.take().expect("a Scoped guard holds its resource until consumed");
         let kind = token.kind();

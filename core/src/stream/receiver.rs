@@ -3,8 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
@@ -37,12 +37,15 @@ use super::state::{Chan, RecvOp};
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
     closed: AtomicBool,
-    stream: RecvOp,
+    // The `Stream` impl's receive in progress. Behind a mutex only so that `close(&self)` can
+    // withdraw it (passing on an item promised to it); `poll_next` and `drop` have `&mut self`
+    // and reach it with `get_mut`, without locking.
+    stream: Mutex<RecvOp>,
 }
 
 impl<T> Receiver<T> {
     pub(crate) fn new(chan: Arc<Chan<T>>) -> Self {
-        Receiver { chan, closed: AtomicBool::new(false), stream: RecvOp::default() }
+        Receiver { chan, closed: AtomicBool::new(false), stream: Mutex::new(RecvOp::default()) }
     }
 
     /// Receives the next item, waiting for one. Receivers are served in the order they
@@ -108,7 +111,8 @@ impl<T> Receiver<T> {
 
     /// Closes this clone. When it was the last open receiver, blocked and later sends fail
     /// with [`SendError::Broken`](super::SendError::Broken) and the buffered items are dropped.
-    /// Idempotent.
+    /// A [`Stream`] poll of this clone left waiting leaves the queue: an item promised to it
+    /// goes to another receiver. Idempotent.
     ///
     /// # Examples
     ///
@@ -119,6 +123,9 @@ impl<T> Receiver<T> {
     /// ```
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            // A `Stream` poll left waiting leaves the queue now: an item promised to it goes to
+            // another receiver instead of waiting for this closed clone to be polled or dropped.
+            self.stream.lock().unwrap_or_else(PoisonError::into_inner).cancel(&self.chan);
             self.chan.close_receiver();
         }
     }
@@ -162,7 +169,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stream.cancel(&self.chan);
+        self.stream.get_mut().unwrap_or_else(PoisonError::into_inner).cancel(&self.chan);
         self.close();
     }
 }
@@ -182,7 +189,12 @@ impl<T> Stream for Receiver<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         let closed = this.is_closed();
-        Poll::Ready(ready!(this.stream.poll(&this.chan, closed, cx)).ok())
+        Poll::Ready(
+            ready!(
+                this.stream.get_mut().unwrap_or_else(PoisonError::into_inner).poll(&this.chan, closed, cx)
+            )
+            .ok(),
+        )
     }
 }
 

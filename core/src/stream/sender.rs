@@ -120,7 +120,9 @@ impl<T> Sender<T> {
     }
 
     /// Closes this clone (AnyIO's `close`). When it was the last open sender, receivers get
-    /// end-of-stream once the buffer is drained. Idempotent.
+    /// end-of-stream once the buffer is drained. An item the [`Sink`] keeps is withdrawn (a
+    /// buffer slot granted to it goes to the next sender): the next `poll_flush` returns it
+    /// as [`SendError::Closed`], unless a receiver had already taken it. Idempotent.
     ///
     /// # Examples
     ///
@@ -133,6 +135,14 @@ impl<T> Sender<T> {
     /// ```
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
+            // An item kept by the `Sink` leaves the queue now (a buffer slot granted to it goes
+            // to the next sender instead of waiting for this closed clone to be polled again);
+            // the next `poll_flush` returns it as `Closed`, unless a receiver had taken it.
+            let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+            if sink.as_mut().is_some_and(|op| !op.unqueue(&self.chan)) {
+                *sink = None;
+            }
+            drop(sink);
             self.chan.close_sender();
         }
     }

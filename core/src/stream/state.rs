@@ -307,6 +307,23 @@ impl<T> SendOp<T> {
         item
     }
 
+    /// Takes a blocked send out of the queue but keeps its item, so that the next poll reports
+    /// on it (its sender closed: `Closed`); a buffer slot granted to it goes to the next sender.
+    /// `false` if it holds no item any more: a receiver had taken it (a rendezvous handoff), so
+    /// it was sent. Never panics.
+    pub(crate) fn unqueue(&mut self, chan: &Chan<T>) -> bool {
+        if self.id.is_none() {
+            return self.item.is_some();
+        }
+        match self.cancel(chan) {
+            Some(item) => {
+                self.item = Some(item);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the send is still in progress (queued).
     pub(crate) fn is_queued(&self) -> bool {
         self.id.is_some()

@@ -223,3 +223,48 @@ fn buffered_sender_granted_a_slot_then_dropped_passes_it_on_and_delivers_nothing
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Err(TryRecvError::WouldBlock));
 }
+
+#[test]
+fn closing_a_sender_frees_the_slot_granted_to_its_kept_sink_item() {
+    let (mut tx1, rx) = channel(1);
+    let tx2 = tx1.clone();
+    let (_c, w) = waker();
+    let mut cx = Context::from_waker(&w);
+    tx2.try_send(0).unwrap();
+    Pin::new(&mut tx1).start_send(1).unwrap(); // the buffer is full: kept
+    assert!(Pin::new(&mut tx1).poll_flush(&mut cx).is_pending()); // queued
+    assert_eq!(rx.try_recv(), Ok(0)); // the freed slot is granted to the kept item
+    tx1.close();
+    tx2.try_send(2).unwrap(); // the slot went on: the closed clone holds nothing up
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert!(matches!(Pin::new(&mut tx1).poll_flush(&mut cx), Poll::Ready(Err(SendError::Closed(1)))));
+    assert!(matches!(Pin::new(&mut tx1).poll_flush(&mut cx), Poll::Ready(Ok(()))));
+}
+
+#[test]
+fn closing_a_sender_whose_kept_rendezvous_item_was_taken_reports_it_sent() {
+    let (mut tx, rx) = channel(0);
+    let keep = tx.clone();
+    let (_c, w) = waker();
+    let mut cx = Context::from_waker(&w);
+    Pin::new(&mut tx).start_send(7).unwrap();
+    assert!(Pin::new(&mut tx).poll_flush(&mut cx).is_pending());
+    assert_eq!(rx.try_recv(), Ok(7)); // taken: sent
+    tx.close();
+    assert!(matches!(Pin::new(&mut tx).poll_flush(&mut cx), Poll::Ready(Ok(()))));
+    Pin::new(&mut tx).start_send(8).unwrap_err(); // closed now
+    drop(keep);
+}
+
+#[test]
+fn closing_a_receiver_passes_on_the_item_promised_to_its_waiting_stream_poll() {
+    let (tx, mut rx1) = channel(1);
+    let rx2 = rx1.clone();
+    let (_c, w) = waker();
+    let mut cx = Context::from_waker(&w);
+    assert!(Pin::new(&mut rx1).poll_next(&mut cx).is_pending());
+    tx.try_send(1).unwrap(); // promised to rx1's waiting poll
+    rx1.close();
+    assert_eq!(rx2.try_recv(), Ok(1));
+    assert_eq!(Pin::new(&mut rx1).poll_next(&mut cx), Poll::Ready(None));
+}

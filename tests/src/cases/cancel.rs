@@ -6,35 +6,45 @@
 
 mod adversarial;
 mod after_exit;
+mod anyio_scopes;
 mod budget;
 mod cleanups;
 mod cycle;
 mod deadlines;
+mod huge;
 mod links;
 mod moved;
 mod nested;
+mod quiet;
 mod races;
 mod regions;
 mod scopes;
+mod select_loops;
 mod shields;
 mod tasks;
 mod timers;
+mod trio_nesting;
 
 pub use adversarial::*;
 pub use after_exit::*;
+pub use anyio_scopes::*;
 pub use budget::*;
 pub use cleanups::*;
 pub use cycle::*;
 pub use deadlines::*;
+pub use huge::*;
 pub use links::*;
 pub use moved::*;
 pub use nested::*;
+pub use quiet::*;
 pub use races::*;
 pub use regions::*;
 pub use scopes::*;
+pub use select_loops::*;
 pub use shields::*;
 pub use tasks::*;
 pub use timers::*;
+pub use trio_nesting::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -58,6 +68,20 @@ macro_rules! __cases_cancel {
             shield_and_group_inside_a_moved_scope,
             parent_cancel_racing_child_scope_end_reaches_its_task,
             select_in_a_loop_is_cancelled_from_another_task,
+            deadline_reaches_a_select_loop_over_a_busy_stream,
+            foreign_cancel_reaches_a_select_loop_over_a_busy_stream,
+            nested_timeouts_the_expiring_scope_catches,
+            effective_deadline_is_the_minimum_up_to_the_nearest_shield,
+            shielded_scope_with_its_own_deadline_inside_a_cancelled_scope,
+            body_completing_past_its_deadline_without_a_checkpoint_keeps_its_value,
+            duration_max_sleep_deadline_and_grace_are_no_bound,
+            shield_raised_and_lowered_while_the_scope_runs,
+            deadline_inside_a_shield_under_a_cancelled_scope_is_a_timeout,
+            cancellations_left_by_a_shield_are_delivered_at_the_next_checkpoint,
+            deadline_moved_later_from_the_body,
+            timeout_around_a_group_it_cut_off_is_elapsed,
+            shielded_scope_cancelling_itself_is_cancelled_at_its_checkpoint,
+            nested_deadlines_only_the_expired_scope_is_cancelled,
             futures_unordered_of_sleepers_in_cancelled_scope_ends,
             receive_through_combinator_under_cancel_loses_no_item,
             block_on_two_levels_deep_in_cancelled_scope_completes,
@@ -148,6 +172,14 @@ macro_rules! __cases_cancel {
             borrower_in_a_shield_moved_to_another_task_is_the_new_task,
             task_of_a_moved_scope_sees_the_new_enclosing_deadline,
             timeouts_in_a_loop_fire_after_their_timer_is_reused,
+            quiet_no_node_deadline_cuts_off_a_loop_of_ready_permits_locks_and_items,
+            quiet_checkpoints_between_scopes_cancelled_at_entry_stop_at_their_first,
+            quiet_busy_shield_ending_under_an_elapsed_deadline_stops_at_the_next_ready_op,
+            quiet_busy_task_spawned_under_a_no_node_deadline_is_cancelled_when_it_passes,
+            quiet_child_handle_and_group_cancel_reach_busy_children_in_no_node_scopes,
+            quiet_nested_executor_frames_do_not_hide_the_cancelled_scope_around_them,
+            quiet_shield_over_a_cancel_from_a_task_it_spawned_is_seen_after_it,
+            quiet_scope_cancelled_by_its_own_busy_body_stops_at_the_next_ready_op,
         );
     };
 }

@@ -1,5 +1,9 @@
 //! Area `exit_stack`: `ExitStack`, anyscope's `AsyncExitStack`.
 
+mod handles;
+
+pub use handles::*;
+
 use std::future::pending;
 use std::time::Duration;
 
@@ -35,6 +39,7 @@ macro_rules! __cases_exit_stack {
             cpython_excessive_nesting,
             callback_sees_the_error_a_previous_callback_raised,
             close_cut_off_reports_its_error_to_the_tracker,
+            entered_handle_works_only_on_the_stack_holding_its_entry,
         );
     };
 }

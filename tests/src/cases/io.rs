@@ -4,6 +4,7 @@
 //! Only loopback addresses are ever used. The socket and signal cases return early on a runtime
 //! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
 
+pub mod abandoned;
 pub mod files;
 pub mod net;
 pub mod probes;
@@ -11,6 +12,7 @@ pub mod sockets;
 pub mod threads;
 mod util;
 
+pub use abandoned::*;
 pub use files::*;
 pub use net::*;
 pub use probes::*;
@@ -46,6 +48,7 @@ macro_rules! __cases_io {
             run_blocking_is_structured,
             run_blocking_abandon_on_cancel_returns_at_once,
             run_blocking_takes_a_token_from_the_limiter,
+            abandoned_blocking_call_keeps_its_token_until_it_returns,
             from_thread_runs_async_code_on_the_host,
             from_thread_inherits_the_callers_cancel_scope,
             check_cancelled_sees_a_deadline,

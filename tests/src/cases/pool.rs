@@ -10,7 +10,9 @@
 mod basics;
 mod cancel;
 mod deadlines;
+mod deadpool;
 mod defaults;
+mod huge_bounds;
 mod lifecycle;
 pub mod manager;
 mod matrix;
@@ -18,7 +20,9 @@ mod matrix;
 pub use basics::*;
 pub use cancel::*;
 pub use deadlines::*;
+pub use deadpool::*;
 pub use defaults::*;
+pub use huge_bounds::*;
 pub use lifecycle::*;
 pub use matrix::*;
 
@@ -58,6 +62,12 @@ macro_rules! __cases_pool {
             every_create_and_recycle_behaviour_with_cancelled_acquires,
             every_waiter_times_out,
             next_waiter_keeps_its_deadline_after_the_head_leaves,
+            create_and_recycle_that_never_end_are_bounded,
+            every_idle_object_failing_its_recycle_is_replaced_in_one_acquire,
+            try_acquire_never_takes_a_suspect_object_before_its_recycle,
+            concurrent_closes_wait_for_the_object_and_close_it_once,
+            pool_dropped_while_another_task_holds_an_object,
+            pool_with_duration_max_bounds_works,
         );
     };
 }

@@ -1,5 +1,9 @@
 //! Area `resource`: scoped resources and structured async drop.
 
+mod bounded_close;
+
+pub use bounded_close::*;
+
 use std::future::{pending, poll_fn};
 use std::time::Duration;
 
@@ -17,6 +21,7 @@ macro_rules! __cases_resource {
     ($runner:expr) => {
         $crate::__area!($runner; resource;
             deadline_closes_three_in_reverse_each_awaited,
+            deadline_alone_does_not_abandon_an_explicit_close,
             panic_closes_all_then_reaches_caller,
             error_return_closes_all,
             close_error_after_body_error_keeps_both,

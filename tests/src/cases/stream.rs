@@ -1,6 +1,10 @@
 //! Area `stream`: memory object streams (bounded and rendezvous, per-clone close), with AnyIO's
 //! cancel-safety guarantees.
 
+mod ends;
+
+pub use ends::*;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +36,12 @@ macro_rules! __cases_stream {
             four_producers_four_consumers_rendezvous,
             cancellations_under_load_lose_and_duplicate_nothing,
             cancellations_under_load_rendezvous,
+            cloning_a_closed_end_gives_a_closed_end,
+            closing_the_last_receiver_drops_buffered_items_and_breaks_blocked_sender,
+            closed_clone_wins_over_the_other_side_gone,
+            statistics_follow_waiters_and_clones,
+            stream_ends_when_its_clone_is_closed,
+            closing_a_clone_with_a_waiting_stream_poll_passes_its_item_on,
         );
     };
 }

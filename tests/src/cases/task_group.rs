@@ -13,6 +13,8 @@ use crate::support::Log;
 mod adversarial;
 mod basics;
 mod cancellation;
+mod dropped;
+mod errors;
 mod scale;
 mod soon;
 mod start;
@@ -20,6 +22,8 @@ mod start;
 pub use adversarial::*;
 pub use basics::*;
 pub use cancellation::*;
+pub use dropped::*;
+pub use errors::*;
 pub use scale::*;
 pub use soon::*;
 pub use start::*;
@@ -71,6 +75,16 @@ macro_rules! __cases_task_group {
             enclosing_cancel_reaches_start_soon_tasks,
             start_soon_into_cancelled_group_runs_to_first_suspension,
             start_soon_panic_resumed_after_sibling_cleanup,
+            group_dropped_from_outside_cancels_and_awaits_every_child,
+            group_dropped_in_a_task_root_is_awaited_by_the_task,
+            panic_before_started_is_resumed_in_the_caller,
+            start_from_outside_gets_cancelled_when_the_group_is_cancelled,
+            errors_arriving_while_the_group_winds_down_are_all_returned_in_order,
+            error_of_a_group_dropped_from_outside_is_counted,
+            start_dropped_by_select_cancels_only_its_task,
+            start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint,
+            inner_group_failure_cancels_a_start_into_the_outer_group,
+            aborted_host_cancels_the_task_it_was_starting,
         );
     };
 }
