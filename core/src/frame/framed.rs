@@ -384,6 +384,15 @@ fn read_clock(state: &mut FrameState) -> Instant {
     state.runtime.get_or_insert_with(runtime::current).now()
 }
 
+/// The runtime's clock, through the frame's own handle when it has one (the ambient runtime's
+/// otherwise), for a frame that is only read.
+fn clock_of(state: &FrameState) -> Instant {
+    match &state.runtime {
+        Some(rt) => rt.now(),
+        None => frame::now(),
+    }
+}
+
 /// `state.own_cancelled()`, with the flag of a frame that has no node and no parent (a deadline
 /// scope nothing has asked a node of) read inline.
 #[inline(always)]
@@ -415,7 +424,7 @@ fn should_deliver(state: &FrameState, cx: &Context<'_>) -> bool {
     // leaves the catch to them only if they can: not from inside a nested executor that polls
     // this frame with a waker of its own (`budget`, "# Nested executors").
     // An enclosing deadline that has passed as well cancels that scope too, which catches.
-    let outer_expired = || frame::enclosing_deadline_passed(cx, || read_clock(state));
+    let outer_expired = || frame::enclosing_deadline_passed(cx, || clock_of(state));
     state.is_task_root() || state.is_shield() || !(frame::cancelled_for(cx) || outer_expired())
 }
 
