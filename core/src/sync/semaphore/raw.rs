@@ -471,6 +471,8 @@ impl AcquireOp {
         }
     }
 
+    // Out of line: `cancel` is inlined into every drop, and this runs only for a dropped waiter.
+    #[inline(never)]
     fn leave<V>(sem: &RawSemaphore<V>, id: u64) {
         let mut wakers = Wakers::default();
         {
