@@ -167,14 +167,20 @@ impl Wakers {
     }
 
     /// Wakes them all (call with no lock held).
+    // Inlined: most calls wake one waiter or none, and the call cost as much as the test.
+    #[inline]
     pub(crate) fn wake(self) {
         if let Some(w) = self.first {
             w.wake();
         }
-        if self.rest.is_empty() {
-            return;
+        if !self.rest.is_empty() {
+            Self::wake_rest(self.rest);
         }
-        for w in self.rest {
+    }
+
+    #[cold]
+    fn wake_rest(rest: Vec<Waker>) {
+        for w in rest {
             w.wake();
         }
     }

@@ -193,6 +193,12 @@ impl<V> RawSemaphore<V> {
     /// Under the lock: hands free permits to the oldest waiters, in order, then clears `QUEUED`
     /// if nobody waits any more (invariants 2 and 6).
     fn settle(&self, s: &mut State<V>, wakers: &mut Wakers) {
+        self.settle_inline(s, wakers);
+    }
+
+    /// [`RawSemaphore::settle`]'s body, inlined into the release of a handoff (its hot caller).
+    #[inline(always)]
+    fn settle_inline(&self, s: &mut State<V>, wakers: &mut Wakers) {
         let admit = |&n: &usize| {
             // A waiter waits, so `QUEUED` is set and `free` only grows meanwhile (invariant 4).
             if free(self.word.load(Acquire)) < n {
@@ -245,7 +251,7 @@ impl<V> RawSemaphore<V> {
             put(&mut s.value);
             let prev = self.word.fetch_add(n << SHIFT, AcqRel);
             if prev & QUEUED != 0 {
-                self.settle(&mut s, &mut wakers);
+                self.settle_inline(&mut s, &mut wakers);
             }
         }
         wakers.wake();
@@ -387,6 +393,9 @@ impl AcquireOp {
     }
 
     /// Not queued yet, and the fast path failed: the lock decides.
+    // Inlined (as `poll_queued`): a contended mutex takes this path once per lock, and the
+    // call's prologue and epilogue cost ≈ 20 instructions; measured: −53 per lock with both.
+    #[inline]
     fn poll_first_slow<V, R>(
         &mut self,
         sem: &RawSemaphore<V>,
@@ -418,6 +427,7 @@ impl AcquireOp {
     }
 
     /// Queued: granted, closed, or still waiting.
+    #[inline]
     fn poll_queued<V, R>(
         &mut self,
         sem: &RawSemaphore<V>,
@@ -461,6 +471,8 @@ impl AcquireOp {
         }
     }
 
+    // Out of line: `cancel` is inlined into every drop, and this runs only for a dropped waiter.
+    #[inline(never)]
     fn leave<V>(sem: &RawSemaphore<V>, id: u64) {
         let mut wakers = Wakers::default();
         {
