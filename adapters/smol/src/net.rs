@@ -112,8 +112,30 @@ impl RawListener for TcpListener {
     }
 }
 
+/// The listen backlog, as the tokio adapter's (and tokio's own `bind`): a burst of connections
+/// waits in the queue instead of overflowing it. std's `bind` (what async-io's `bind` calls)
+/// listens with 128, and a burst larger than that on a busy machine has connections dropped or
+/// reset by the kernel.
+const BACKLOG: i32 = 1024;
+
+/// A listening socket bound to `addr`, with [`BACKLOG`] (non-blocking, close-on-exec: socket2's
+/// defaults plus `Async::new`).
+fn listen(domain: socket2::Domain, addr: &socket2::SockAddr) -> io::Result<socket2::Socket> {
+    let proto = if domain == socket2::Domain::UNIX { None } else { Some(socket2::Protocol::TCP) };
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, proto)?;
+    // As std's `bind` does on Unix: a restarted server can bind its port again at once.
+    #[cfg(unix)]
+    if domain != socket2::Domain::UNIX {
+        socket.set_reuse_address(true)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)?;
+    Ok(socket)
+}
+
 pub(crate) fn bind_tcp(addr: SocketAddr) -> io::Result<Box<dyn RawListener>> {
-    Ok(Box::new(TcpListener(Async::<std::net::TcpListener>::bind(addr)?)))
+    let socket = listen(socket2::Domain::for_address(addr), &addr.into())?;
+    Ok(Box::new(TcpListener(Async::new(std::net::TcpListener::from(socket))?)))
 }
 
 #[derive(Debug)]
@@ -169,5 +191,8 @@ pub(crate) fn connect_unix(path: std::path::PathBuf) -> BoxFuture<io::Result<Box
 
 #[cfg(unix)]
 pub(crate) fn bind_unix(path: &std::path::Path) -> io::Result<Box<dyn RawListener>> {
-    Ok(Box::new(UnixListener(Async::<std::os::unix::net::UnixListener>::bind(path)?)))
+    let socket = listen(socket2::Domain::UNIX, &socket2::SockAddr::unix(path)?)?;
+    Ok(Box::new(UnixListener(Async::new(std::os::unix::net::UnixListener::from(
+        std::os::fd::OwnedFd::from(socket),
+    ))?)))
 }

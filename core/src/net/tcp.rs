@@ -158,7 +158,9 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` (port 0 picks a free port) and listens.
+    /// Binds to `addr` (port 0 picks a free port) and listens. The bundled adapters (tokio, smol)
+    /// listen with a backlog of 1,024: a burst of connections waits in the kernel's queue until
+    /// it is accepted.
     ///
     /// # Errors
     ///

@@ -31,6 +31,7 @@ macro_rules! __cases_io {
             connect_cut_off_by_a_deadline_leaves_no_socket_open,
             serve_cancelled_closes_every_connection_before_the_scope_returns,
             thousand_concurrent_connections,
+            a_burst_of_connects_is_queued_before_any_accept,
             close_from_another_task_fails_a_pending_read,
             use_after_close_is_an_error,
             split_halves_work_from_two_tasks,

@@ -243,6 +243,34 @@ pub async fn thousand_concurrent_connections() {
     res.unwrap();
 }
 
+/// A burst of connections waits in the listener's queue: 1,000 connects complete before the
+/// server accepts any (the bundled adapters listen with a backlog of 1,024; std's 128 would leave
+/// the rest of the burst waiting for SYN retries, or reset on a loaded machine).
+pub async fn a_burst_of_connects_is_queued_before_any_accept() {
+    if !super::util::net_supported() {
+        return;
+    }
+    const N: usize = 1000;
+    let listener = TcpListener::bind(loopback()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connected = move_on_after(Duration::from_secs(20), async move {
+        let mut clients = Vec::with_capacity(N);
+        for _ in 0..N {
+            clients.push(TcpStream::connect(addr).await.unwrap());
+        }
+        clients
+    })
+    .await
+    .expect("connects beyond the listen backlog waited for the server to accept");
+    for mut c in connected {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        c.write_all(b"x").await.unwrap();
+        let mut b = [0u8; 1];
+        conn.read_exact(&mut b).await.unwrap();
+        assert_eq!(&b, b"x");
+    }
+}
+
 /// Closing a stream from another task (through its close handle) makes a read pending in the
 /// owner fail with the "closed" error, instead of hanging.
 pub async fn close_from_another_task_fails_a_pending_read() {
