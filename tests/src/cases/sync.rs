@@ -17,6 +17,9 @@ use crate::fixtures::join;
 use crate::support::Log;
 use crate::support::wait_until;
 
+mod cancelled_waiters;
+pub use cancelled_waiters::*;
+
 /// The list of this area's cases.
 #[doc(hidden)]
 #[macro_export]
@@ -44,6 +47,9 @@ macro_rules! __cases_sync {
             condition_notify_one_wakes_the_oldest,
             condition_cancelled_wait_passes_the_notification_on,
             bad_input_is_a_clear_error_never_a_wait,
+            semaphore_cancelled_big_request_passes_partial_permits_on,
+            condition_notify_all_skips_a_cancelled_waiter,
+            limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled,
         );
     };
 }

@@ -1,0 +1,119 @@
+//! Cancelled waiters in the middle of a queue (AnyIO's `test_synchronization.py`, second round):
+//! what they were partly handed goes on, and resizes or notifications skip them.
+
+use std::sync::Arc;
+
+use anyscope_core::sync::{BorrowerId, CapacityLimiter, Condition, Mutex, Semaphore};
+use anyscope_core::{CancelScope, spawn};
+
+use crate::fixtures::join;
+use crate::support::{Log, wait_until};
+
+/// A request for several permits at the head of the queue, cancelled after it was handed part of
+/// them, passes those permits on: the single-permit waiter behind it gets one, and the rest stay
+/// free.
+pub async fn semaphore_cancelled_big_request_passes_partial_permits_on() {
+    let sem = Arc::new(Semaphore::new(0));
+    let scope = CancelScope::new();
+    let (sem1, s1) = (Arc::clone(&sem), scope.clone());
+    let big = spawn(async move { s1.run(async move { drop(sem1.acquire_many(3).await) }).await });
+    wait_until("big is queued", || sem.statistics().tasks_waiting == 1).await;
+    let sem2 = Arc::clone(&sem);
+    let small = spawn(async move { sem2.acquire().await.unwrap().forget() });
+    wait_until("small is queued", || sem.statistics().tasks_waiting == 2).await;
+    sem.add_permits(2).unwrap(); // not enough for `big`; `small` may not overtake it
+    assert!(sem.try_acquire().is_err(), "no barging past the waiters");
+    scope.cancel();
+    assert_eq!(join(big).await, None);
+    join(small).await;
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting), (1, 0));
+}
+
+/// `notify_all` counts and wakes only the waiters still waiting: one cancelled in the middle is
+/// skipped, and a notification sent while nobody waits is not stored for a later waiter.
+pub async fn condition_notify_all_skips_a_cancelled_waiter() {
+    let pair = Arc::new((Mutex::new(()), Condition::new()));
+    assert_eq!(pair.1.notify(1), 0, "nobody waits: nothing is stored");
+    let log = Log::new();
+    let middle = CancelScope::new();
+    let mut tasks = Vec::new();
+    for name in ["a", "b", "c"] {
+        let (p2, l2, scope) = (Arc::clone(&pair), log.clone(), middle.clone());
+        let n = tasks.len() + 1;
+        tasks.push(spawn(async move {
+            let wait = async {
+                let (m, cond) = &*p2;
+                let _g = cond.wait(m.lock().await).await;
+                l2.push(name);
+            };
+            if name == "b" { scope.run(wait).await } else { Some(wait.await) }
+        }));
+        wait_until("the waiter waits", || pair.1.statistics().tasks_waiting == n).await;
+    }
+    middle.cancel();
+    wait_until("b left the queue", || pair.1.statistics().tasks_waiting == 2).await;
+    assert_eq!(pair.1.notify_all(), 2);
+    let outs: Vec<_> = join_all(tasks).await;
+    assert_eq!(outs, [Some(()), None, Some(())]);
+    let mut woken = log.events();
+    woken.sort(); // both were woken at once: they run in the scheduler's order
+    assert_eq!(woken, ["a", "c"]);
+    assert_eq!(pair.1.statistics().tasks_waiting, 0);
+    assert!(!pair.0.is_locked());
+}
+
+async fn join_all<T: Send + 'static>(tasks: Vec<anyscope_core::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(join(t).await);
+    }
+    out
+}
+
+/// Growing the total while borrowers wait admits exactly as many as the new tokens, oldest
+/// first, skipping one cancelled at the head of the queue; the others keep waiting.
+pub async fn limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled() {
+    let limiter = Arc::new(CapacityLimiter::new(1));
+    let holder = BorrowerId::new();
+    limiter.acquire_on_behalf_of(&holder).await.unwrap();
+    let head = CancelScope::new();
+    let log = Log::new();
+    let mut ids = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let id = BorrowerId::new();
+        ids.push(id.clone());
+        let (lim, l2, scope) = (Arc::clone(&limiter), log.clone(), head.clone());
+        tasks.push(spawn(async move {
+            let wait = async {
+                lim.acquire_on_behalf_of(&id).await.unwrap();
+                l2.push(format!("{i}"));
+            };
+            if i == 0 { scope.run(wait).await } else { Some(wait.await) }
+        }));
+        wait_until("the borrower is queued", || limiter.statistics().tasks_waiting == i + 1).await;
+    }
+    head.cancel();
+    wait_until("the head left the queue", || limiter.statistics().tasks_waiting == 3).await;
+    limiter.set_total_tokens(3); // two new tokens: borrowers 1 and 2, not 3
+    let s = limiter.statistics();
+    assert_eq!((s.borrowed_tokens, s.total_tokens, s.tasks_waiting), (3, 3, 1));
+    assert_eq!(limiter.available_tokens(), 0);
+    let mut tasks = tasks.into_iter();
+    assert_eq!(join(tasks.next().unwrap()).await, None);
+    assert_eq!(join(tasks.next().unwrap()).await, Some(()));
+    assert_eq!(join(tasks.next().unwrap()).await, Some(()));
+    let mut admitted = log.events();
+    admitted.sort(); // both were admitted at once: they run in the scheduler's order
+    assert_eq!(admitted, ["1", "2"]);
+    limiter.release_on_behalf_of(&ids[1]).unwrap();
+    assert_eq!(join(tasks.next().unwrap()).await, Some(()));
+    assert_eq!(log.events()[2], "3");
+    assert_eq!(limiter.release_on_behalf_of(&ids[0]), Err(anyscope_core::sync::CapacityError::NotBorrowing));
+    for id in [&holder, &ids[2], &ids[3]] {
+        limiter.release_on_behalf_of(id).unwrap();
+    }
+    let s = limiter.statistics();
+    assert_eq!((s.borrowed_tokens, s.tasks_waiting), (0, 0));
+}
