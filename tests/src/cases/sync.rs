@@ -50,6 +50,8 @@ macro_rules! __cases_sync {
             semaphore_cancelled_big_request_passes_partial_permits_on,
             condition_notify_all_skips_a_cancelled_waiter,
             limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled,
+            limiter_borrower_queued_twice_is_an_error_at_once,
+            semaphore_permits_are_conserved_around_a_cancelled_big_request,
         );
     };
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyscope_core::sync::{BorrowerId, CapacityLimiter, Condition, Mutex, Semaphore};
+use anyscope_core::sync::{BorrowerId, CapacityError, CapacityLimiter, Condition, Mutex, Semaphore};
 use anyscope_core::{CancelScope, spawn};
 
 use crate::fixtures::join;
@@ -110,10 +110,53 @@ pub async fn limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled() {
     limiter.release_on_behalf_of(&ids[1]).unwrap();
     assert_eq!(join(tasks.next().unwrap()).await, Some(()));
     assert_eq!(log.events()[2], "3");
-    assert_eq!(limiter.release_on_behalf_of(&ids[0]), Err(anyscope_core::sync::CapacityError::NotBorrowing));
+    assert_eq!(limiter.release_on_behalf_of(&ids[0]), Err(CapacityError::NotBorrowing));
     for id in [&holder, &ids[2], &ids[3]] {
         limiter.release_on_behalf_of(id).unwrap();
     }
     let s = limiter.statistics();
     assert_eq!((s.borrowed_tokens, s.tasks_waiting), (0, 0));
+}
+
+/// A borrower already waiting for a token cannot queue a second time (AnyIO checks only the
+/// holders, so a borrower queued twice there ends with two tokens): the second acquisition fails
+/// at once, and the first is served normally.
+pub async fn limiter_borrower_queued_twice_is_an_error_at_once() {
+    let limiter = Arc::new(CapacityLimiter::new(1));
+    let holder = BorrowerId::new();
+    limiter.acquire_on_behalf_of(&holder).await.unwrap();
+    let a = BorrowerId::new();
+    let (lim, a2) = (Arc::clone(&limiter), a.clone());
+    let first = spawn(async move { lim.acquire_on_behalf_of(&a2).await });
+    wait_until("a is queued", || limiter.statistics().tasks_waiting == 1).await;
+    assert_eq!(limiter.acquire_on_behalf_of(&a).await, Err(CapacityError::AlreadyBorrowing));
+    assert_eq!(limiter.try_acquire_on_behalf_of(&a), Err(CapacityError::AlreadyBorrowing));
+    assert_eq!(limiter.release_on_behalf_of(&a), Err(CapacityError::NotBorrowing), "waiting is not holding");
+    assert_eq!(limiter.statistics().tasks_waiting, 1);
+    limiter.release_on_behalf_of(&holder).unwrap();
+    assert_eq!(join(first).await, Ok(()));
+    assert_eq!(limiter.borrowed_tokens(), 1);
+    limiter.release_on_behalf_of(&a).unwrap();
+    let s = limiter.statistics();
+    assert_eq!((s.borrowed_tokens, s.tasks_waiting), (0, 0));
+}
+
+/// Permits added while a larger request waits are neither lost nor duplicated: whether they are
+/// counted free or kept for the request, those `forget_permits` removes plus those free after
+/// the request is cancelled are exactly the ones added.
+pub async fn semaphore_permits_are_conserved_around_a_cancelled_big_request() {
+    let sem = Arc::new(Semaphore::new(0));
+    let scope = CancelScope::new();
+    let (sem1, s1) = (Arc::clone(&sem), scope.clone());
+    let big = spawn(async move { s1.run(async move { drop(sem1.acquire_many(3).await) }).await });
+    wait_until("big is queued", || sem.statistics().tasks_waiting == 1).await;
+    sem.add_permits(2).unwrap();
+    let forgotten = sem.forget_permits(1);
+    scope.cancel();
+    assert_eq!(join(big).await, None);
+    let s = sem.statistics();
+    assert_eq!(forgotten + s.available_permits, 2, "{s:?}, forgot {forgotten}");
+    assert_eq!(s.tasks_waiting, 0);
+    let left = s.available_permits;
+    assert_eq!(sem.try_acquire_many(left).map(|p| p.permits()), Ok(left));
 }
