@@ -52,6 +52,7 @@ macro_rules! __cases_sync {
             limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled,
             limiter_borrower_queued_twice_is_an_error_at_once,
             semaphore_permits_are_conserved_around_a_cancelled_big_request,
+            semaphore_forgotten_free_permits_make_room_under_the_maximum,
         );
     };
 }

@@ -160,3 +160,26 @@ pub async fn semaphore_permits_are_conserved_around_a_cancelled_big_request() {
     let left = s.available_permits;
     assert_eq!(sem.try_acquire_many(left).map(|p| p.permits()), Ok(left));
 }
+
+/// With a maximum, free permits removed with `forget_permits` leave the total, so as many can be
+/// added back, and no more; a multi-permit request cancelled after part was handed to it does
+/// not push the total past the maximum either.
+pub async fn semaphore_forgotten_free_permits_make_room_under_the_maximum() {
+    let sem = Arc::new(Semaphore::with_max(2, 3));
+    assert_eq!(sem.forget_permits(1), 1);
+    sem.add_permits(2).unwrap(); // total 1 + 2 = 3
+    assert!(sem.add_permits(1).is_err(), "the maximum still holds");
+    assert_eq!(sem.forget_permits(3), 3);
+    let scope = CancelScope::new();
+    let (sem1, s1) = (Arc::clone(&sem), scope.clone());
+    let big = spawn(async move { s1.run(async move { drop(sem1.acquire_many(3).await) }).await });
+    wait_until("big is queued", || sem.statistics().tasks_waiting == 1).await;
+    sem.add_permits(2).unwrap();
+    scope.cancel();
+    assert_eq!(join(big).await, None);
+    assert_eq!(sem.available_permits(), 2);
+    sem.add_permits(1).unwrap();
+    assert!(sem.add_permits(1).is_err(), "2 + 1 is the maximum");
+    assert_eq!(sem.statistics().max_permits, Some(3));
+    assert_eq!(sem.acquire_many(3).await.map(|p| p.permits()), Ok(3));
+}
