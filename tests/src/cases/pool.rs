@@ -72,6 +72,7 @@ macro_rules! __cases_pool {
             pool_with_duration_max_bounds_works,
             stats_follow_waiters_that_queue_leave_and_are_served,
             object_close_hands_the_slot_to_a_waiter,
+            failed_create_for_a_waiter_passes_the_slot_on,
         );
     };
 }

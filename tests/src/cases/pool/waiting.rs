@@ -2,7 +2,7 @@
 //! while acquires queue, leave and are served; a slot freed by `Object::close` goes to the
 //! waiter.
 
-use anyscope_core::pool::{Object, PoolConfig};
+use anyscope_core::pool::{Object, PoolConfig, PoolError};
 use anyscope_core::{CancelScope, spawn};
 
 use super::manager::{assert_whole, close_and_check, open};
@@ -67,6 +67,32 @@ pub async fn object_close_hands_the_slot_to_a_waiter() {
     assert_eq!(waiter.await.unwrap().unwrap(), 2);
     let s = pool.stats();
     assert_eq!((s.size, s.idle, s.waiting, s.created, s.closed), (1, 1, 0, 2, 1), "{s}");
+    assert_whole(&pool, &manager);
+    close_and_check(pool, &manager).await;
+}
+
+/// A slot freed while two acquires wait, whose create then fails for the first: the first gets
+/// the create error, and the slot goes on to the second, whose create succeeds (no acquire is
+/// left waiting for a slot nobody uses).
+pub async fn failed_create_for_a_waiter_passes_the_slot_on() {
+    let (pool, manager) = open(PoolConfig::builder().max_size(1)).await;
+    let held = pool.acquire().await.unwrap();
+    let mut waiters = Vec::new();
+    for i in 0..2 {
+        let p = pool.clone();
+        waiters.push(spawn(async move { p.acquire().await.map(|c| c.id) }));
+        let p = pool.clone();
+        wait_until("the acquire queues", move || p.stats().waiting == i + 1).await;
+    }
+    manager.fail_creates(1);
+    Object::close(held).await;
+    let mut waiters = waiters.into_iter();
+    let first = waiters.next().unwrap().await.unwrap();
+    assert!(matches!(first, Err(PoolError::Create(_))), "{first:?}");
+    let second = waiters.next().unwrap().await.unwrap();
+    assert_eq!(second.unwrap(), 2, "the second waiter got a new object");
+    let s = pool.stats();
+    assert_eq!((s.size, s.idle, s.waiting, s.failed, s.closed), (1, 1, 0, 1, 1), "{s}");
     assert_whole(&pool, &manager);
     close_and_check(pool, &manager).await;
 }
