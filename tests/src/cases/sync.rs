@@ -53,6 +53,7 @@ macro_rules! __cases_sync {
             limiter_borrower_queued_twice_is_an_error_at_once,
             semaphore_permits_are_conserved_around_a_cancelled_big_request,
             semaphore_forgotten_free_permits_make_room_under_the_maximum,
+            owned_waiters_cancelled_racing_a_handoff_lose_nothing,
         );
     };
 }

@@ -183,3 +183,47 @@ pub async fn semaphore_forgotten_free_permits_make_room_under_the_maximum() {
     assert_eq!(sem.statistics().max_permits, Some(3));
     assert_eq!(sem.acquire_many(3).await.map(|p| p.permits()), Ok(3));
 }
+
+/// The owned forms (`lock_owned`, `acquire_owned`) keep the no-loss rule of AnyIO#398: a waiter
+/// cancelled racing the release that handed it the lock or permit passes it on to the next
+/// waiter.
+pub async fn owned_waiters_cancelled_racing_a_handoff_lose_nothing() {
+    let m = Arc::new(Mutex::new(Vec::new()));
+    let g = m.lock().await;
+    let scope = CancelScope::new();
+    let (m1, s1) = (Arc::clone(&m), scope.clone());
+    let first = spawn(async move { s1.run(async move { m1.lock_owned().await.push("first") }).await });
+    wait_until("first is queued", || m.statistics().tasks_waiting == 1).await;
+    let m2 = Arc::clone(&m);
+    let second = spawn(async move { m2.lock_owned().await.push("second") });
+    wait_until("second is queued", || m.statistics().tasks_waiting == 2).await;
+    drop(g);
+    scope.cancel();
+    let first_out = join(first).await;
+    join(second).await;
+    let got = m.lock().await.clone();
+    let want: &[&str] = if first_out.is_some() { &["first", "second"] } else { &["second"] };
+    assert_eq!(got, want);
+    assert!(!m.is_locked());
+
+    let sem = Arc::new(Semaphore::new(0));
+    let scope = CancelScope::new();
+    let (sem1, s1) = (Arc::clone(&sem), scope.clone());
+    let first =
+        spawn(async move { s1.run(async move { sem1.acquire_owned().await.unwrap().forget() }).await });
+    wait_until("first is queued", || sem.statistics().tasks_waiting == 1).await;
+    let sem2 = Arc::clone(&sem);
+    let second = spawn(async move { sem2.acquire_owned().await.unwrap().forget() });
+    wait_until("second is queued", || sem.statistics().tasks_waiting == 2).await;
+    sem.add_permits(1).unwrap();
+    scope.cancel();
+    let first_out = join(first).await;
+    if first_out.is_none() {
+        join(second).await; // the permit went on to `second`
+    } else {
+        sem.add_permits(1).unwrap();
+        join(second).await;
+    }
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting), (0, 0));
+}
