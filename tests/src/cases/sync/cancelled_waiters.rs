@@ -47,7 +47,12 @@ pub async fn condition_notify_all_skips_a_cancelled_waiter() {
                 let _g = cond.wait(m.lock().await).await;
                 l2.push(name);
             };
-            if name == "b" { scope.run(wait).await } else { Some(wait.await) }
+            if name == "b" {
+                scope.run(wait).await
+            } else {
+                wait.await;
+                Some(())
+            }
         }));
         wait_until("the waiter waits", || pair.1.statistics().tasks_waiting == n).await;
     }
@@ -90,7 +95,12 @@ pub async fn limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled() {
                 lim.acquire_on_behalf_of(&id).await.unwrap();
                 l2.push(format!("{i}"));
             };
-            if i == 0 { scope.run(wait).await } else { Some(wait.await) }
+            if i == 0 {
+                scope.run(wait).await
+            } else {
+                wait.await;
+                Some(())
+            }
         }));
         wait_until("the borrower is queued", || limiter.statistics().tasks_waiting == i + 1).await;
     }
