@@ -54,6 +54,7 @@ macro_rules! __cases_sync {
             semaphore_permits_are_conserved_around_a_cancelled_big_request,
             semaphore_forgotten_free_permits_make_room_under_the_maximum,
             owned_waiters_cancelled_racing_a_handoff_lose_nothing,
+            semaphore_close_keeps_the_permits_of_a_failed_big_request,
         );
     };
 }

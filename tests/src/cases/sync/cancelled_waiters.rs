@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use anyscope_core::sync::{BorrowerId, CapacityError, CapacityLimiter, Condition, Mutex, Semaphore};
+use anyscope_core::sync::{
+    AcquireError, BorrowerId, CapacityError, CapacityLimiter, Condition, Mutex, Semaphore,
+};
 use anyscope_core::{CancelScope, spawn};
 
 use crate::fixtures::join;
@@ -236,4 +238,21 @@ pub async fn owned_waiters_cancelled_racing_a_handoff_lose_nothing() {
     }
     let s = sem.statistics();
     assert_eq!((s.available_permits, s.tasks_waiting), (0, 0));
+}
+
+/// Closing a semaphore while a multi-permit request waits with part of its permits: the request
+/// fails with `Closed`, and the permits added for it are not lost (they are free again, and a
+/// permit held across the close can still be given back).
+pub async fn semaphore_close_keeps_the_permits_of_a_failed_big_request() {
+    let sem = Arc::new(Semaphore::new(1));
+    let held = sem.acquire().await.unwrap();
+    let sem1 = Arc::clone(&sem);
+    let big = spawn(async move { sem1.acquire_many(3).await.map(|p| p.permits()) });
+    wait_until("big is queued", || sem.statistics().tasks_waiting == 1).await;
+    sem.add_permits(2).unwrap();
+    sem.close();
+    assert_eq!(join(big).await, Err(AcquireError::Closed));
+    drop(held);
+    let s = sem.statistics();
+    assert_eq!((s.available_permits, s.tasks_waiting, s.closed), (3, 0, true), "{s:?}");
 }
