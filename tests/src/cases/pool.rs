@@ -16,6 +16,7 @@ mod huge_bounds;
 mod lifecycle;
 pub mod manager;
 mod matrix;
+mod waiting;
 
 pub use basics::*;
 pub use cancel::*;
@@ -25,6 +26,7 @@ pub use defaults::*;
 pub use huge_bounds::*;
 pub use lifecycle::*;
 pub use matrix::*;
+pub use waiting::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -68,6 +70,9 @@ macro_rules! __cases_pool {
             concurrent_closes_wait_for_the_object_and_close_it_once,
             pool_dropped_while_another_task_holds_an_object,
             pool_with_duration_max_bounds_works,
+            stats_follow_waiters_that_queue_leave_and_are_served,
+            object_close_hands_the_slot_to_a_waiter,
+            failed_create_for_a_waiter_passes_the_slot_on,
         );
     };
 }

@@ -17,6 +17,9 @@ use crate::fixtures::join;
 use crate::support::Log;
 use crate::support::wait_until;
 
+mod cancelled_waiters;
+pub use cancelled_waiters::*;
+
 /// The list of this area's cases.
 #[doc(hidden)]
 #[macro_export]
@@ -44,6 +47,14 @@ macro_rules! __cases_sync {
             condition_notify_one_wakes_the_oldest,
             condition_cancelled_wait_passes_the_notification_on,
             bad_input_is_a_clear_error_never_a_wait,
+            semaphore_cancelled_big_request_passes_partial_permits_on,
+            condition_notify_all_skips_a_cancelled_waiter,
+            limiter_resize_admits_exactly_the_new_tokens_skipping_cancelled,
+            limiter_borrower_queued_twice_is_an_error_at_once,
+            semaphore_permits_are_conserved_around_a_cancelled_big_request,
+            semaphore_forgotten_free_permits_make_room_under_the_maximum,
+            owned_waiters_cancelled_racing_a_handoff_lose_nothing,
+            semaphore_close_keeps_the_permits_of_a_failed_big_request,
         );
     };
 }

@@ -15,6 +15,7 @@ mod basics;
 mod cancellation;
 mod dropped;
 mod errors;
+mod nested;
 mod scale;
 mod soon;
 mod start;
@@ -24,6 +25,7 @@ pub use basics::*;
 pub use cancellation::*;
 pub use dropped::*;
 pub use errors::*;
+pub use nested::*;
 pub use scale::*;
 pub use soon::*;
 pub use start::*;
@@ -85,6 +87,8 @@ macro_rules! __cases_task_group {
             start_in_a_cancelled_group_runs_the_task_to_its_first_checkpoint,
             inner_group_failure_cancels_a_start_into_the_outer_group,
             aborted_host_cancels_the_task_it_was_starting,
+            nested_group_error_cancels_the_outer_siblings,
+            body_error_and_child_error_are_both_returned,
         );
     };
 }
