@@ -55,28 +55,26 @@ use crate::cancel::CancelReason;
 use crate::cancel::node::Node;
 use crate::runtime::Handle;
 
-/// This thread's frames: `slots` holds the active ones, innermost last, and `len` is always
-/// `slots.len()` (kept for the readers that slice `slots[..len]`). Entering a frame pushes its
+/// This thread's frames: `slots` holds the active ones, innermost last. Entering a frame pushes its
 /// state (moved field by field into the slot, a default state left in the frame's place);
 /// leaving pops it back into the frame (nothing dropped, no placeholder written). The vector
 /// keeps its capacity, so a poll allocates only when the nesting is deeper than ever before on
 /// this thread.
 struct Stack {
     slots: Vec<FrameState>,
-    len: usize,
     /// A deadline timer kept for the next deadline scope (`spare_timer`).
     spare: Option<spare_timer::SpareTimer>,
 }
 
 impl Stack {
     fn active(&mut self) -> &mut [FrameState] {
-        &mut self.slots[..self.len]
+        &mut self.slots
     }
 
-    /// The active frames, read-only (`len` never exceeds the slots: no panic path).
+    /// The active frames, read-only.
     #[inline]
     fn active_ref(&self) -> &[FrameState] {
-        self.slots.get(..self.len).unwrap_or_default()
+        &self.slots
     }
 }
 
@@ -126,7 +124,7 @@ impl Frames {
 thread_local! {
     static FRAMES: Frames = const {
         Frames {
-            stack: RefCell::new(Stack { slots: Vec::new(), len: 0, spare: None }),
+            stack: RefCell::new(Stack { slots: Vec::new(), spare: None }),
             quiet: Cell::new(false),
         }
     };
@@ -153,7 +151,6 @@ pub(crate) fn enter<R>(state: &mut FrameState, f: impl FnOnce() -> R) -> R {
             } else {
                 push_growing(&mut s.slots, state);
             }
-            s.len = s.slots.len();
         }
         let mut guard = Entered { state: &mut *state, stack };
         let Some(f) = f.take() else { unreachable!("anyscope: a frame entered twice") };
@@ -199,7 +196,6 @@ impl Entered<'_> {
         // the frame above it): the top slot is this frame's. The state in the frame's place is
         // the default `enter` left there: it owns nothing and needs no drop.
         if let Some(top) = s.slots.pop() {
-            s.len = s.slots.len();
             std::mem::forget(std::mem::replace(self.state, top));
         }
     }
