@@ -44,5 +44,5 @@ loom_cargo() {
 
 echo "ci: LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS"
 step "loom: build" loom_cargo --lib --test loom --no-run
-step "loom: scope tree (cancel propagation), counted regions and pool slot accounting" loom_cargo --lib loom_tests::
+step "loom: scope tree (cancel propagation), counted regions, pool slot accounting and task cells" loom_cargo --lib loom_tests::
 step "loom: mutex and semaphore handoff" loom_cargo --test loom

@@ -7,7 +7,8 @@
 //! stack is a `std` thread-local, which loom's threads (coroutines on one OS thread) share.
 //! The public-API models (mutex and semaphore handoff) are in `tests/loom.rs`; the models of
 //! the pool's slot accounting in [`pool`]; the models of counted regions (a frame deferring its
-//! delivery while tickets are lowered on other threads) in [`regions`].
+//! delivery while tickets are lowered on other threads) in [`regions`]; the models of a
+//! spawned task's cell (its poll, abort, join and drop by the runtime) in [`task_cell`].
 
 use std::future::poll_fn;
 use std::sync::{Arc, Weak};
@@ -21,6 +22,7 @@ use crate::cancel::node::{BY_DEADLINE, CANCELLED, Node};
 
 mod pool;
 mod regions;
+mod task_cell;
 mod tree;
 
 /// Runs `f` under `loom::model`, once per interleaving, and checks that loom explored more than

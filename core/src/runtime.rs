@@ -14,12 +14,15 @@
 mod contract;
 mod handle;
 mod join;
+pub(crate) mod task_cell;
 pub(crate) mod thread;
 
 pub use crate::frame::{Isolated, WithRuntime, current, isolated, try_current, with_runtime};
 pub use contract::{BoxFuture, RawTask, Runtime, TaskOutput, Timer};
 pub use handle::{Handle, NoRuntime, register_fallback};
 pub use join::{JoinError, JoinHandle};
+pub use task_cell::Task;
 
 pub(crate) use handle::fallback_lookup;
-pub(crate) use join::{CancelledMarker, panic_message};
+pub(crate) use join::panic_message;
+pub(crate) use task_cell::new as task_cell;

@@ -11,7 +11,7 @@ use crate::frame::{self, FrameState, Outcome, PLAIN_TASK, RootFramed, SKIP_REASO
 use std::sync::Arc;
 
 use crate::cancel::node::Node;
-use crate::runtime::{self, CancelledMarker, Handle, JoinHandle, TaskOutput};
+use crate::runtime::{self, Handle, JoinError, JoinHandle};
 
 /// Spawns `fut` as a task on the ambient runtime.
 ///
@@ -55,8 +55,9 @@ where
         runtime: Some(rt.clone()),
         ..FrameState::default()
     };
-    let task = TaskRoot { inner: RootFramed::new(state, None, fut) };
-    JoinHandle::new(rt.spawn(Box::pin(task)))
+    let (task, join) = runtime::task_cell(TaskRoot { inner: RootFramed::new(state, None, fut) });
+    rt.spawn_task(task);
+    JoinHandle::new(join)
 }
 
 pin_project! {
@@ -67,17 +68,14 @@ pin_project! {
     }
 }
 
-impl<F> Future for TaskRoot<F>
-where
-    F: Future,
-    F::Output: Send + 'static,
-{
-    type Output = TaskOutput;
+impl<F: Future> Future for TaskRoot<F> {
+    type Output = Result<F::Output, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutput> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().inner.poll(cx).map(|o| match o {
-            Outcome::Done(v) => Box::new(v) as TaskOutput,
-            Outcome::Caught(_) => Box::new(CancelledMarker) as TaskOutput,
+            Outcome::Done(v) => Ok(v),
+            // The task's handle reports a cancellation without its reason.
+            Outcome::Caught(_) => Err(JoinError::cancelled()),
         })
     }
 }

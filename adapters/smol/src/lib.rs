@@ -39,7 +39,9 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
-use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
+use anyscope_core::runtime::{
+    self, BoxFuture, Handle, RawTask, Runtime, Task, TaskOutput, Timer, WithRuntime,
+};
 use async_executor::Executor;
 use futures_lite::FutureExt;
 
@@ -90,6 +92,15 @@ impl Runtime for Smol {
         match self.ex.upgrade() {
             // Panics are still caught: they must not unwind through the executor's threads.
             Some(ex) => ex.spawn(AssertUnwindSafe(task).catch_unwind()).detach(),
+            None => drop(task),
+        }
+    }
+
+    fn spawn_task(&self, task: Task) {
+        match self.ex.upgrade() {
+            // `Task` catches its own panics and is sized: spawned as it is, no box.
+            Some(ex) => ex.spawn(task).detach(),
+            // The executor is gone: dropping the task cancels it, as the executor would have.
             None => drop(task),
         }
     }

@@ -43,7 +43,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyscope_core::net::raw::{RawDatagram, RawListener, RawStream};
-use anyscope_core::runtime::{self, BoxFuture, Handle, RawTask, Runtime, TaskOutput, Timer, WithRuntime};
+use anyscope_core::runtime::{
+    self, BoxFuture, Handle, RawTask, Runtime, Task, TaskOutput, Timer, WithRuntime,
+};
 
 /// anyscope's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -84,6 +86,11 @@ impl Runtime for Tokio {
 
     fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
         // Dropping tokio's handle detaches the task; no `RawTask` is boxed.
+        drop(self.handle.spawn(task));
+    }
+
+    fn spawn_task(&self, task: Task) {
+        // `Task` is sized: tokio's cell holds it as it is, no box.
         drop(self.handle.spawn(task));
     }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::JoinError;
+use super::{JoinError, Task};
 use crate::net::raw::{RawDatagram, RawListener, RawStream, unsupported};
 use crate::signal::{RawSignal, Signal};
 
@@ -79,6 +79,21 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// rest of the contract is `spawn`'s (a panic of `task` must not tear down the runtime).
     fn spawn_detached(&self, task: BoxFuture<TaskOutput>) {
         drop(self.spawn(task));
+    }
+
+    /// Spawns a [`Task`] with no handle: anyscope's own spawns ([`spawn`](crate::spawn)) come
+    /// this way, their join state in the task. `Task` is sized, `Unpin` and never panics in
+    /// `poll`, so an adapter spawns it as it is (`tokio::spawn(task)`), with no box: the task
+    /// then costs the runtime's cell and anyscope's one allocation.
+    ///
+    /// Dropping the `Task` unpolled or unfinished cancels it (its handle reports a cancellation);
+    /// the rest of the contract is [`spawn_detached`](Runtime::spawn_detached)'s. The default
+    /// boxes the task for `spawn_detached` (one allocation more).
+    fn spawn_task(&self, task: Task) {
+        self.spawn_detached(Box::pin(async move {
+            task.await;
+            Box::new(()) as TaskOutput
+        }));
     }
 
     /// Runs `f` on a thread where blocking is allowed.

@@ -1,12 +1,11 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::RawTask;
+use super::task_cell::Join;
 
 /// Why a task did not produce its output.
 ///
@@ -93,9 +92,6 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-/// The output a task frame gives when a cancel scope caught the task's cancellation.
-pub(crate) struct CancelledMarker;
-
 /// An owned handle to a task spawned by anyscope: await it for the task's result.
 ///
 /// Dropping the handle **detaches** the task: it keeps running to completion, and its cleanups
@@ -117,20 +113,13 @@ pub(crate) struct CancelledMarker;
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; use `let _ =` to make that explicit"]
 pub struct JoinHandle<T> {
-    /// Behind a lock so that `abort` takes `&self` (the adapters' `RawTask::abort` takes
-    /// `&mut self`); `poll` reaches it through `get_mut`, without locking. Never contended
-    /// but by concurrent `abort`s, and no user code runs under it.
-    raw: Mutex<Box<dyn RawTask>>,
-    _output: PhantomData<fn() -> T>,
+    /// The task's cell (`task_cell.rs`): the runtime polls the same allocation.
+    cell: Arc<dyn Join<T>>,
 }
 
 impl<T: Send + 'static> JoinHandle<T> {
-    pub(crate) fn new(raw: Box<dyn RawTask>) -> Self {
-        JoinHandle { raw: Mutex::new(raw), _output: PhantomData }
-    }
-
-    fn raw(&self) -> MutexGuard<'_, Box<dyn RawTask>> {
-        self.raw.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn new(cell: Arc<dyn Join<T>>) -> Self {
+        JoinHandle { cell }
     }
 
     /// Cancels the task. Awaiting the handle then gives [`JoinError::is_cancelled`] unless the
@@ -146,7 +135,7 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// # });
     /// ```
     pub fn abort(&self) {
-        self.raw().abort();
+        self.cell.abort();
     }
 
     /// Detaches the task: it keeps running to completion, its cleanups still run, and nobody
@@ -178,32 +167,20 @@ impl<T: Send + 'static> JoinHandle<T> {
     /// # });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw().is_finished()
+        self.cell.is_finished()
     }
 }
 
 impl<T: Send + 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let raw = self.raw.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let out = match raw.poll_join(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(out) => out,
-        };
-        Poll::Ready(out.and_then(|any| match any.downcast::<T>() {
-            Ok(value) => Ok(*value),
-            Err(any) if any.is::<CancelledMarker>() => Err(JoinError::cancelled()),
-            Err(_) => Err(JoinError::panicked(Box::new(
-                "anyscope: a runtime adapter returned a task output of the wrong type",
-            ))),
-        }))
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.cell.poll_join(cx)
     }
 }
 
-impl<T> fmt::Debug for JoinHandle<T> {
+impl<T: 'static> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let raw = self.raw.lock().unwrap_or_else(PoisonError::into_inner);
-        f.debug_struct("JoinHandle").field("raw", &*raw).finish()
+        f.debug_struct("JoinHandle").field("finished", &self.cell.is_finished()).finish()
     }
 }

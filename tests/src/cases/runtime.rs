@@ -34,6 +34,9 @@ macro_rules! __cases_runtime {
             is_finished_tracks_completion,
             abort_after_finish_keeps_output,
             spawn_in_cancelled_scope_is_cancelled,
+            abort_does_not_wait_for_a_running_poll,
+            a_task_aborts_itself_through_its_own_handle,
+            abort_of_a_task_whose_drop_panics_reports_the_panic,
         );
     };
 }
@@ -316,4 +319,86 @@ pub async fn spawn_in_cancelled_scope_is_cancelled() {
     let err = h.await.unwrap_err();
     assert!(err.is_cancelled(), "{err:?}");
     assert_eq!(log.events(), ["started"]);
+}
+
+/// `abort` never waits for the task: called (from a blocking thread) while the task's poll is
+/// busy on its worker, it returns at once; the task is dropped at its next suspension point,
+/// on its own thread, and the code after that point never runs.
+pub async fn abort_does_not_wait_for_a_running_poll() {
+    let (busy, release, after) = (Flag::new(), Flag::new(), Flag::new());
+    let (b, r, a) = (busy.clone(), release.clone(), after.clone());
+    let h = std::sync::Arc::new(spawn(async move {
+        b.set();
+        // Busy inside one poll until the aborter has returned (bounded, so a bug fails the
+        // case instead of hanging it).
+        let t0 = std::time::Instant::now();
+        while !r.is_set() && t0.elapsed() < Duration::from_secs(30) {
+            std::thread::yield_now();
+        }
+        sleep(Duration::from_millis(1)).await;
+        a.set();
+    }));
+    let handle = std::sync::Arc::clone(&h);
+    let returned = run_blocking(move || {
+        let t0 = std::time::Instant::now();
+        while !busy.is_set() {
+            assert!(t0.elapsed() < Duration::from_secs(30), "the task never started");
+            std::thread::yield_now();
+        }
+        handle.abort();
+        release.set();
+        true
+    })
+    .await;
+    assert!(returned);
+    let h = std::sync::Arc::into_inner(h).expect("the blocking call gave its reference back");
+    let err = h.await.unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    assert!(!after.is_set(), "the code after the suspension point ran");
+}
+
+/// A task that holds its own handle can abort itself (and look at itself) from inside its
+/// poll: no deadlock; it is cancelled at its next suspension point.
+pub async fn a_task_aborts_itself_through_its_own_handle() {
+    let (tx, rx) = std::sync::mpsc::channel::<std::sync::Arc<JoinHandle<()>>>();
+    let after = Flag::new();
+    let a = after.clone();
+    let h = std::sync::Arc::new(spawn(async move {
+        let own = rx.recv().expect("the handle is sent before the task runs far");
+        assert!(!own.is_finished());
+        own.abort();
+        own.abort();
+        sleep(Duration::from_millis(1)).await;
+        a.set();
+    }));
+    tx.send(std::sync::Arc::clone(&h)).unwrap();
+    wait_until("the task ended", || h.is_finished()).await;
+    // Finished means its future, and the handle it held, were dropped.
+    let h = std::sync::Arc::into_inner(h).expect("the task's future was dropped before it finished");
+    assert!(h.await.unwrap_err().is_cancelled());
+    assert!(!after.is_set());
+}
+
+/// A future whose `Drop` panics when the task is aborted: the handle reports that panic (as
+/// tokio's does), the runtime survives, and the next task runs.
+pub async fn abort_of_a_task_whose_drop_panics_reports_the_panic() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("a drop that panics when the task is aborted");
+        }
+    }
+    let started = Flag::new();
+    let s = started.clone();
+    let h = spawn(async move {
+        let _boom = PanicOnDrop;
+        s.set();
+        std::future::pending::<()>().await;
+    });
+    wait_until("the task started", || started.is_set()).await;
+    h.abort();
+    let err = h.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert_eq!(payload_text(&*err.into_panic()), "a drop that panics when the task is aborted");
+    assert_eq!(spawn(async { 3 }).await.unwrap(), 3);
 }
