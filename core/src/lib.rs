@@ -27,6 +27,15 @@
 //! delivered by dropping the body at a suspension point, inside the frame, so that the cleanups
 //! the body leaves behind are run by the frame — shielded, in order — before it completes.
 //!
+//! # `unsafe`
+//!
+//! One block, in `runtime/task_cell.rs`: a spawned task's future shares one allocation with the
+//! state its [`JoinHandle`] reads (two allocations per task, with the runtime's own cell, instead
+//! of three), and polling a `!Unpin` future through that shared allocation needs
+//! `Pin::new_unchecked`. The module's docs state the invariant (the future is never moved out
+//! of its slot, only dropped in place) and its concurrency is modelled by loom (`ci/loom.sh`).
+//! Everything else denies `unsafe_code`.
+//!
 //! # Nested executors
 //!
 //! The frame stack is per thread, so a future polled *synchronously inside another future's
