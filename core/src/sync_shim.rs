@@ -37,6 +37,26 @@ pub(crate) use loom_atomic::AtomicUsize;
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
+/// loom's `UnsafeCell` (which checks that no two threads touch it at once) in models; here the
+/// same API over `std`'s, at no cost: `with_mut` hands its closure the raw pointer.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
 #[cfg(loom)]
 pub(crate) use loom_mutex::{Mutex, MutexGuard};
 

@@ -7,31 +7,40 @@
 //! would be boxed for the object-safe [`Runtime`](super::Runtime) trait and the join state
 //! kept in a third block.
 //!
-//! # Why `unsafe`, and the one thing it promises
+//! # Why `unsafe`, and what it promises
 //!
-//! The future lives inside the shared allocation and is polled through a `&` to it, so safe
-//! Rust cannot pin it (`Mutex` offers no pinned access). This module holds the crate's only
-//! `unsafe` block, `Pin::new_unchecked` on the future in [`TaskCell::fut`]. Its promise — the
-//! future is never moved again once polled — holds because:
-//! - the future sits in `Mutex<Option<F>>` inside the `Arc`'s allocation, which never moves;
-//! - the `Option` is only ever written with `*slot = None`, which drops the future in place
-//!   (no `take`, `replace` or `swap` anywhere: nothing here moves out of the slot);
-//! - the allocation is freed only after the cell is dropped, which drops the future in place.
+//! The future lives inside the shared allocation, so safe Rust can neither pin it nor reach it
+//! mutably without a lock on every poll. The cell is split by owner instead:
 //!
-//! Everything concurrent here is safe code (two `Mutex`es and an atomic, through `sync_shim`,
-//! modelled by loom in `loom_tests/task_cell.rs`).
+//! - **The runtime's side**, [`Slot`] (the future and the last waker stored for `abort`), sits
+//!   in an `UnsafeCell` that only the one [`Task`] touches: [`Run::run`] and [`Run::abandon`]
+//!   are `unsafe fn`s whose callers promise exclusive access, and their only callers are
+//!   `Task::poll` (`Pin<&mut Task>`) and `Task::drop` (`&mut Task`). `Task` is not `Clone` and
+//!   [`new`] makes one per cell, so these calls are serialized by the ownership of the `Task`.
+//!   The handle's side never touches the slot. Hence `TaskCell: Sync` (`unsafe impl`, below).
+//! - **The shared side**, [`Ctl`] (the result, the wakers, the abort flag), is safe code: a
+//!   `Mutex` and an atomic.
+//!
+//! The future is pinned with `Pin::new_unchecked`. It is never moved again once polled:
+//! the slot is inside the `Arc`'s allocation, which never moves; `Slot::fut` is only ever
+//! written with `= None`, which drops the future in place (no `take`, `replace` or `swap`); the
+//! allocation is freed only after the cell is dropped, which drops the future in place.
+//!
+//! Under `cfg(loom)` the `UnsafeCell` is loom's, which fails a model if two threads touch the
+//! slot at once: `loom_tests/task_cell.rs` models the poll, abort, join and drop races.
 //!
 //! # What each party does
 //!
 //! - The runtime polls [`Task`]: an aborted task's future is dropped without a poll; otherwise
 //!   it is polled inside `catch_unwind` (a panic becomes the join result and never reaches the
 //!   runtime); at its end the future is dropped in place and the result stored for the handle.
-//!   A task that suspends leaves its waker for `abort`. The runtime dropping the `Task`
-//!   unfinished (shutdown, a closed executor) drops the future and reports a cancellation.
+//!   A task that suspends leaves its waker for `abort` (taking `Ctl`'s lock only when the waker
+//!   changed). The runtime dropping the `Task` unfinished (shutdown, a closed executor) drops the
+//!   future and reports a cancellation.
 //! - The handle polls for the result (`Ctl`), aborts (sets the flag, wakes the task: the runtime
 //!   then drops the future at its next poll, on its own thread, never on the aborter's), or
-//!   reads whether it finished. It never takes the future's lock, so a task that aborts or
-//!   polls its own handle cannot deadlock, and `abort` never waits for a running poll.
+//!   reads whether it finished. It never waits for a poll, so a task that aborts or polls its
+//!   own handle cannot deadlock, and `abort` returns at once while the task runs.
 #![allow(unsafe_code)]
 
 use std::fmt;
@@ -43,7 +52,7 @@ use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use super::JoinError;
-use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
+use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering, UnsafeCell};
 
 /// A task anyscope made, for a runtime to run: poll it to completion, or drop it (the task is
 /// then cancelled: its handle reports [`JoinError::is_cancelled`]).
@@ -52,6 +61,7 @@ use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering};
 /// caught and reported through its handle), and it is one pointer wide: an adapter spawns it
 /// as it is, with no box ([`Runtime::spawn_task`](super::Runtime::spawn_task)).
 pub struct Task {
+    /// The only reference to the cell's runtime side (see the module docs).
     cell: Arc<dyn Run>,
 }
 
@@ -59,13 +69,15 @@ impl Future for Task {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.cell.run(cx)
+        // SAFETY: `&mut Task`, and this `Task` is the only one of its cell.
+        unsafe { self.cell.run(cx) }
     }
 }
 
 impl Drop for Task {
     fn drop(&mut self) {
-        self.cell.abandon();
+        // SAFETY: as in `poll`.
+        unsafe { self.cell.abandon() }
     }
 }
 
@@ -77,8 +89,20 @@ impl fmt::Debug for Task {
 
 /// The runtime's side of a cell.
 trait Run: Send + Sync + 'static {
-    fn run(&self, cx: &mut Context<'_>) -> Poll<()>;
-    fn abandon(&self);
+    /// Polls the task.
+    ///
+    /// # Safety
+    ///
+    /// No other call of `run` or `abandon` on the same cell may run at the same time: only
+    /// the cell's one [`Task`] calls them.
+    unsafe fn run(&self, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Drops the future if it is still there, and reports a cancellation.
+    ///
+    /// # Safety
+    ///
+    /// As [`run`](Run::run).
+    unsafe fn abandon(&self);
 }
 
 /// The handle's side of a cell.
@@ -95,9 +119,8 @@ where
     T: Send + 'static,
 {
     let cell = Arc::new(TaskCell {
-        fut: Mutex::new(Some(fut)),
+        slot: UnsafeCell::new(Slot { fut: Some(fut), waker: None }),
         aborted: AtomicU32::new(0),
-        dropped: AtomicU32::new(0),
         ctl: Mutex::new(Ctl { out: Out::Running, join: None, task: None }),
     });
     let join: Arc<dyn Join<T>> = cell.clone();
@@ -105,14 +128,25 @@ where
 }
 
 struct TaskCell<F, T> {
-    /// The future, `None` once it has been dropped. Locked by the runtime's poll and drop
-    /// only (one at a time: never contended), never by the handle.
-    fut: Mutex<Option<F>>,
+    /// The runtime's side: touched only through `Run`'s `unsafe fn`s (see the module docs).
+    slot: UnsafeCell<Slot<F>>,
     /// 1 once aborted (set under `ctl`'s lock): read before each poll without the lock.
     aborted: AtomicU32,
-    /// 1 once the future has been dropped. Written and read by the runtime's side only.
-    dropped: AtomicU32,
     ctl: Mutex<Ctl<T>>,
+}
+
+// SAFETY: the slot, the only part that is not `Sync` by itself, is touched by the cell's one
+// `Task` alone, one call at a time (`Run`'s contract); moving it between threads needs
+// `F: Send`. The rest is a `Mutex` and an atomic over `T: Send`.
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+struct Slot<F> {
+    /// `None` once the future has been dropped (in place: see the module docs).
+    fut: Option<F>,
+    /// A copy of the waker stored in `Ctl::task` by the last pending poll that stored one: a
+    /// pending poll with a waker that `will_wake` the same task takes no lock. (`abort` may
+    /// have taken `Ctl::task` since: it then woke that waker, and the next poll sees the flag.)
+    waker: Option<Waker>,
 }
 
 struct Ctl<T> {
@@ -147,15 +181,11 @@ where
     F: Future<Output = Result<T, JoinError>> + Send + 'static,
     T: Send + 'static,
 {
-    /// Drops the future in place (the only way the slot is ever emptied) and turns a panic of
+    /// Drops the future in place (the only way it ever leaves the slot) and turns a panic of
     /// its drop into the result `otherwise` would have been replaced by.
-    fn drop_future(
-        &self,
-        slot: &mut MutexGuard<'_, Option<F>>,
-        otherwise: Result<T, JoinError>,
-    ) -> Result<T, JoinError> {
-        let dropped = catch_unwind(AssertUnwindSafe(|| **slot = None));
-        self.dropped.store(1, Ordering::Relaxed);
+    fn drop_future(slot: &mut Slot<F>, otherwise: Result<T, JoinError>) -> Result<T, JoinError> {
+        let dropped = catch_unwind(AssertUnwindSafe(|| slot.fut = None));
+        slot.waker = None;
         match dropped {
             Ok(()) => otherwise,
             Err(payload) => Err(JoinError::panicked(payload)),
@@ -174,6 +204,45 @@ where
             w.wake();
         }
     }
+
+    /// One poll, with the slot borrowed exclusively. `Some(result)` once the future is gone.
+    fn poll_slot(&self, slot: &mut Slot<F>, cx: &mut Context<'_>) -> Option<Result<T, JoinError>> {
+        let fut = slot.fut.as_mut()?;
+        if self.aborted.load(Ordering::Acquire) != 0 {
+            return Some(Self::drop_future(slot, Err(JoinError::cancelled())));
+        }
+        // SAFETY: the future is never moved out of its slot (see the module docs): the slot is
+        // inside the `Arc`'s allocation and the future only ever leaves it by being dropped in
+        // place.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        Some(match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => {
+                if slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    // `ctl` has this waker, or an abort took it and woke it.
+                    return None;
+                }
+                let mut ctl = lock(&self.ctl);
+                // An abort that came during the poll found no waker (or an old one): it is
+                // seen here, under the same lock that it set the flag under.
+                if self.aborted.load(Ordering::Relaxed) == 0 {
+                    let waker = cx.waker().clone();
+                    let old = ctl.task.replace(waker.clone());
+                    drop(ctl);
+                    drop(old);
+                    slot.waker = Some(waker);
+                    return None;
+                }
+                drop(ctl);
+                Self::drop_future(slot, Err(JoinError::cancelled()))
+            }
+            Ok(Poll::Ready(out)) => Self::drop_future(slot, out),
+            Err(payload) => {
+                // The payload of the poll's panic is reported, not the drop's.
+                let _ = Self::drop_future(slot, Err(JoinError::cancelled()));
+                Err(JoinError::panicked(payload))
+            }
+        })
+    }
 }
 
 impl<F, T> Run for TaskCell<F, T>
@@ -181,56 +250,36 @@ where
     F: Future<Output = Result<T, JoinError>> + Send + 'static,
     T: Send + 'static,
 {
-    fn run(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut slot = lock(&self.fut);
-        let Some(fut) = slot.as_mut() else { return Poll::Ready(()) };
-        if self.aborted.load(Ordering::Acquire) != 0 {
-            let out = self.drop_future(&mut slot, Err(JoinError::cancelled()));
-            drop(slot);
-            self.finish(out);
-            return Poll::Ready(());
+    unsafe fn run(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let was_there = self.slot.with_mut(|slot| {
+            // SAFETY: the caller promises that no other `run` or `abandon` of this cell runs,
+            // and nothing else touches the slot (see the module docs).
+            let slot = unsafe { &mut *slot };
+            if slot.fut.is_none() {
+                return Some(None);
+            }
+            self.poll_slot(slot, cx).map(Some)
+        });
+        match was_there {
+            // Polled after it ended: nothing to do.
+            Some(None) => Poll::Ready(()),
+            Some(Some(out)) => {
+                self.finish(out);
+                Poll::Ready(())
+            }
+            None => Poll::Pending,
         }
-        // SAFETY: the future is never moved out of its slot (see the module docs): the slot is
-        // inside the `Arc`'s allocation and is only ever emptied by dropping in place.
-        let fut = unsafe { Pin::new_unchecked(fut) };
-        let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => {
-                let mut ctl = lock(&self.ctl);
-                // An abort that came during the poll found no waker (or the last one): it is
-                // seen here, under the same lock that it set the flag under.
-                if self.aborted.load(Ordering::Relaxed) == 0 {
-                    let old = store(&mut ctl.task, cx.waker());
-                    drop(ctl);
-                    drop(old);
-                    return Poll::Pending;
-                }
-                drop(ctl);
-                self.drop_future(&mut slot, Err(JoinError::cancelled()))
-            }
-            Ok(Poll::Ready(out)) => self.drop_future(&mut slot, out),
-            Err(payload) => {
-                // The payload of the poll's panic is reported, not the drop's.
-                let _ = self.drop_future(&mut slot, Err(JoinError::cancelled()));
-                Err(JoinError::panicked(payload))
-            }
-        };
-        drop(slot);
-        self.finish(out);
-        Poll::Ready(())
     }
 
-    fn abandon(&self) {
-        // The common case, a task that ended: its future is gone, no lock is needed.
-        if self.dropped.load(Ordering::Relaxed) != 0 {
-            return;
+    unsafe fn abandon(&self) {
+        let out = self.slot.with_mut(|slot| {
+            // SAFETY: as in `run`.
+            let slot = unsafe { &mut *slot };
+            slot.fut.is_some().then(|| Self::drop_future(slot, Err(JoinError::cancelled())))
+        });
+        if let Some(out) = out {
+            self.finish(out);
         }
-        let mut slot = lock(&self.fut);
-        if slot.is_none() {
-            return;
-        }
-        let out = self.drop_future(&mut slot, Err(JoinError::cancelled()));
-        drop(slot);
-        self.finish(out);
     }
 }
 
