@@ -38,9 +38,10 @@
 //!   runtime); at its end the future is dropped in place and the result stored for the handle.
 //!   A task that suspends leaves its waker for `abort` (taking `Ctl`'s lock only when the waker
 //!   changed). The runtime dropping the `Task` unfinished (shutdown, a closed executor) drops the
-//!   future and reports a cancellation. A `Task` dropped after its handle drops the output
-//!   nobody will take; a panic of that drop (or of a panic payload's drop) stays inside
-//!   `Task::drop`, as tokio contains it: it never reaches the runtime.
+//!   future and reports a cancellation. The output nobody took (a detached task's, or one
+//!   whose handle was dropped unawaited) is dropped with the cell; a panic of that drop (or of
+//!   a panic payload's drop) stays inside the cell's drop, as tokio contains it: it never
+//!   reaches the runtime, nor the code that drops the handle.
 //! - The handle polls for the result (`Ctl`), aborts (sets the flag, wakes the task: the runtime
 //!   then drops the future at its next poll, on its own thread, never on the aborter's), or
 //!   reads whether it finished. It never waits for a poll, so a task that aborts or polls its
@@ -65,32 +66,23 @@ use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering, UnsafeCell};
 /// caught and reported through its handle), and it is one pointer wide: an adapter spawns it
 /// as it is, with no box ([`Runtime::spawn_task`](super::Runtime::spawn_task)).
 pub struct Task {
-    /// The only reference to the cell's runtime side (see the module docs). `None` only
-    /// inside `drop`.
-    cell: Option<Arc<dyn Run>>,
+    /// The only reference to the cell's runtime side (see the module docs).
+    cell: Arc<dyn Run>,
 }
 
 impl Future for Task {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match &self.cell {
-            // SAFETY: `&mut Task`, and this `Task` is the only one of its cell.
-            Some(cell) => unsafe { cell.run(cx) },
-            None => Poll::Ready(()),
-        }
+        // SAFETY: `&mut Task`, and this `Task` is the only one of its cell.
+        unsafe { self.cell.run(cx) }
     }
 }
 
 impl Drop for Task {
     fn drop(&mut self) {
-        if let Some(cell) = self.cell.take() {
-            // SAFETY: as in `poll`.
-            unsafe { cell.abandon() }
-            // If the handle is gone, this drops the output nobody took: a panic of its drop
-            // stays here, never reaching the runtime (as tokio drops a detached task's output).
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
-        }
+        // SAFETY: as in `poll`.
+        unsafe { self.cell.abandon() }
     }
 }
 
@@ -137,7 +129,7 @@ where
         ctl: Mutex::new(Ctl { out: Out::Running, join: None, task: None }),
     });
     let join: Arc<dyn Join<T>> = cell.clone();
-    (Task { cell: Some(cell) }, join)
+    (Task { cell }, join)
 }
 
 struct TaskCell<F, T> {
@@ -146,6 +138,17 @@ struct TaskCell<F, T> {
     /// 1 once aborted (set under `ctl`'s lock): read before each poll without the lock.
     aborted: AtomicU32,
     ctl: Mutex<Ctl<T>>,
+}
+
+impl<F, T> Drop for TaskCell<F, T> {
+    fn drop(&mut self) {
+        // The output nobody took (a detached task's, or a handle dropped unawaited): a panic of
+        // its drop (or of a panic payload's) stays here, as tokio contains it, on whichever
+        // side drops the cell last (the runtime's, or the handle's).
+        if let Out::Ready(out) = mem::replace(&mut lock(&self.ctl).out, Out::Taken) {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+        }
+    }
 }
 
 // SAFETY: the slot, the only part that is not `Sync` by itself, is touched by the cell's one

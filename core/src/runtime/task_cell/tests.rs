@@ -552,3 +552,14 @@ fn a_panic_in_the_poll_then_a_drop_panicking_with_a_bad_payload_stays_inside_the
 fn the_task_stays_two_words_wide() {
     assert_eq!(std::mem::size_of::<Task>(), 2 * std::mem::size_of::<usize>());
 }
+
+#[test]
+fn a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic() {
+    // The runtime dropped its task first: the handle drops the cell, and the output with it.
+    let (mut task, join) = new(std::future::ready(Ok::<_, JoinError>(PanicOnDrop)));
+    let (_, w) = waker();
+    assert!(poll(&mut task, &w).is_ready());
+    drop(task);
+    assert!(join.is_finished());
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(join))).is_ok(), "dropping the handle panicked");
+}
