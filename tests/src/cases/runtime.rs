@@ -41,6 +41,7 @@ macro_rules! __cases_runtime {
             a_detached_tasks_panic_payload_whose_drop_panics_leaves_the_runtime_running,
             a_future_whose_drop_aborts_another_task_cancels_it,
             aborts_racing_running_tasks_all_join_after_the_future_is_dropped,
+            a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic,
         );
     };
 }
@@ -519,4 +520,17 @@ pub async fn aborts_racing_running_tasks_all_join_after_the_future_is_dropped() 
         assert!(dropped.is_set(), "task {i}: joined before its future was dropped");
     }
     assert_eq!(done + cancelled, 48);
+}
+
+/// A finished task's handle dropped unawaited, with an output whose `Drop` panics: dropping
+/// the handle does not panic (as with tokio's handle), and the runtime goes on.
+pub async fn a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic() {
+    let dropped = Flag::new();
+    let d = dropped.clone();
+    let h = spawn(async move { PanicAfterSet(d) });
+    wait_until("the task finished", || h.is_finished()).await;
+    // Whichever side drops the cell last drops the output: here or on the runtime's side.
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(h))).is_ok(), "dropping the handle panicked");
+    wait_until("the output was dropped", || dropped.is_set()).await;
+    assert_eq!(spawn(async { 5 }).await.unwrap(), 5);
 }
