@@ -145,7 +145,8 @@ impl<F, T> Drop for TaskCell<F, T> {
         // The output nobody took (a detached task's, or a handle dropped unawaited): a panic of
         // its drop (or of a panic payload's) stays here, as tokio contains it, on whichever
         // side drops the cell last (the runtime's, or the handle's).
-        let out = mem::replace(&mut lock(&self.ctl).out, Out::Taken);
+        let ctl = self.ctl.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let out = mem::replace(&mut ctl.out, Out::Taken);
         if let Out::Ready(out) = out {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
         }
