@@ -563,3 +563,25 @@ fn a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic()
     assert!(join.is_finished());
     assert!(catch_unwind(AssertUnwindSafe(|| drop(join))).is_ok(), "dropping the handle panicked");
 }
+
+#[test]
+fn a_repeated_pending_poll_with_the_same_waker_clones_nothing() {
+    let clones = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&clones);
+    let w = hook_waker(move |what| {
+        if what == "clone" {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let (mut task, join) = new(std::future::pending::<Result<u32, JoinError>>());
+    assert!(poll(&mut task, &w).is_pending());
+    let after_first = clones.load(Ordering::SeqCst);
+    assert_eq!(after_first, 2, "one copy for `abort`, one for the fast path");
+    assert!(poll(&mut task, &w).is_pending());
+    assert!(poll(&mut task, &w).is_pending());
+    assert_eq!(clones.load(Ordering::SeqCst), after_first, "the task's fast path");
+    assert!(join.poll_join(&mut Context::from_waker(&w)).is_pending());
+    assert_eq!(clones.load(Ordering::SeqCst), after_first + 1);
+    assert!(join.poll_join(&mut Context::from_waker(&w)).is_pending());
+    assert_eq!(clones.load(Ordering::SeqCst), after_first + 1, "the same join waker is kept");
+}
