@@ -19,7 +19,9 @@
 //!   [`new`] makes one per cell, so these calls are serialized by the ownership of the `Task`.
 //!   The handle's side never touches the slot. Hence `TaskCell: Sync` (`unsafe impl`, below).
 //! - **The shared side**, [`Ctl`] (the result, the wakers, the abort flag), is safe code: a
-//!   `Mutex` and an atomic.
+//!   `Mutex` and an atomic. No foreign code runs under its lock: a waker is cloned before it
+//!   and woken or dropped after it, so a waker whose `clone`, `wake` or `drop` looks at the
+//!   handle cannot deadlock.
 //!
 //! The future is pinned with `Pin::new_unchecked`. It is never moved again once polled:
 //! the slot is inside the `Arc`'s allocation, which never moves; `Slot::fut` is only ever
@@ -36,7 +38,10 @@
 //!   runtime); at its end the future is dropped in place and the result stored for the handle.
 //!   A task that suspends leaves its waker for `abort` (taking `Ctl`'s lock only when the waker
 //!   changed). The runtime dropping the `Task` unfinished (shutdown, a closed executor) drops the
-//!   future and reports a cancellation.
+//!   future and reports a cancellation. The output nobody took (a detached task's, or one
+//!   whose handle was dropped unawaited) is dropped with the cell; a panic of that drop (or of
+//!   a panic payload's drop) stays inside the cell's drop, as tokio contains it: it never
+//!   reaches the runtime, nor the code that drops the handle.
 //! - The handle polls for the result (`Ctl`), aborts (sets the flag, wakes the task: the runtime
 //!   then drops the future at its next poll, on its own thread, never on the aborter's), or
 //!   reads whether it finished. It never waits for a poll, so a task that aborts or polls its
@@ -135,6 +140,19 @@ struct TaskCell<F, T> {
     ctl: Mutex<Ctl<T>>,
 }
 
+impl<F, T> Drop for TaskCell<F, T> {
+    fn drop(&mut self) {
+        // The output nobody took (a detached task's, or a handle dropped unawaited): a panic of
+        // its drop (or of a panic payload's) stays here, as tokio contains it, on whichever
+        // side drops the cell last (the runtime's, or the handle's).
+        let ctl = self.ctl.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let out = mem::replace(&mut ctl.out, Out::Taken);
+        if let Out::Ready(out) = out {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(out)));
+        }
+    }
+}
+
 // SAFETY: the slot, the only part that is not `Sync` by itself, is touched by the cell's one
 // `Task` alone, one call at a time (`Run`'s contract); moving it between threads needs
 // `F: Send`. The rest is a `Mutex` and an atomic over `T: Send`.
@@ -165,15 +183,6 @@ enum Out<T> {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Replaces `slot` with `waker` unless it already wakes the same task; returns the old one,
-/// to be dropped after the lock is released.
-fn store(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
-    match slot {
-        Some(w) if w.will_wake(waker) => None,
-        _ => slot.replace(waker.clone()),
-    }
 }
 
 impl<F, T> TaskCell<F, T>
@@ -221,24 +230,29 @@ where
                     // `ctl` has this waker, or an abort took it and woke it.
                     return None;
                 }
+                // Cloned before the lock: a waker's `clone` is foreign code that may look at
+                // the handle (no foreign code runs under `ctl`'s lock).
+                let (waker, copy) = (cx.waker().clone(), cx.waker().clone());
                 let mut ctl = lock(&self.ctl);
                 // An abort that came during the poll found no waker (or an old one): it is
                 // seen here, under the same lock that it set the flag under.
                 if self.aborted.load(Ordering::Relaxed) == 0 {
-                    let waker = cx.waker().clone();
-                    let old = ctl.task.replace(waker.clone());
+                    let old = ctl.task.replace(waker);
                     drop(ctl);
                     drop(old);
-                    slot.waker = Some(waker);
+                    slot.waker = Some(copy);
                     return None;
                 }
                 drop(ctl);
+                drop((waker, copy));
                 Self::drop_future(slot, Err(JoinError::cancelled()))
             }
             Ok(Poll::Ready(out)) => Self::drop_future(slot, out),
             Err(payload) => {
-                // The payload of the poll's panic is reported, not the drop's.
-                let _ = Self::drop_future(slot, Err(JoinError::cancelled()));
+                // The payload of the poll's panic is reported, not the drop's, which is dropped
+                // here: a panic of its own drop stays here too.
+                let dropped = Self::drop_future(slot, Err(JoinError::cancelled()));
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(dropped)));
                 Err(JoinError::panicked(payload))
             }
         })
@@ -289,19 +303,42 @@ where
     T: Send + 'static,
 {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        let mut ctl = lock(&self.ctl);
-        match mem::replace(&mut ctl.out, Out::Taken) {
-            Out::Ready(out) => Poll::Ready(out),
-            Out::Running => {
-                ctl.out = Out::Running;
-                let old = store(&mut ctl.join, cx.waker());
-                drop(ctl);
-                drop(old);
-                Poll::Pending
-            }
-            Out::Taken => {
-                drop(ctl);
-                panic!("anyscope: a JoinHandle was polled after it returned the task's result")
+        // A new waker is cloned with the lock released (a waker's `clone` is foreign code that
+        // may look at this handle), then the state is read again.
+        let mut new = None;
+        loop {
+            let mut ctl = lock(&self.ctl);
+            match mem::replace(&mut ctl.out, Out::Taken) {
+                Out::Ready(out) => {
+                    drop(ctl);
+                    drop(new);
+                    return Poll::Ready(out);
+                }
+                Out::Running => {
+                    ctl.out = Out::Running;
+                    if ctl.join.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        drop(ctl);
+                        drop(new);
+                        return Poll::Pending;
+                    }
+                    match new.take() {
+                        Some(waker) => {
+                            let old = ctl.join.replace(waker);
+                            drop(ctl);
+                            drop(old);
+                            return Poll::Pending;
+                        }
+                        None => {
+                            drop(ctl);
+                            new = Some(cx.waker().clone());
+                        }
+                    }
+                }
+                Out::Taken => {
+                    drop(ctl);
+                    drop(new);
+                    panic!("anyscope: a JoinHandle was polled after it returned the task's result")
+                }
             }
         }
     }

@@ -37,6 +37,11 @@ macro_rules! __cases_runtime {
             abort_does_not_wait_for_a_running_poll,
             a_task_aborts_itself_through_its_own_handle,
             abort_of_a_task_whose_drop_panics_reports_the_panic,
+            a_detached_tasks_output_whose_drop_panics_leaves_the_runtime_running,
+            a_detached_tasks_panic_payload_whose_drop_panics_leaves_the_runtime_running,
+            a_future_whose_drop_aborts_another_task_cancels_it,
+            aborts_racing_running_tasks_all_join_after_the_future_is_dropped,
+            a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic,
         );
     };
 }
@@ -401,4 +406,131 @@ pub async fn abort_of_a_task_whose_drop_panics_reports_the_panic() {
     assert!(err.is_panic(), "{err:?}");
     assert_eq!(payload_text(&*err.into_panic()), "a drop that panics when the task is aborted");
     assert_eq!(spawn(async { 3 }).await.unwrap(), 3);
+}
+
+/// A value whose `Drop` sets a flag, then panics.
+struct PanicAfterSet(Flag);
+
+impl Drop for PanicAfterSet {
+    fn drop(&mut self) {
+        self.0.set();
+        panic!("a drop that panics after setting its flag");
+    }
+}
+
+/// A detached task whose output's `Drop` panics: the output is dropped by the runtime's side
+/// (nobody takes it), and the panic stays there (as tokio contains it): the runtime survives
+/// and the next task runs.
+pub async fn a_detached_tasks_output_whose_drop_panics_leaves_the_runtime_running() {
+    let (go, dropped) = (Flag::new(), Flag::new());
+    let (g, d) = (go.clone(), dropped.clone());
+    spawn(async move {
+        // Ends only after the handle is gone, so that the runtime's side drops the output.
+        wait_until("the handle was dropped", || g.is_set()).await;
+        PanicAfterSet(d)
+    })
+    .detach();
+    go.set();
+    wait_until("the output was dropped", || dropped.is_set()).await;
+    sleep(Duration::from_millis(5)).await;
+    assert_eq!(spawn(async { 3 }).await.unwrap(), 3);
+}
+
+/// A detached task that panics with a payload whose own `Drop` panics: the runtime survives.
+pub async fn a_detached_tasks_panic_payload_whose_drop_panics_leaves_the_runtime_running() {
+    let (go, dropped) = (Flag::new(), Flag::new());
+    let (g, d) = (go.clone(), dropped.clone());
+    spawn(async move {
+        wait_until("the handle was dropped", || g.is_set()).await;
+        std::panic::panic_any(PanicAfterSet(d));
+    })
+    .detach();
+    go.set();
+    wait_until("the payload was dropped", || dropped.is_set()).await;
+    sleep(Duration::from_millis(5)).await;
+    assert_eq!(spawn(async { 4 }).await.unwrap(), 4);
+}
+
+/// A task's future whose `Drop` aborts another task (a guard holding its handle): aborting
+/// the first cancels the second, with no deadlock; both report a cancellation.
+pub async fn a_future_whose_drop_aborts_another_task_cancels_it() {
+    struct AbortOnDrop(std::sync::Arc<JoinHandle<()>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+            self.0.abort();
+        }
+    }
+    let b_dropped = Flag::new();
+    let bd = SetOnDrop(b_dropped.clone());
+    let b = std::sync::Arc::new(spawn(async move {
+        let _bd = bd;
+        std::future::pending::<()>().await;
+    }));
+    let guard = AbortOnDrop(std::sync::Arc::clone(&b));
+    let started = Flag::new();
+    let s = started.clone();
+    let a = spawn(async move {
+        let _guard = guard;
+        s.set();
+        std::future::pending::<()>().await;
+    });
+    wait_until("the first task started", || started.is_set()).await;
+    a.abort();
+    assert!(a.await.unwrap_err().is_cancelled());
+    wait_until("the second task was dropped", || b_dropped.is_set()).await;
+    let b = std::sync::Arc::into_inner(b).expect("the first task's guard was dropped");
+    assert!(b.await.unwrap_err().is_cancelled());
+}
+
+/// Aborts racing tasks that keep yielding (and a few that end at once): every join ends, each
+/// with the task's output or a cancellation, and only once its future has been dropped.
+pub async fn aborts_racing_running_tasks_all_join_after_the_future_is_dropped() {
+    let mut tasks = Vec::new();
+    for i in 0..48u32 {
+        let dropped = Flag::new();
+        let guard = SetOnDrop(dropped.clone());
+        let h = spawn(async move {
+            let _guard = guard;
+            for _ in 0..(i % 6) {
+                anyscope_core::checkpoint().await;
+            }
+            i
+        });
+        tasks.push((i, h, dropped));
+    }
+    for (i, (_, h, _)) in tasks.iter().enumerate() {
+        for _ in 0..(i % 4) {
+            anyscope_core::checkpoint().await;
+        }
+        h.abort();
+    }
+    let (mut done, mut cancelled) = (0, 0);
+    for (i, h, dropped) in tasks {
+        match h.await {
+            Ok(v) => {
+                assert_eq!(v, i);
+                done += 1;
+            }
+            Err(e) => {
+                assert!(e.is_cancelled(), "{e:?}");
+                cancelled += 1;
+            }
+        }
+        assert!(dropped.is_set(), "task {i}: joined before its future was dropped");
+    }
+    assert_eq!(done + cancelled, 48);
+}
+
+/// A finished task's handle dropped unawaited, with an output whose `Drop` panics: dropping
+/// the handle does not panic (as with tokio's handle), and the runtime goes on.
+pub async fn a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_not_panic() {
+    let dropped = Flag::new();
+    let d = dropped.clone();
+    let h = spawn(async move { PanicAfterSet(d) });
+    wait_until("the task finished", || h.is_finished()).await;
+    // Whichever side drops the cell last drops the output: here or on the runtime's side.
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(h))).is_ok(), "dropping the handle panicked");
+    wait_until("the output was dropped", || dropped.is_set()).await;
+    assert_eq!(spawn(async { 5 }).await.unwrap(), 5);
 }
