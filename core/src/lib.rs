@@ -29,12 +29,15 @@
 //!
 //! # `unsafe`
 //!
-//! One block, in `runtime/task_cell.rs`: a spawned task's future shares one allocation with the
+//! One module, `runtime/task_cell.rs`: a spawned task's future shares one allocation with the
 //! state its [`JoinHandle`] reads (two allocations per task, with the runtime's own cell, instead
-//! of three), and polling a `!Unpin` future through that shared allocation needs
-//! `Pin::new_unchecked`. The module's docs state the invariant (the future is never moved out
-//! of its slot, only dropped in place) and its concurrency is modelled by loom (`ci/loom.sh`).
-//! Everything else denies `unsafe_code`.
+//! of three). Polling a `!Unpin` future through that shared allocation needs `Pin::new_unchecked`,
+//! and reaching it without a lock per poll an `UnsafeCell` that only the task's one runtime-side
+//! owner touches (`unsafe fn`s, `unsafe impl Sync`). The module's docs state the invariants (the
+//! future is never moved out of its slot, only dropped in place; the slot has one owner) and
+//! loom models check its concurrency with loom's `UnsafeCell` (`ci/loom.sh`); its unit tests
+//! also build a waker by hand (`RawWaker`) to run code in a waker's `clone`. Everything else
+//! denies `unsafe_code`.
 //!
 //! # Nested executors
 //!
