@@ -63,8 +63,9 @@ use crate::sync_shim::{AtomicU32, Mutex, MutexGuard, Ordering, UnsafeCell};
 /// then cancelled: its handle reports [`JoinError::is_cancelled`]).
 ///
 /// It is `Send`, `'static`, `Unpin`, panics never escape its `poll` (a panic of the task is
-/// caught and reported through its handle), and it is two words wide (one `Arc` to a trait object): an adapter spawns it
-/// as it is, with no box ([`Runtime::spawn_task`](super::Runtime::spawn_task)).
+/// caught and reported through its handle), and it is two words wide (an `Arc` of a trait
+/// object): an adapter spawns it as it is, with no box
+/// ([`Runtime::spawn_task`](super::Runtime::spawn_task)).
 pub struct Task {
     /// The only reference to the cell's runtime side (see the module docs).
     cell: Arc<dyn Run>,
