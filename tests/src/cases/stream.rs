@@ -1,8 +1,10 @@
 //! Area `stream`: memory object streams (bounded and rendezvous, per-clone close), with AnyIO's
 //! cancel-safety guarantees.
 
+mod anyio_memory;
 mod ends;
 
+pub use anyio_memory::*;
 pub use ends::*;
 
 use std::collections::HashSet;
@@ -42,6 +44,13 @@ macro_rules! __cases_stream {
             statistics_follow_waiters_and_clones,
             stream_ends_when_its_clone_is_closed,
             closing_a_clone_with_a_waiting_stream_poll_passes_its_item_on,
+            rendezvous_try_send_hands_items_to_waiting_receivers,
+            rendezvous_try_recv_takes_from_a_blocked_sender,
+            try_recv_unblocks_a_sender_on_a_full_buffer,
+            recv_in_a_cancelled_scope_takes_nothing,
+            send_in_a_cancelled_scope_sends_nothing,
+            item_sent_to_a_just_cancelled_receiver_goes_to_the_next,
+            iteration_ends_when_the_last_sender_closes,
         );
     };
 }
