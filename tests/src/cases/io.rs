@@ -10,6 +10,7 @@ pub mod net;
 pub mod probes;
 pub mod sockets;
 pub mod threads;
+pub mod to_thread;
 mod util;
 
 pub use abandoned::*;
@@ -18,6 +19,7 @@ pub use net::*;
 pub use probes::*;
 pub use sockets::*;
 pub use threads::*;
+pub use to_thread::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -65,6 +67,13 @@ macro_rules! __cases_io {
             unix_bind_on_an_existing_path_names_it,
             empty_read_returns_at_once,
             socket_operations_are_checkpoints,
+            blocking_panic_is_resumed_in_the_caller_and_gives_its_token_back,
+            from_thread_panic_is_resumed_on_the_thread,
+            call_cancelled_while_waiting_for_a_token_never_runs,
+            nested_blocking_and_from_thread_calls,
+            blocking_call_dropped_by_a_select_is_waited_for_by_its_scope,
+            group_error_waits_for_a_running_blocking_call,
+            run_blocking_with_no_runtime_panics_clearly,
         );
     };
 }

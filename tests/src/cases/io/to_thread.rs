@@ -1,0 +1,180 @@
+//! AnyIO's `tests/test_to_thread.py` and `tests/test_from_thread.py`, the cases not already
+//! ported: a panic in the blocking call (and in async code it runs through `from_thread`), a
+//! call cancelled while it waits for a token, calls nested both ways, the structured wait
+//! kept when a combinator drops the call or a sibling's error cancels it, and no runtime.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use anyscope_core::from_thread;
+use anyscope_core::sync::CapacityLimiter;
+use anyscope_core::{CancelScope, run_blocking, spawn, task_group};
+
+use crate::support::{Flag, wait_until};
+
+/// The text of a panic payload.
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_owned(),
+        (_, Some(s)) => s.clone(),
+        _ => String::from("<not a string>"),
+    }
+}
+
+/// `test_run_in_thread_exception`: a panic in the blocking function is resumed in the caller
+/// with its payload, and the call's limiter token is given back: the next call runs.
+pub async fn blocking_panic_is_resumed_in_the_caller_and_gives_its_token_back() {
+    let limiter = Arc::new(CapacityLimiter::new(1));
+    let l = Arc::clone(&limiter);
+    let caller = spawn(async move {
+        run_blocking(|| -> u8 { std::panic::panic_any(String::from("boom in the thread")) }).limiter(l).await
+    });
+    let err = caller.await.expect_err("the caller resumes the panic");
+    let payload = err.try_into_panic().expect("a panic, not a cancellation");
+    assert_eq!(message(&*payload), "boom in the thread");
+    assert_eq!(limiter.borrowed_tokens(), 0, "the panicking call kept its token");
+    let v = anyscope_core::fail_after(Duration::from_secs(30), run_blocking(|| 7).limiter(limiter.clone()))
+        .await
+        .expect("the next call ran");
+    assert_eq!(v, 7);
+}
+
+/// `test_run_corofunc_from_thread` with an exception: a panic of async code run through
+/// `from_thread::run` is resumed on the blocking thread, where it can be caught; the host
+/// runtime goes on.
+pub async fn from_thread_panic_is_resumed_on_the_thread() {
+    let caught = run_blocking(|| {
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            from_thread::run(async {
+                anyscope_core::checkpoint().await;
+                std::panic::panic_any(String::from("boom on the host"))
+            })
+        }));
+        match r {
+            Ok(_) => String::from("no panic"),
+            Err(payload) => message(&*payload),
+        }
+    })
+    .await;
+    assert_eq!(caught, "boom on the host");
+    assert_eq!(spawn(async { 1 + 1 }).await.unwrap(), 2, "the host goes on");
+}
+
+/// A call still waiting for a limiter token is cancelled at once (structured or not: nothing
+/// runs yet, there is nothing to wait for), its function never runs, and it leaves no waiter
+/// and no token behind.
+pub async fn call_cancelled_while_waiting_for_a_token_never_runs() {
+    let limiter = Arc::new(CapacityLimiter::new(1));
+    let (release, holder_done, second_ran) = (Flag::new(), Flag::new(), Flag::new());
+    let (r, d) = (release.clone(), holder_done.clone());
+    let l = Arc::clone(&limiter);
+    let holder = spawn(async move {
+        run_blocking(move || {
+            while !r.is_set() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            d.set();
+        })
+        .limiter(l)
+        .await
+    });
+    wait_until("the first call holds the token", || limiter.borrowed_tokens() == 1).await;
+    let scope = CancelScope::new();
+    let (s2, l2, ran) = (scope.clone(), Arc::clone(&limiter), second_ran.clone());
+    let waiting = spawn(async move { s2.run(run_blocking(move || ran.set()).limiter(l2)).await });
+    wait_until("the second call waits for a token", || limiter.statistics().tasks_waiting == 1).await;
+    scope.cancel();
+    assert_eq!(waiting.await.unwrap(), None);
+    assert!(!holder_done.is_set(), "the cancelled call did not wait for the other one");
+    assert_eq!(limiter.statistics().tasks_waiting, 0, "no waiter left behind");
+    release.set();
+    holder.await.unwrap();
+    assert!(!second_ran.is_set(), "a call cancelled before its token ran anyway");
+    assert_eq!(limiter.borrowed_tokens(), 0);
+}
+
+/// Calls nested both ways reach the right host: a blocking call runs async code that makes a
+/// blocking call of its own, which runs async code again; each level sees its own caller.
+pub async fn nested_blocking_and_from_thread_calls() {
+    let host = anyscope_core::runtime::current().name();
+    let v = run_blocking(|| {
+        from_thread::run(async {
+            let inner = run_blocking(|| {
+                assert!(from_thread::check_cancelled().is_ok());
+                from_thread::run(async { (anyscope_core::runtime::current().name(), 40) }).unwrap()
+            })
+            .await;
+            (inner.0, inner.1 + 2)
+        })
+        .unwrap()
+    })
+    .await;
+    assert_eq!(v, (host, 42));
+}
+
+/// A structured call dropped by a combinator (a `select` that another branch won) is still
+/// waited for: the enclosing scope returns only after the function has returned.
+pub async fn blocking_call_dropped_by_a_select_is_waited_for_by_its_scope() {
+    let done = Arc::new(AtomicBool::new(false));
+    let d = Arc::clone(&done);
+    let out = CancelScope::new()
+        .run(async move {
+            let slow = std::pin::pin!(run_blocking(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                d.store(true, Ordering::SeqCst);
+            }));
+            let quick = std::pin::pin!(anyscope_core::sleep(Duration::from_millis(5)));
+            matches!(futures_util::future::select(slow, quick).await, futures_util::future::Either::Right(_))
+        })
+        .await;
+    assert_eq!(out, Some(true), "the sleep wins");
+    assert!(done.load(Ordering::SeqCst), "the scope returned before the dropped call ended");
+}
+
+/// A sibling's error cancels a group child blocked in a structured call: the group returns the
+/// error only after the call has returned (a thread cannot be interrupted).
+pub async fn group_error_waits_for_a_running_blocking_call() {
+    let done = Arc::new(AtomicBool::new(false));
+    let d = Arc::clone(&done);
+    let res = task_group(|tg: anyscope_core::TaskGroup<&'static str>| async move {
+        let started = Arc::new(AtomicBool::new(false));
+        let s = Arc::clone(&started);
+        tg.spawn(async move {
+            run_blocking(move || {
+                s.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(200));
+                d.store(true, Ordering::SeqCst);
+            })
+            .await;
+            Ok(())
+        })
+        .unwrap();
+        wait_until("the call runs", || started.load(Ordering::SeqCst)).await;
+        tg.spawn(async { Err("sibling failed") }).unwrap();
+        Ok(())
+    })
+    .await;
+    assert!(res.is_err(), "the sibling's error is returned");
+    assert!(done.load(Ordering::SeqCst), "the group returned before the blocking call ended");
+}
+
+/// With no runtime, polling `run_blocking` panics with a message saying so (documented), and
+/// `from_thread` is an error; neither hangs.
+pub async fn run_blocking_with_no_runtime_panics_clearly() {
+    let outcome = std::thread::spawn(|| {
+        let mut call = std::pin::pin!(run_blocking(|| 1));
+        let mut cx = Context::from_waker(Waker::noop());
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            matches!(call.as_mut().poll(&mut cx), Poll::Ready(_))
+        }));
+        (r.map_err(|p| message(&*p)), from_thread::check_cancelled().is_err())
+    })
+    .join()
+    .unwrap();
+    let msg = outcome.0.expect_err("no runtime: a panic");
+    assert!(msg.to_lowercase().contains("runtime"), "unclear message: {msg}");
+    assert!(outcome.1);
+}
