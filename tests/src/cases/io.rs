@@ -5,6 +5,7 @@
 //! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
 
 pub mod abandoned;
+pub mod fileio;
 pub mod files;
 pub mod net;
 pub mod probes;
@@ -14,6 +15,7 @@ pub mod to_thread;
 mod util;
 
 pub use abandoned::*;
+pub use fileio::*;
 pub use files::*;
 pub use net::*;
 pub use probes::*;
@@ -74,6 +76,8 @@ macro_rules! __cases_io {
             blocking_call_dropped_by_a_select_is_waited_for_by_its_scope,
             group_error_waits_for_a_running_blocking_call,
             run_blocking_with_no_runtime_panics_clearly,
+            file_dropped_right_after_a_write_keeps_its_bytes,
+            file_write_lands_without_another_operation,
         );
     };
 }
