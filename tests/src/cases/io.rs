@@ -5,6 +5,7 @@
 //! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
 
 pub mod abandoned;
+pub mod anyio_sockets;
 pub mod fileio;
 pub mod files;
 pub mod net;
@@ -15,6 +16,7 @@ pub mod to_thread;
 mod util;
 
 pub use abandoned::*;
+pub use anyio_sockets::*;
 pub use fileio::*;
 pub use files::*;
 pub use net::*;
@@ -78,6 +80,11 @@ macro_rules! __cases_io {
             run_blocking_with_no_runtime_panics_clearly,
             file_dropped_right_after_a_write_keeps_its_bytes,
             file_write_lands_without_another_operation,
+            tcp_read_after_the_peer_closed_is_end_of_stream_every_time,
+            tcp_large_write_arrives_whole,
+            tcp_reads_cut_off_lose_no_byte,
+            udp_receives_cut_off_lose_no_datagram,
+            close_handle_gives_the_peer_the_end_of_stream,
         );
     };
 }
