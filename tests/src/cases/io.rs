@@ -78,6 +78,8 @@ macro_rules! __cases_io {
             blocking_call_dropped_by_a_select_is_waited_for_by_its_scope,
             group_error_waits_for_a_running_blocking_call,
             run_blocking_with_no_runtime_panics_clearly,
+            blocking_call_in_a_shield_sees_no_outer_cancellation,
+            token_released_as_the_waiting_call_is_cancelled_is_not_lost,
             file_dropped_right_after_a_write_keeps_its_bytes,
             file_write_lands_without_another_operation,
             tcp_read_after_the_peer_closed_is_end_of_stream_every_time,

@@ -178,3 +178,73 @@ pub async fn run_blocking_with_no_runtime_panics_clearly() {
     assert!(msg.to_lowercase().contains("runtime"), "unclear message: {msg}");
     assert!(outcome.1);
 }
+
+/// A blocking call inside a shield does not see the outer scope's cancellation or deadline:
+/// `check_cancelled` is `Ok` and async code run through `from_thread` is not cancelled.
+pub async fn blocking_call_in_a_shield_sees_no_outer_cancellation() {
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let (outer, s) = (CancelScope::new(), Arc::clone(&seen));
+    let o2 = outer.clone();
+    outer
+        .run(async move {
+            o2.cancel();
+            let got = anyscope_core::shield(run_blocking(|| {
+                let checked = from_thread::check_cancelled().is_ok();
+                let ran = from_thread::run(async {
+                    anyscope_core::sleep(Duration::from_millis(5)).await;
+                    1
+                });
+                (checked, ran.ok())
+            }))
+            .await;
+            *s.lock().unwrap() = Some(got);
+            anyscope_core::checkpoint().await;
+        })
+        .await;
+    assert_eq!(*seen.lock().unwrap(), Some((true, Some(1))), "the shield let the outer cancel in");
+
+    // An outer deadline passing while the shielded call runs does not count inside either.
+    let inside = Arc::new(AtomicBool::new(false));
+    let i = Arc::clone(&inside);
+    let out = anyscope_core::move_on_after(
+        Duration::from_millis(10),
+        anyscope_core::shield(run_blocking(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            i.store(from_thread::check_cancelled().is_ok(), Ordering::SeqCst);
+        })),
+    )
+    .await;
+    let _ = out;
+    assert!(inside.load(Ordering::SeqCst), "the outer deadline was seen inside the shield");
+}
+
+/// A waiting call cancelled as the token is released to it (in either order, many times)
+/// leaves the limiter whole: no token held, no waiter queued; a call that returned a value ran.
+pub async fn token_released_as_the_waiting_call_is_cancelled_is_not_lost() {
+    for round in 0..60u32 {
+        let limiter = Arc::new(CapacityLimiter::new(1));
+        limiter.acquire().await.unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let scope = CancelScope::new();
+        let (s2, l2, r2) = (scope.clone(), Arc::clone(&limiter), Arc::clone(&ran));
+        let waiting = spawn(async move {
+            s2.run(run_blocking(move || r2.store(true, Ordering::SeqCst)).limiter(l2)).await
+        });
+        wait_until("the call waits for the token", || limiter.statistics().tasks_waiting == 1).await;
+        if round % 2 == 0 {
+            limiter.release().unwrap();
+            scope.cancel();
+        } else {
+            scope.cancel();
+            limiter.release().unwrap();
+        }
+        let out = waiting.await.unwrap();
+        if out.is_some() {
+            assert!(ran.load(Ordering::SeqCst));
+        }
+        let s = limiter.statistics();
+        assert_eq!((s.borrowed_tokens, s.tasks_waiting), (0, 0), "round {round}: {s:?}");
+        assert!(limiter.try_acquire().is_ok(), "round {round}: the token is free");
+        limiter.release().unwrap();
+    }
+}
