@@ -3,9 +3,11 @@
 
 mod anyio_memory;
 mod ends;
+mod sink;
 
 pub use anyio_memory::*;
 pub use ends::*;
+pub use sink::*;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -51,6 +53,10 @@ macro_rules! __cases_stream {
             send_in_a_cancelled_scope_sends_nothing,
             item_sent_to_a_just_cancelled_receiver_goes_to_the_next,
             iteration_ends_when_the_last_sender_closes,
+            sink_keeps_an_item_until_flushed_and_close_delivers_it,
+            closing_a_sink_returns_its_kept_item_and_passes_the_slot_on,
+            closing_a_sink_after_its_item_was_taken_reports_it_sent,
+            dropping_a_sink_withdraws_its_kept_item,
         );
     };
 }
