@@ -84,6 +84,7 @@ macro_rules! __cases_io {
             file_write_lands_without_another_operation,
             temp_creation_cancelled_midway_leaves_nothing_behind,
             temp_closed_in_a_cancelled_scope_is_removed,
+            file_closed_in_a_cancelled_scope_keeps_accepted_bytes,
             tcp_read_after_the_peer_closed_is_end_of_stream_every_time,
             tcp_large_write_arrives_whole,
             tcp_reads_cut_off_lose_no_byte,

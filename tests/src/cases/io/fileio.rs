@@ -158,3 +158,28 @@ pub async fn temp_closed_in_a_cancelled_scope_is_removed() {
     assert!(!dir_path.exists(), "the directory is left behind");
     assert!(!file_path.exists(), "the file is left behind");
 }
+
+/// A file closed inside a scope already cancelled (the close cannot start a write there) still
+/// has every byte a write accepted once the scope returns: the drop of the file writes them.
+pub async fn file_closed_in_a_cancelled_scope_keeps_accepted_bytes() {
+    let dir = TempDir::new().await.unwrap();
+    let path = dir.path().join("closed-cancelled");
+    let mut f = File::create(&path).await.unwrap();
+    f.write_all(b"before,").await.unwrap();
+    let accepted = Arc::new(AtomicBool::new(false));
+    let acc = Arc::clone(&accepted);
+    let scope = CancelScope::new();
+    scope.cancel();
+    let out = scope
+        .run(async move {
+            if f.write_all(b"inside").await.is_ok() {
+                acc.store(true, Ordering::SeqCst);
+            }
+            let _ = f.close().await;
+        })
+        .await;
+    assert!(out.is_none());
+    let expect: &[u8] = if accepted.load(Ordering::SeqCst) { b"before,inside" } else { b"before," };
+    assert_eq!(fs::read(&path).await.unwrap(), expect);
+    dir.close().await.unwrap();
+}
