@@ -80,6 +80,8 @@ macro_rules! __cases_io {
             run_blocking_with_no_runtime_panics_clearly,
             blocking_call_in_a_shield_sees_no_outer_cancellation,
             token_released_as_the_waiting_call_is_cancelled_is_not_lost,
+            aborted_caller_cancels_the_from_thread_code_of_its_blocking_call,
+            blocking_call_dropped_by_a_select_is_told_it_is_cancelled,
             file_dropped_right_after_a_write_keeps_its_bytes,
             file_write_lands_without_another_operation,
             temp_creation_cancelled_midway_leaves_nothing_behind,

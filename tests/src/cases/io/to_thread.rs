@@ -248,3 +248,57 @@ pub async fn token_released_as_the_waiting_call_is_cancelled_is_not_lost() {
         limiter.release().unwrap();
     }
 }
+
+/// The task that made a blocking call is aborted while the call waits in `from_thread::run`:
+/// the async code is cancelled and the call returns (with the cancelled error), so nothing
+/// waits forever for it.
+pub async fn aborted_caller_cancels_the_from_thread_code_of_its_blocking_call() {
+    let (entered, returned) = (Flag::new(), Flag::new());
+    let (e, r) = (entered.clone(), returned.clone());
+    let caller = spawn(async move {
+        run_blocking(move || {
+            let out = from_thread::run(async move {
+                e.set();
+                anyscope_core::sleep(Duration::from_secs(3600)).await;
+            });
+            if out.is_err_and(|e| e.is_cancelled()) {
+                r.set();
+            }
+        })
+        .await
+    });
+    wait_until("the async code runs", || entered.is_set()).await;
+    caller.abort();
+    wait_until("the blocking call returns, cancelled", || returned.is_set()).await;
+    assert!(caller.await.is_err_and(|e| e.is_cancelled()));
+}
+
+/// A structured call dropped by a combinator (a `select` another branch won) is told its caller
+/// stopped waiting: `check_cancelled` reports it and its `from_thread::run` is cancelled, so the
+/// enclosing scope, which waits for the call, returns instead of waiting forever.
+pub async fn blocking_call_dropped_by_a_select_is_told_it_is_cancelled() {
+    let entered = Flag::new();
+    let e = entered.clone();
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = Arc::clone(&seen);
+    // A generous bound, so that a broken build fails instead of hanging; it must not be what
+    // ends the call.
+    let bound = CancelScope::with_deadline(anyscope_core::current_time() + Duration::from_secs(30));
+    let out = bound
+        .run(CancelScope::new().run(async move {
+            let call = std::pin::pin!(run_blocking(move || {
+                let ran = from_thread::run(async move {
+                    e.set();
+                    anyscope_core::sleep(Duration::from_secs(3600)).await;
+                });
+                *s.lock().unwrap() =
+                    Some((ran.is_err_and(|e| e.is_cancelled()), from_thread::check_cancelled().is_err()));
+            }));
+            let seen_entered = std::pin::pin!(wait_until("the async code runs", move || entered.is_set()));
+            futures_util::future::select(call, seen_entered).await;
+        }))
+        .await;
+    assert!(!bound.cancel_called(), "the scope waited for the dropped call until the bound");
+    assert!(out.is_some());
+    assert_eq!(*seen.lock().unwrap(), Some((true, true)), "the call was not told");
+}
