@@ -82,6 +82,7 @@ macro_rules! __cases_io {
             token_released_as_the_waiting_call_is_cancelled_is_not_lost,
             aborted_caller_cancels_the_from_thread_code_of_its_blocking_call,
             blocking_call_dropped_by_a_select_is_told_it_is_cancelled,
+            from_thread_cancellation_says_why,
             file_dropped_right_after_a_write_keeps_its_bytes,
             file_write_lands_without_another_operation,
             temp_creation_cancelled_midway_leaves_nothing_behind,

@@ -302,3 +302,48 @@ pub async fn blocking_call_dropped_by_a_select_is_told_it_is_cancelled() {
     assert!(out.is_some());
     assert_eq!(*seen.lock().unwrap(), Some((true, true)), "the call was not told");
 }
+
+/// The cancelled error a blocking call sees says why: a deadline of the caller's scope, or the
+/// message given to `cancel_with`.
+pub async fn from_thread_cancellation_says_why() {
+    let why = Arc::new(std::sync::Mutex::new(None));
+    let w = Arc::clone(&why);
+    let out = anyscope_core::move_on_after(
+        Duration::from_millis(20),
+        run_blocking(move || {
+            let ran = from_thread::run(anyscope_core::sleep(Duration::from_secs(3600)));
+            let checked = from_thread::check_cancelled();
+            *w.lock().unwrap() = match (ran, checked) {
+                (
+                    Err(from_thread::FromThreadError::Cancelled(a)),
+                    Err(from_thread::FromThreadError::Cancelled(b)),
+                ) => Some((a.reason().is_deadline(), b.reason().is_deadline())),
+                _ => None,
+            };
+        }),
+    )
+    .await;
+    assert!(out.is_none());
+    assert_eq!(*why.lock().unwrap(), Some((true, true)), "the call did not see the deadline as the reason");
+
+    let scope = CancelScope::new();
+    let s2 = scope.clone();
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = Arc::clone(&seen);
+    let canceller = spawn(async move {
+        anyscope_core::sleep(Duration::from_millis(20)).await;
+        s2.cancel_with("shutting down");
+    });
+    let _ = scope
+        .run(run_blocking(move || {
+            let ran = from_thread::run(anyscope_core::sleep(Duration::from_secs(3600)));
+            let msg = match ran {
+                Err(from_thread::FromThreadError::Cancelled(c)) => c.reason().message().map(str::to_owned),
+                _ => None,
+            };
+            *s.lock().unwrap() = Some(msg);
+        }))
+        .await;
+    canceller.await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(Some(String::from("shutting down"))));
+}
