@@ -118,20 +118,32 @@ pub async fn nested_blocking_and_from_thread_calls() {
 /// A structured call dropped by a combinator (a `select` that another branch won) is still
 /// waited for: the enclosing scope returns only after the function has returned.
 pub async fn blocking_call_dropped_by_a_select_is_waited_for_by_its_scope() {
-    let done = Arc::new(AtomicBool::new(false));
-    let d = Arc::clone(&done);
+    let (selected, release, done) = (Flag::new(), Flag::new(), Flag::new());
+    let (sel, r, d) = (selected.clone(), release.clone(), done.clone());
+    // The call can end only after the select has dropped it: the sleep always wins.
+    let (sel2, rel2) = (selected.clone(), release.clone());
+    let releaser = spawn(async move {
+        wait_until("the select returns", || sel2.is_set()).await;
+        anyscope_core::sleep(Duration::from_millis(50)).await;
+        rel2.set();
+    });
     let out = CancelScope::new()
         .run(async move {
             let slow = std::pin::pin!(run_blocking(move || {
-                std::thread::sleep(Duration::from_millis(200));
-                d.store(true, Ordering::SeqCst);
+                while !r.is_set() {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                d.set();
             }));
             let quick = std::pin::pin!(anyscope_core::sleep(Duration::from_millis(5)));
-            matches!(futures_util::future::select(slow, quick).await, futures_util::future::Either::Right(_))
+            let won = futures_util::future::select(slow, quick).await;
+            sel.set();
+            matches!(won, futures_util::future::Either::Right(_))
         })
         .await;
     assert_eq!(out, Some(true), "the sleep wins");
-    assert!(done.load(Ordering::SeqCst), "the scope returned before the dropped call ended");
+    assert!(done.is_set(), "the scope returned before the dropped call ended");
+    releaser.await.unwrap();
 }
 
 /// A sibling's error cancels a group child blocked in a structured call: the group returns the
