@@ -93,6 +93,7 @@ macro_rules! __cases_io {
             tcp_reads_cut_off_lose_no_byte,
             udp_receives_cut_off_lose_no_datagram,
             close_handle_gives_the_peer_the_end_of_stream,
+            unix_close_from_another_task_fails_a_pending_read,
         );
     };
 }

@@ -177,3 +177,34 @@ pub async fn close_handle_gives_the_peer_the_end_of_stream() {
     assert_eq!(n.unwrap().unwrap(), 0);
     drop(client);
 }
+
+/// `test_close_during_receive` on a Unix socket: closing it through its handle from another
+/// task makes the owner's pending read fail with the "closed" error, and the peer reads the end
+/// of the stream.
+pub async fn unix_close_from_another_task_fails_a_pending_read() {
+    if !net_supported() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use anyscope_core::net::{UnixListener, UnixStream, is_closed};
+
+        let path = super::util::temp_path("close-during-receive");
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut client = UnixStream::connect(&path).await.unwrap();
+        let mut server = listener.accept().await.unwrap();
+        let handle = client.close_handle();
+        let reading = spawn(async move {
+            let mut buf = [0u8; 8];
+            client.read(&mut buf).await
+        });
+        anyscope_core::sleep(Duration::from_millis(10)).await;
+        spawn(async move { handle.close() }).await.unwrap();
+        let err =
+            fail_after(Duration::from_secs(20), reading).await.expect("the read hung").unwrap().unwrap_err();
+        assert!(is_closed(&err), "{err:?}");
+        let mut buf = [0u8; 8];
+        assert_eq!(fail_after(Duration::from_secs(20), server.read(&mut buf)).await.unwrap().unwrap(), 0);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
