@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
+use crate::cancel::CancelReason;
+use crate::cancel::node::Node;
 use crate::frame::{self, Cleanup};
 use crate::runtime::{self, RawTask, thread};
 use crate::sync::{BorrowerId, CapacityLimiter};
@@ -65,6 +67,10 @@ pub fn default_thread_limiter() -> Arc<CapacityLimiter> {
 /// it, or, with none (the root of an aborted task), to one detached cleanup that the run waits
 /// for before it returns. So an aborted task's handle can report it cancelled while `f` still
 /// runs; to wait for `f`, cancel the task's scope (a task group does) instead of aborting it.
+/// Either way `f` is told: once its caller stops waiting, the call counts as cancelled —
+/// [`from_thread::check_cancelled`](crate::from_thread::check_cancelled) says so, and async code
+/// `f` runs through [`from_thread::run`](crate::from_thread::run) is cancelled, so a call
+/// blocked there returns instead of waiting forever.
 ///
 /// # Examples
 ///
@@ -79,7 +85,14 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    RunBlocking { job: Some(Box::new(f)), limiter: None, abandon: false, acquiring: None, task: None }
+    RunBlocking {
+        job: Some(Box::new(f)),
+        limiter: None,
+        abandon: false,
+        acquiring: None,
+        task: None,
+        call: None,
+    }
 }
 
 /// [`run_blocking`] abandoned on cancel (name resolution: nothing to clean up after it).
@@ -106,6 +119,12 @@ pub struct RunBlocking<T> {
     /// Waiting for a token, on behalf of the borrower the call will release it as.
     acquiring: Option<(Acquiring, BorrowerId)>,
     task: Option<Box<dyn RawTask>>,
+    /// The call's own scope, under the caller's: what `from_thread` on the call's thread sees.
+    /// Cancelled when the caller stops waiting for the call without its scope being cancelled
+    /// (its task aborted, the future dropped by a combinator), so that async code the call runs
+    /// through `from_thread::run` is cancelled and `check_cancelled` tells the call to stop,
+    /// instead of running on under a scope that has ended.
+    call: Option<Arc<Node>>,
 }
 
 impl<T> RunBlocking<T> {
@@ -163,7 +182,12 @@ impl<T: Send + 'static> RunBlocking<T> {
         let release = Release { limiter, borrower };
         let Some(f) = self.job.take() else { panic!("anyscope: RunBlocking polled after completion") };
         let rt = runtime::current();
-        let caller = thread::Caller { rt: rt.clone(), node: frame::current_node() };
+        let call = Arc::new(Node::new(0, None, None));
+        if let Some(parent) = frame::current_node() {
+            call.link(parent, false);
+        }
+        let caller = thread::Caller { rt: rt.clone(), node: Some(Arc::clone(&call)) };
+        self.call = Some(call);
         let job: Box<dyn FnOnce() -> runtime::TaskOutput + Send> = Box::new(move || {
             let _release = release;
             let _ambient = thread::enter(caller);
@@ -207,7 +231,19 @@ impl<T: Send + 'static> Future for RunBlocking<T> {
 impl<T> Drop for RunBlocking<T> {
     fn drop(&mut self) {
         let Some(mut task) = self.task.take() else { return };
-        if self.abandon || task.is_finished() {
+        if task.is_finished() {
+            return;
+        }
+        // The caller stops waiting while the call runs. Unless its scope was cancelled (then
+        // the call sees that reason already), the call is cancelled here.
+        if let Some(call) = self.call.take() {
+            if call.effective_reason().is_none() {
+                call.cancel(CancelReason::Explicit(Some(Arc::from(
+                    "the caller stopped waiting for the blocking call",
+                ))));
+            }
+        }
+        if self.abandon {
             return;
         }
         // Structured: whoever encloses the caller waits for the call to end.

@@ -363,6 +363,12 @@ impl AsyncWrite for File {
         let n = src.len().min(MAX_BUF.saturating_sub(this.pending.len()).max(1));
         this.pending.extend_from_slice(&src[..n]);
         this.write_pending()?;
+        // Start the write now, so a thread writes meanwhile (not at the next operation). A
+        // write that cannot start in this poll (a cancelled scope, a spent budget) starts at
+        // the next operation, or in the cleanup of a drop.
+        if let Poll::Ready(Some(Op::Write(Err(e)))) = this.poll_busy(cx) {
+            this.last_err = Some(this.err("writing", e));
+        }
         Poll::Ready(Ok(n))
     }
 
@@ -436,16 +442,23 @@ impl Drop for File {
     fn drop(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         let state = std::mem::replace(&mut self.state, State::Idle(None));
-        if pending.is_empty() {
-            // A write in flight is waited for by the drop of its `RunBlocking`.
+        if pending.is_empty() && !self.writing {
+            // Nothing accepted is unwritten (a read in flight is waited for by the drop of its
+            // `RunBlocking`).
             return;
         }
+        // A write in flight may not have started yet (its `RunBlocking` not polled): awaiting
+        // it starts it; dropping it would drop the accepted bytes with the job.
         let wait = async move {
             let inner = match state {
-                State::Busy(fut) => Some(fut.await.1),
+                // What was queued behind a failed write is not written.
+                State::Busy(fut) => match fut.await {
+                    (Op::Write(Err(_)), _) => None,
+                    (_, inner) => Some(inner),
+                },
                 State::Idle(inner) => inner,
             };
-            if let Some(mut inner) = inner {
+            if let Some(mut inner) = inner.filter(|_| !pending.is_empty()) {
                 let _ = run_blocking(move || inner.file.write_all(&pending)).await;
             }
         };

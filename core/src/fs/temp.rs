@@ -54,10 +54,13 @@ impl TempDir {
     /// removed by the drop of its result.
     pub async fn new() -> io::Result<TempDir> {
         let path = fresh("anyscope-tmp");
-        let p = path.clone();
-        run_blocking(move || std::fs::create_dir(&p).map_err(|e| at("creating the directory", &p, e)))
-            .await?;
-        Ok(TempDir { path: Some(path) })
+        // Built on the thread: if the caller is cancelled while the creation runs, the result
+        // dropped unread is this `TempDir`, whose drop removes the directory.
+        run_blocking(move || {
+            std::fs::create_dir(&path).map_err(|e| at("creating the directory", &path, e))?;
+            Ok(TempDir { path: Some(path) })
+        })
+        .await
     }
 
     /// The directory's path.
@@ -73,13 +76,18 @@ impl crate::AsyncClose for TempDir {
     ///
     /// # Cancel safety
     ///
-    /// Runs to its end once started.
+    /// Runs to its end once started. Cut off before it started (inside a cancelled scope), it
+    /// leaves the removal to the drop of the directory: done before the scope returns.
     async fn close(mut self) -> io::Result<()> {
-        let Some(path) = self.path.take() else { return Ok(()) };
-        run_blocking(move || {
+        let Some(path) = self.path.clone() else { return Ok(()) };
+        // The path stays with `self` until the removal has run: a close cut off before it
+        // started (inside a cancelled scope) leaves the removal to the drop.
+        let removed = run_blocking(move || {
             std::fs::remove_dir_all(&path).map_err(|e| at("removing the directory", &path, e))
         })
-        .await
+        .await;
+        self.path = None;
+        removed
     }
 }
 
@@ -118,10 +126,14 @@ impl TempFile {
     /// As [`TempDir::new`].
     pub async fn new() -> io::Result<TempFile> {
         let path = fresh("anyscope-tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.read(true).write(true).create_new(true);
-        let file = super::open_file(&path, &opts).await?;
-        Ok(TempFile { file: Some(file), path })
+        // Built on the thread, as `TempDir::new`: a result dropped unread removes the file.
+        run_blocking(move || {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.read(true).write(true).create_new(true);
+            let file = opts.open(&path).map_err(|e| at("opening", &path, e))?;
+            Ok(TempFile { file: Some(File::from_std(file, path.clone())), path })
+        })
+        .await
     }
 
     /// The file's path.
@@ -146,15 +158,18 @@ impl crate::AsyncClose for TempFile {
     ///
     /// # Cancel safety
     ///
-    /// Runs to its end once started.
+    /// Runs to its end once started. Cut off before the removal started (inside a cancelled
+    /// scope), it leaves the removal to the drop of the file: done before the scope returns.
     async fn close(mut self) -> io::Result<()> {
         let closed = match self.file.take() {
             Some(f) => f.close().await,
             None => Ok(()),
         };
-        let path = std::mem::take(&mut self.path);
+        // The path stays with `self` until the removal has run, as in `TempDir::close`.
+        let path = self.path.clone();
         let removed =
             run_blocking(move || std::fs::remove_file(&path).map_err(|e| at("removing", &path, e))).await;
+        self.path = PathBuf::new();
         closed.and(removed)
     }
 }

@@ -5,19 +5,25 @@
 //! without the I/O part of the contract (the `Runtime` trait's defaults answer `Unsupported`).
 
 pub mod abandoned;
+pub mod anyio_sockets;
+pub mod fileio;
 pub mod files;
 pub mod net;
 pub mod probes;
 pub mod sockets;
 pub mod threads;
+pub mod to_thread;
 mod util;
 
 pub use abandoned::*;
+pub use anyio_sockets::*;
+pub use fileio::*;
 pub use files::*;
 pub use net::*;
 pub use probes::*;
 pub use sockets::*;
 pub use threads::*;
+pub use to_thread::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -65,6 +71,29 @@ macro_rules! __cases_io {
             unix_bind_on_an_existing_path_names_it,
             empty_read_returns_at_once,
             socket_operations_are_checkpoints,
+            blocking_panic_is_resumed_in_the_caller_and_gives_its_token_back,
+            from_thread_panic_is_resumed_on_the_thread,
+            call_cancelled_while_waiting_for_a_token_never_runs,
+            nested_blocking_and_from_thread_calls,
+            blocking_call_dropped_by_a_select_is_waited_for_by_its_scope,
+            group_error_waits_for_a_running_blocking_call,
+            run_blocking_with_no_runtime_panics_clearly,
+            blocking_call_in_a_shield_sees_no_outer_cancellation,
+            token_released_as_the_waiting_call_is_cancelled_is_not_lost,
+            aborted_caller_cancels_the_from_thread_code_of_its_blocking_call,
+            blocking_call_dropped_by_a_select_is_told_it_is_cancelled,
+            from_thread_cancellation_says_why,
+            file_dropped_right_after_a_write_keeps_its_bytes,
+            file_write_lands_without_another_operation,
+            temp_creation_cancelled_midway_leaves_nothing_behind,
+            temp_closed_in_a_cancelled_scope_is_removed,
+            file_closed_in_a_cancelled_scope_keeps_accepted_bytes,
+            tcp_read_after_the_peer_closed_is_end_of_stream_every_time,
+            tcp_large_write_arrives_whole,
+            tcp_reads_cut_off_lose_no_byte,
+            udp_receives_cut_off_lose_no_datagram,
+            close_handle_gives_the_peer_the_end_of_stream,
+            unix_close_from_another_task_fails_a_pending_read,
         );
     };
 }

@@ -1,9 +1,13 @@
 //! Area `stream`: memory object streams (bounded and rendezvous, per-clone close), with AnyIO's
 //! cancel-safety guarantees.
 
+mod anyio_memory;
 mod ends;
+mod sink;
 
+pub use anyio_memory::*;
 pub use ends::*;
+pub use sink::*;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -42,6 +46,17 @@ macro_rules! __cases_stream {
             statistics_follow_waiters_and_clones,
             stream_ends_when_its_clone_is_closed,
             closing_a_clone_with_a_waiting_stream_poll_passes_its_item_on,
+            rendezvous_try_send_hands_items_to_waiting_receivers,
+            rendezvous_try_recv_takes_from_a_blocked_sender,
+            try_recv_unblocks_a_sender_on_a_full_buffer,
+            recv_in_a_cancelled_scope_takes_nothing,
+            send_in_a_cancelled_scope_sends_nothing,
+            item_sent_to_a_just_cancelled_receiver_goes_to_the_next,
+            iteration_ends_when_the_last_sender_closes,
+            sink_keeps_an_item_until_flushed_and_close_delivers_it,
+            closing_a_sink_returns_its_kept_item_and_passes_the_slot_on,
+            closing_a_sink_after_its_item_was_taken_reports_it_sent,
+            dropping_a_sink_withdraws_its_kept_item,
         );
     };
 }
