@@ -75,6 +75,11 @@ pub async fn open_file(path: impl AsRef<Path>, options: &std::fs::OpenOptions) -
 ///
 /// # Cancel safety
 ///
+/// Reads, writes and seeks are checkpoints, as a socket's are: in an effectively cancelled
+/// scope they do not complete (no byte is read or accepted; the scope drops its body there), and
+/// a ready one spends from the task's cooperative budget. Flushing and closing finish what was
+/// accepted, cancelled or not.
+///
 /// A read cut off loses no byte: what the thread read stays buffered for the next read. A write
 /// has been accepted whole when it returns. Dropping the file (or cutting its owner off) while
 /// a write is in flight hands the wait for it to the enclosing scope: the bytes are written and
@@ -274,6 +279,8 @@ impl File {
 
 impl AsyncRead for File {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+        // A checkpoint (see the type's docs).
+        std::task::ready!(crate::frame::poll_proceed(cx));
         let this = &mut *self;
         loop {
             match std::task::ready!(this.poll_busy(cx)) {
@@ -308,6 +315,7 @@ impl AsyncBufRead for File {
     /// The read buffer: what the last read from the file brought in and the caller has not
     /// consumed (64 KiB at least, more in a run of sequential reads).
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
         let this = self.get_mut();
         loop {
             match std::task::ready!(this.poll_busy(cx)) {
@@ -344,6 +352,7 @@ impl AsyncBufRead for File {
 
 impl AsyncWrite for File {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
+        std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
         let this = &mut *self;
         match this.poll_busy(cx) {
             // A write in flight: queue behind it, up to a bound.
@@ -386,6 +395,7 @@ impl AsyncWrite for File {
 
 impl AsyncSeek for File {
     fn poll_seek(mut self: Pin<&mut Self>, cx: &mut Context<'_>, pos: SeekFrom) -> Poll<io::Result<u64>> {
+        std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
         let this = &mut *self;
         loop {
             match std::task::ready!(this.poll_busy(cx)) {

@@ -88,6 +88,7 @@ macro_rules! __cases_io {
             temp_creation_cancelled_midway_leaves_nothing_behind,
             temp_closed_in_a_cancelled_scope_is_removed,
             file_closed_in_a_cancelled_scope_keeps_accepted_bytes,
+            file_reads_writes_and_seeks_are_checkpoints,
             tcp_read_after_the_peer_closed_is_end_of_stream_every_time,
             tcp_large_write_arrives_whole,
             tcp_reads_cut_off_lose_no_byte,

@@ -12,7 +12,7 @@ use std::task::Poll;
 
 use anyscope_core::fs::{self, File, TempDir, TempFile};
 use anyscope_core::{AsyncClose, CancelScope, checkpoint, spawn};
-use futures_lite::AsyncWriteExt;
+use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::support::wait_until;
 
@@ -181,5 +181,56 @@ pub async fn file_closed_in_a_cancelled_scope_keeps_accepted_bytes() {
     assert!(out.is_none());
     let expect: &[u8] = if accepted.load(Ordering::SeqCst) { b"before,inside" } else { b"before," };
     assert_eq!(fs::read(&path).await.unwrap(), expect);
+    dir.close().await.unwrap();
+}
+
+/// A file's reads, writes and seeks are checkpoints (its docs; DESIGN: every awaitable is): in
+/// a scope already cancelled none of them completes — no byte is accepted or read, the position
+/// does not move — and the scope drops its body there. The file dropped with the body keeps
+/// what it had accepted before.
+pub async fn file_reads_writes_and_seeks_are_checkpoints() {
+    let dir = TempDir::new().await.unwrap();
+    let path = dir.path().join("checkpoints");
+    let mut f = File::create(&path).await.unwrap();
+    f.write_all(b"before,").await.unwrap();
+    let ran_past = Arc::new(AtomicBool::new(false));
+    let scope = CancelScope::new();
+    scope.cancel();
+    let r = Arc::clone(&ran_past);
+    let out = scope
+        .run(async move {
+            let _ = f.write_all(b"inside").await;
+            r.store(true, Ordering::SeqCst);
+        })
+        .await;
+    assert!(out.is_none());
+    assert!(!ran_past.load(Ordering::SeqCst), "a write completed in a cancelled scope");
+    assert_eq!(fs::read(&path).await.unwrap(), b"before,");
+
+    let mut f = File::open(&path).await.unwrap();
+    for op in 0..2 {
+        let r = Arc::clone(&ran_past);
+        let scope = CancelScope::new();
+        scope.cancel();
+        let f = &mut f;
+        let out = scope
+            .run(async move {
+                if op == 0 {
+                    let mut buf = [0u8; 4];
+                    let _ = f.read(&mut buf).await;
+                } else {
+                    let _ = f.seek(std::io::SeekFrom::Start(3)).await;
+                }
+                r.store(true, Ordering::SeqCst);
+            })
+            .await;
+        assert!(out.is_none());
+        assert!(!ran_past.load(Ordering::SeqCst), "operation {op} completed in a cancelled scope");
+    }
+    // Outside the cancelled scopes the file reads from the start: nothing was read or moved.
+    let mut all = Vec::new();
+    f.read_to_end(&mut all).await.unwrap();
+    assert_eq!(all, b"before,");
+    drop(f);
     dir.close().await.unwrap();
 }
