@@ -100,8 +100,10 @@ impl std::error::Error for JoinError {}
 ///
 /// # Cancel safety
 ///
-/// Awaiting a `JoinHandle` is cancel-safe: dropping the `.await` loses nothing, the task keeps
-/// running (detached, unless the handle itself is kept and awaited again).
+/// Awaiting a `JoinHandle` is a checkpoint (in an effectively cancelled scope it does not
+/// complete, even for a task that has finished; a ready await spends from the cooperative
+/// budget) and is cancel-safe: dropping the `.await` loses nothing, the task keeps running
+/// (detached, unless the handle itself is kept and awaited again, which then gives the output).
 ///
 /// # Examples
 ///
@@ -175,6 +177,7 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(crate::frame::poll_proceed(cx)); // a checkpoint
         self.cell.poll_join(cx)
     }
 }

@@ -37,6 +37,7 @@ macro_rules! __cases_runtime {
             abort_does_not_wait_for_a_running_poll,
             a_task_aborts_itself_through_its_own_handle,
             abort_of_a_task_whose_drop_panics_reports_the_panic,
+            awaiting_a_handle_is_a_checkpoint,
             a_detached_tasks_output_whose_drop_panics_leaves_the_runtime_running,
             a_detached_tasks_panic_payload_whose_drop_panics_leaves_the_runtime_running,
             a_future_whose_drop_aborts_another_task_cancels_it,
@@ -533,4 +534,18 @@ pub async fn a_handle_dropped_unawaited_after_an_output_whose_drop_panics_does_n
     assert!(catch_unwind(AssertUnwindSafe(move || drop(h))).is_ok(), "dropping the handle panicked");
     wait_until("the output was dropped", || dropped.is_set()).await;
     assert_eq!(spawn(async { 5 }).await.unwrap(), 5);
+}
+
+/// Awaiting a handle is a checkpoint (DESIGN: every anyscope awaitable is): in a cancelled scope
+/// it does not complete even for a task that has finished, and nothing is lost — the same
+/// handle awaited afterwards gives the output.
+pub async fn awaiting_a_handle_is_a_checkpoint() {
+    let mut h = spawn(async { 5 });
+    wait_until("the task finished", || h.is_finished()).await;
+    let scope = CancelScope::new();
+    scope.cancel();
+    let got = scope.run(async { (&mut h).await.unwrap() }).await;
+    assert_eq!(got, None, "the await completed in a cancelled scope");
+    assert!(scope.cancelled_caught());
+    assert_eq!(h.await.unwrap(), 5);
 }
