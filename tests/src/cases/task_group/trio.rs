@@ -1,0 +1,211 @@
+//! Trio's nursery tests (trio/_core/_tests/test_run.py) ported: the body panicking while
+//! children run, a spawn from outside while the group waits for its children, many children
+//! failing at once, a `start` into a winding-down group keeping it open
+//! (`test_nursery_start_keeps_nursery_open`), a sibling failing while the body waits in `start`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use anyscope_core::group::{GroupClosed, TaskStatus, task_group};
+use anyscope_core::sync::Event;
+use anyscope_core::{shield, sleep, spawn};
+
+use super::{LONG, LogOnDrop, logged};
+use crate::fixtures::join;
+use crate::support::{Log, wait_until};
+
+/// The body panics while two children run: both are cancelled, their cleanups run, and only
+/// then is the panic resumed in the group's owner.
+pub async fn body_panic_cancels_children_and_is_resumed_after_their_cleanup() {
+    let log = Log::new();
+    let l = log.clone();
+    let owner = spawn(async move {
+        let l1 = l.clone();
+        let _ = task_group(|tg| async move {
+            let l = l1;
+            for name in ["child 1 cleaned up", "child 2 cleaned up"] {
+                let l2 = l.clone();
+                tg.start_soon(async move {
+                    let _c = LogOnDrop(l2.clone(), name);
+                    l2.push("child running");
+                    sleep(LONG).await;
+                    Ok(())
+                })
+                .unwrap();
+            }
+            wait_until("both children run", || l.events().len() == 2).await;
+            if true {
+                panic!("body bug");
+            }
+            Ok::<(), String>(())
+        })
+        .await;
+        l.push("owner went on");
+    });
+    let err = owner.await.unwrap_err();
+    assert!(err.is_panic(), "the body's panic reached the owner: {err:?}");
+    let events = log.events();
+    assert!(logged(&log, "child 1 cleaned up") && logged(&log, "child 2 cleaned up"), "{events:?}");
+    assert!(!logged(&log, "owner went on"));
+}
+
+/// While the group waits for its children (the body has returned), a task outside holding its
+/// handle may still spawn into it: the group waits for the newcomer too. Once the group has
+/// finished, spawning is `GroupClosed` (Trio: "Nursery is closed to new arrivals").
+pub async fn spawn_from_outside_while_the_group_waits_is_awaited() {
+    let log = Log::new();
+    let (body_done, release) = (Arc::new(Event::new()), Arc::new(Event::new()));
+    let (handle_tx, handle_rx) = anyscope_core::channel(1);
+    let group = {
+        let (log, body_done, release) = (log.clone(), body_done.clone(), release.clone());
+        spawn(async move {
+            let res = task_group(|tg| async move {
+                let r = release.clone();
+                tg.start_soon(async move {
+                    r.wait().await;
+                    Ok(())
+                })
+                .unwrap();
+                handle_tx.send(tg.clone()).await.unwrap();
+                body_done.set();
+                Ok::<(), String>(())
+            })
+            .await;
+            log.push("group returned");
+            res
+        })
+    };
+    let tg = handle_rx.recv().await.unwrap();
+    body_done.wait().await;
+    let (go, l) = (Arc::new(Event::new()), log.clone());
+    let g = go.clone();
+    tg.start_soon(async move {
+        g.wait().await;
+        l.push("newcomer done");
+        Ok(())
+    })
+    .expect("the group is still open: a child runs");
+    release.set(); // the first child ends; the newcomer still holds the group open
+    sleep(std::time::Duration::from_millis(5)).await;
+    assert!(!logged(&log, "group returned"), "the group waits for the newcomer");
+    go.set();
+    join(group).await.unwrap();
+    assert_eq!(log.events(), ["newcomer done", "group returned"]);
+    assert!(tg.is_closed());
+    assert!(matches!(tg.start_soon(async { Ok(()) }), Err(GroupClosed)));
+}
+
+/// Twenty children fail at once (each after a shielded wait, so the first failure's cancel
+/// cannot stop the others from failing): every error is returned, none lost, none twice.
+pub async fn many_children_failing_together_all_errors_returned() {
+    const N: usize = 20;
+    let go = Arc::new(Event::new());
+    let g = go.clone();
+    let err = task_group(|tg| async move {
+        for i in 0..N {
+            let g = g.clone();
+            tg.start_soon(async move {
+                shield(g.wait()).await;
+                Err(i)
+            })
+            .unwrap();
+        }
+        g.set();
+        sleep(LONG).await;
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert!(err.is_cancelled(), "the body, sleeping, was cancelled by the first failure");
+    let got: BTreeSet<usize> = err.iter().copied().collect();
+    assert_eq!((err.len(), got), (N, (0..N).collect()));
+    drop(go);
+}
+
+/// Trio's `test_nursery_start_keeps_nursery_open`: a task started into a group from outside,
+/// while the group's body has returned and a child holds it open, keeps the group open after
+/// that child ends, before it reports ready as after; the group returns after it.
+pub async fn start_from_outside_keeps_a_winding_down_group_open() {
+    let log = Log::new();
+    let (body_done, release, ready, finish) =
+        (Arc::new(Event::new()), Arc::new(Event::new()), Arc::new(Event::new()), Arc::new(Event::new()));
+    let (handle_tx, handle_rx) = anyscope_core::channel(1);
+    let group = {
+        let (log, body_done, release) = (log.clone(), body_done.clone(), release.clone());
+        spawn(async move {
+            let res = task_group(|tg| async move {
+                let r = release.clone();
+                tg.start_soon(async move {
+                    r.wait().await;
+                    Ok(())
+                })
+                .unwrap();
+                handle_tx.send(tg.clone()).await.unwrap();
+                body_done.set();
+                Ok::<(), String>(())
+            })
+            .await;
+            log.push("group returned");
+            res
+        })
+    };
+    let tg = handle_rx.recv().await.unwrap();
+    body_done.wait().await;
+    let starter = {
+        let (log, ready, finish, release) = (log.clone(), ready.clone(), finish.clone(), release.clone());
+        spawn(async move {
+            let v = tg
+                .start(|status: TaskStatus<&'static str>| async move {
+                    release.set(); // the holding child ends while this one is not ready yet
+                    ready.wait().await;
+                    status.started("up");
+                    finish.wait().await;
+                    log.push("started task done");
+                    Ok(())
+                })
+                .await;
+            v.map_err(|_| "start failed")
+        })
+    };
+    sleep(std::time::Duration::from_millis(5)).await;
+    assert!(!logged(&log, "group returned"), "open while the task is not ready");
+    ready.set();
+    assert_eq!(join(starter).await, Ok("up"));
+    assert!(!logged(&log, "group returned"), "open while the started task runs");
+    finish.set();
+    join(group).await.unwrap();
+    assert_eq!(log.events(), ["started task done", "group returned"]);
+}
+
+/// A sibling fails while the body waits in `start` for a task that never reports ready: the
+/// body and the starting task are cancelled, the starting task's cleanup runs before the group
+/// returns, and the group returns the sibling's error alone.
+pub async fn sibling_failure_while_the_body_waits_in_start() {
+    let log = Log::new();
+    let l = log.clone();
+    let err = task_group(|tg| async move {
+        let l2 = l.clone();
+        let fail = Arc::new(Event::new());
+        let f = fail.clone();
+        tg.start_soon(async move {
+            f.wait().await;
+            Err("sibling failed")
+        })
+        .unwrap();
+        let r = tg
+            .start(|_status: TaskStatus<()>| async move {
+                let _c = LogOnDrop(l2.clone(), "starting task cleaned up");
+                fail.set();
+                sleep(LONG).await;
+                Ok(())
+            })
+            .await;
+        l.push(format!("start returned {:?}", r.is_ok()));
+        sleep(LONG).await;
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.iter().copied().collect::<Vec<_>>(), ["sibling failed"]);
+    assert!(logged(&log, "starting task cleaned up"), "{:?}", log.events());
+}
