@@ -50,6 +50,8 @@ macro_rules! __cases_exit_stack {
             exit_callback_sees_a_failing_close_and_may_suppress_it,
             panicking_resource_close_reported_rest_closed,
             enter_failing_half_way_closes_what_was_entered,
+            stack_dropped_by_a_panic_callbacks_see_panicked,
+            panicking_exit_callback_replaces_the_body_error,
         );
     };
 }

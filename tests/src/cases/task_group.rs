@@ -96,6 +96,7 @@ macro_rules! __cases_task_group {
             many_children_failing_together_all_errors_returned,
             start_from_outside_keeps_a_winding_down_group_open,
             sibling_failure_while_the_body_waits_in_start,
+            group_cancel_reaches_grandchildren_and_waits_for_their_cleanup,
         );
     };
 }

@@ -231,3 +231,76 @@ pub async fn enter_failing_half_way_closes_what_was_entered() {
     assert_eq!(log.events().last().map(String::as_str), Some("exit sees Ok"));
     assert_clean(kind).await;
 }
+
+/// A stack dropped while its task panics: every entry is still closed, LIFO, and exit callbacks
+/// see `Panicked`; the panic then reaches whoever awaits the task.
+pub async fn stack_dropped_by_a_panic_callbacks_see_panicked() {
+    let kind = unique_kind("exit_stack::panicked_owner");
+    let log = Log::new();
+    let task = {
+        let log = log.clone();
+        spawn(async move {
+            let mut stack = ExitStack::new();
+            stack.enter(TestRes::open(kind, "a", &log).slow(Duration::from_millis(1)));
+            let l = log.clone();
+            stack.push_exit(move |outcome: &ExitOutcome<'_>| {
+                l.push(format!("exit sees {outcome:?}"));
+                async { Ok::<_, CloseError>(true) }
+            });
+            stack.enter(TestRes::open(kind, "b", &log).slow(Duration::from_millis(1)));
+            anyscope_core::checkpoint().await;
+            if stack.len() == 3 {
+                panic!("owner bug");
+            }
+            stack
+        })
+    };
+    let err = task.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    let events: Vec<String> =
+        log.events().into_iter().filter(|e| !e.starts_with("open ") && !e.starts_with("closing ")).collect();
+    assert_eq!(events, ["closed b", "exit sees Panicked", "closed a"]);
+    assert_clean(kind).await;
+}
+
+/// A panicking exit callback over a body error: the panic becomes a failure that replaces the
+/// body's error (which stays reachable as its context), and the callbacks after it see it.
+pub async fn panicking_exit_callback_replaces_the_body_error() {
+    let seen = Log::new();
+    let task = {
+        let seen = seen.clone();
+        spawn(async move {
+            let mut stack = ExitStack::new();
+            let s = seen.clone();
+            stack.push_exit(move |outcome: &ExitOutcome<'_>| {
+                if let ExitOutcome::Error(e) = outcome {
+                    let src = std::error::Error::source(*e).map(|s| s.to_string());
+                    s.push(format!("outer sees {e} <- {src:?}"));
+                }
+                async { Ok::<_, CloseError>(false) }
+            });
+            stack.push_exit(|_: &ExitOutcome<'_>| async {
+                if true {
+                    panic!("boom");
+                }
+                Ok::<_, CloseError>(false)
+            });
+            let err = stack.close_with_error("body").await.unwrap_err();
+            let chain: Vec<String> = err.errors().map(|e| e.to_string()).collect();
+            (chain, err.body_error().map(|e| e.to_string()))
+        })
+    };
+    let (chain, body) = task.await.expect("the panic does not escape close");
+    assert_eq!(chain.len(), 2, "{chain:?}");
+    assert_eq!(chain[0], "body");
+    assert!(chain[1].contains("boom"), "{chain:?}");
+    assert_eq!(body.as_deref(), Some("body"));
+    let events = seen.events();
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0].starts_with("outer sees ")
+            && events[0].contains("boom")
+            && events[0].ends_with("<- Some(\"body\")"),
+        "{events:?}"
+    );
+}

@@ -209,3 +209,58 @@ pub async fn sibling_failure_while_the_body_waits_in_start() {
     assert_eq!(err.iter().copied().collect::<Vec<_>>(), ["sibling failed"]);
     assert!(logged(&log, "starting task cleaned up"), "{:?}", log.events());
 }
+
+/// `TaskGroup::cancel` reaches grandchildren (tasks of a group a child runs): they are cancelled
+/// and their cleanups have run when the outer group returns, which reports a bare cancellation
+/// (the child is dropped with its inner group: no error of the inner group reaches the outer).
+pub async fn group_cancel_reaches_grandchildren_and_waits_for_their_cleanup() {
+    let log = Log::new();
+    let l = log.clone();
+    let err = task_group(|tg| async move {
+        let l2 = l.clone();
+        tg.start_soon(async move {
+            let l4 = l2.clone();
+            let inner = task_group(|inner| async move {
+                let l2 = l4;
+                for name in ["grandchild 1 cleaned up", "grandchild 2 cleaned up"] {
+                    let l3 = l2.clone();
+                    inner
+                        .start_soon(async move {
+                            let _c = LogOnDrop(l3.clone(), name);
+                            l3.push("grandchild running");
+                            sleep(LONG).await;
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+                sleep(LONG).await;
+                Ok::<(), String>(())
+            })
+            .await;
+            l2.push(format!(
+                "inner group returned cancelled={}",
+                inner.as_ref().is_err_and(|e| e.is_cancelled())
+            ));
+            inner.map_err(|e| format!("{} errors", e.len()))
+        })
+        .unwrap();
+        wait_until("both grandchildren run", || {
+            l.events().iter().filter(|e| *e == "grandchild running").count() == 2
+        })
+        .await;
+        tg.cancel();
+        sleep(LONG).await;
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert!(err.is_cancelled() && err.is_empty(), "a bare cancellation: {err:?}");
+    // The child's scope (under the group's) is the outermost cancelled one in its task: the
+    // child is dropped with its inner group, it never sees that group return.
+    assert!(!log.events().iter().any(|e| e.starts_with("inner group returned")), "{:?}", log.events());
+    assert!(
+        logged(&log, "grandchild 1 cleaned up") && logged(&log, "grandchild 2 cleaned up"),
+        "{:?}",
+        log.events()
+    );
+}
