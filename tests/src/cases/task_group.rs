@@ -97,6 +97,8 @@ macro_rules! __cases_task_group {
             start_from_outside_keeps_a_winding_down_group_open,
             sibling_failure_while_the_body_waits_in_start,
             group_cancel_reaches_grandchildren_and_waits_for_their_cleanup,
+            start_from_outside_failing_before_ready_keeps_the_group_open,
+            start_into_a_group_cancelled_just_before_started,
         );
     };
 }

@@ -264,3 +264,111 @@ pub async fn group_cancel_reaches_grandchildren_and_waits_for_their_cleanup() {
         log.events()
     );
 }
+
+/// Runs a group as a task of `outer` and hands out its handle (Trio's `setup_nursery`): the
+/// group's body only waits; the group is cancelled with `LONG` sleeping bodies otherwise.
+async fn setup_group(
+    tg: &anyscope_core::group::TaskGroup<String>,
+) -> anyscope_core::group::TaskGroup<String> {
+    tg.start(|status: TaskStatus<anyscope_core::group::TaskGroup<String>>| async move {
+        let res = task_group(|inner| async move {
+            status.started(inner);
+            sleep(LONG).await;
+            Ok::<(), String>(())
+        })
+        .await;
+        match res {
+            Err(e) if e.is_cancelled() && e.is_empty() => Ok(()),
+            Err(e) => Err(format!("{} errors", e.len())),
+            Ok(()) => Ok(()),
+        }
+    })
+    .await
+    .expect("the target group starts")
+}
+
+/// Trio's `test_nursery_start_keeps_nursery_open`, second half: a task started into a group
+/// from outside fails before it reports ready; the group, whose body has returned with no other
+/// task, stays open until that task ends, and returns `Ok` (the error went to the caller of
+/// `start`, `StartError::Failed`).
+pub async fn start_from_outside_failing_before_ready_keeps_the_group_open() {
+    let log = Log::new();
+    let (handle_tx, handle_rx) = anyscope_core::channel(1);
+    let (starting, fail) = (Arc::new(Event::new()), Arc::new(Event::new()));
+    let group = {
+        let (log, starting) = (log.clone(), starting.clone());
+        spawn(async move {
+            let res = task_group(|tg: anyscope_core::group::TaskGroup<String>| async move {
+                handle_tx.send(tg.clone()).await.unwrap();
+                starting.wait().await; // the start from outside is under way
+                Ok::<(), String>(())
+            })
+            .await;
+            log.push("group returned");
+            res.map_err(|e| e.len())
+        })
+    };
+    let tg = handle_rx.recv().await.unwrap();
+    let starter = {
+        let (starting, fail, log) = (starting.clone(), fail.clone(), log.clone());
+        spawn(async move {
+            let r = tg
+                .start(|_status: TaskStatus<()>| async move {
+                    starting.set();
+                    fail.wait().await;
+                    log.push("task failing");
+                    Err("KeyError".to_string())
+                })
+                .await;
+            matches!(r, Err(anyscope_core::group::StartError::Failed(e)) if e == "KeyError")
+        })
+    };
+    starting.wait().await;
+    sleep(std::time::Duration::from_millis(5)).await;
+    assert!(!logged(&log, "group returned"), "the start-phase task keeps the group open");
+    fail.set();
+    assert!(join(starter).await, "the caller of start got the error");
+    assert_eq!(join(group).await, Ok(()), "the group did not get the error");
+    assert_eq!(log.events(), ["task failing", "group returned"]);
+}
+
+/// Trio's `test_nursery_start_with_cancelled_nursery`: the target group is cancelled just
+/// before the starting task reports ready, while that task's own children sleep: `start`
+/// returns the value, the task and its children are cancelled, and everything ends (no hang).
+pub async fn start_into_a_group_cancelled_just_before_started() {
+    let log = Log::new();
+    let l = log.clone();
+    let res = task_group(|outer| async move {
+        let target = setup_group(&outer).await;
+        let t = target.clone();
+        let r = target
+            .start(|status: TaskStatus<String>| async move {
+                task_group(|inner: anyscope_core::group::TaskGroup<String>| async move {
+                    for _ in 0..2 {
+                        let l2 = l.clone();
+                        inner
+                            .start_soon(async move {
+                                let _c = LogOnDrop(l2.clone(), "sleeping child cleaned up");
+                                l2.push("sleeping child running");
+                                sleep(LONG).await;
+                                Ok(())
+                            })
+                            .unwrap();
+                    }
+                    wait_until("both children sleep", || l.events().len() == 2).await;
+                    t.cancel();
+                    status.started("ready".to_string());
+                    sleep(LONG).await;
+                    Ok::<(), String>(())
+                })
+                .await
+                .map_err(|e| format!("{} errors", e.len()))
+            })
+            .await;
+        Ok::<_, String>(r.map_err(|e| format!("{e:?}")))
+    })
+    .await;
+    let r = res.map_err(|e| e.len()).expect("the outer group is not failed");
+    assert_eq!(r.as_deref(), Ok("ready"), "started was called before any checkpoint");
+    assert_eq!(log.events().iter().filter(|e| *e == "sleeping child cleaned up").count(), 2);
+}
