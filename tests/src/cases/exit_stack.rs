@@ -52,6 +52,7 @@ macro_rules! __cases_exit_stack {
             enter_failing_half_way_closes_what_was_entered,
             stack_dropped_by_a_panic_callbacks_see_panicked,
             panicking_exit_callback_replaces_the_body_error,
+            stack_dropped_without_runtime_is_lost_not_panic,
         );
     };
 }

@@ -52,6 +52,7 @@ macro_rules! __cases_resource {
             deadline_during_the_first_of_two_closes_keeps_reverse_order,
             a_close_that_drops_a_guard_adopts_it_into_the_same_frame,
             grace_expiring_during_the_first_of_two_closes,
+            outer_cancel_and_grace_do_not_cut_an_inner_scopes_cleanup,
         );
     };
 }

@@ -304,3 +304,18 @@ pub async fn panicking_exit_callback_replaces_the_body_error() {
         "{events:?}"
     );
 }
+
+/// A stack dropped where there is no runtime at all: no panic; each entered resource is
+/// recorded as lost (and nothing is closed or left counted as open).
+pub async fn stack_dropped_without_runtime_is_lost_not_panic() {
+    let kind = unique_kind("exit_stack::no_runtime");
+    let log = Log::new();
+    let mut stack = ExitStack::new();
+    stack.enter(TestRes::open(kind, "a", &log));
+    stack.push_callback(|| async { Ok::<(), CloseError>(()) });
+    stack.enter(TestRes::open(kind, "b", &log));
+    std::thread::spawn(move || drop(stack)).join().expect("dropping a stack never panics");
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.opened, stats.lost, stats.open()), (2, 2, 0), "{stats:?}");
+    assert!(closes(&log).is_empty());
+}

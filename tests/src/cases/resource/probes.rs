@@ -151,3 +151,42 @@ pub async fn grace_expiring_during_the_first_of_two_closes() {
     assert_eq!(stats.abandoned + stats.closed_adopted, 2, "{stats:?}");
     assert!(!closes(&log).contains(&"closed stuck".to_string()));
 }
+
+/// An inner scope's deadline cuts its body, and the scope runs the close the body left (slow);
+/// an outer scope with a cleanup grace period is cancelled during that close. The close runs to
+/// its end all the same: it is the inner scope's cleanup, shielded, and only the grace of the
+/// scope that adopted it bounds it (the outer grace bounds what the outer body leaves once it
+/// has ended). Nothing is abandoned, and the outer scope returns after the close.
+pub async fn outer_cancel_and_grace_do_not_cut_an_inner_scopes_cleanup() {
+    let kind = unique_kind("resource::outer_grace");
+    let log = Log::new();
+    let outer = CancelScope::new();
+    outer.set_cleanup_grace(Some(Duration::from_millis(10)));
+    let canceller = {
+        let (outer, log) = (outer.clone(), log.clone());
+        spawn(async move {
+            wait_until("the inner close runs", || log.events().iter().any(|e| e == "closing slow")).await;
+            outer.cancel();
+        })
+    };
+    let l = log.clone();
+    let out = outer
+        .run(async move {
+            let l2 = l.clone();
+            let r = move_on_after(Duration::from_millis(5), async move {
+                let _s = Scoped::new(TestRes::open(kind, "slow", &l2).slow(Duration::from_millis(200)));
+                std::future::pending::<()>().await;
+            })
+            .await;
+            l.push(format!("inner returned {r:?}"));
+            anyscope_core::checkpoint().await;
+            l.push("outer body went on past a checkpoint");
+        })
+        .await;
+    assert_eq!(out, None, "the outer scope caught its cancellation");
+    assert_eq!(log.events(), ["open slow", "closing slow", "closed slow", "inner returned None"]);
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed_adopted, stats.abandoned, stats.lost), (1, 0, 0), "{stats:?}");
+    canceller.await.unwrap();
+    assert_clean(kind).await;
+}
