@@ -99,6 +99,7 @@ macro_rules! __cases_task_group {
             group_cancel_reaches_grandchildren_and_waits_for_their_cleanup,
             start_from_outside_failing_before_ready_keeps_the_group_open,
             start_into_a_group_cancelled_just_before_started,
+            several_panics_and_an_error_one_panic_resumed_the_rest_counted,
         );
     };
 }

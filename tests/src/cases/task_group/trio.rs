@@ -372,3 +372,46 @@ pub async fn start_into_a_group_cancelled_just_before_started() {
     assert_eq!(r.as_deref(), Ok("ready"), "started was called before any checkpoint");
     assert_eq!(log.events().iter().filter(|e| *e == "sleeping child cleaned up").count(), 2);
 }
+
+/// Three children panic and one fails at once (each after a shielded wait): the owner gets one
+/// of the panics, resumed after everything finished; the other panics and the error, which
+/// nobody can receive any more, are counted in the tracker (kind `anyscope::TaskGroup`), not lost.
+pub async fn several_panics_and_an_error_one_panic_resumed_the_rest_counted() {
+    let stats = || anyscope_core::tracker::kind("anyscope::TaskGroup");
+    let before = stats();
+    let log = Log::new();
+    let owner = {
+        let log = log.clone();
+        spawn(async move {
+            let body_log = log.clone();
+            let _ = task_group(|tg| async move {
+                let go = Arc::new(Event::new());
+                for i in 0..4 {
+                    let (g, l) = (go.clone(), body_log.clone());
+                    tg.start_soon(async move {
+                        shield(g.wait()).await;
+                        l.push("child ending");
+                        if i < 3 {
+                            panic!("child {i} panicked");
+                        }
+                        Err("child 3 failed".to_string())
+                    })
+                    .unwrap();
+                }
+                go.set();
+                sleep(LONG).await;
+                Ok::<(), String>(())
+            })
+            .await;
+            log.push("owner went on");
+        })
+    };
+    let err = owner.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    let events = log.events();
+    assert_eq!(events.iter().filter(|e| *e == "child ending").count(), 4, "{events:?}");
+    assert!(!events.iter().any(|e| e == "owner went on"));
+    let after = stats();
+    assert!(after.panics_unreceived >= before.panics_unreceived + 2, "{before:?} -> {after:?}");
+    assert!(after.errors_unreceived > before.errors_unreceived, "{before:?} -> {after:?}");
+}
