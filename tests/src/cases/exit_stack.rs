@@ -53,6 +53,7 @@ macro_rules! __cases_exit_stack {
             stack_dropped_by_a_panic_callbacks_see_panicked,
             panicking_exit_callback_replaces_the_body_error,
             stack_dropped_without_runtime_is_lost_not_panic,
+            close_dropped_outside_any_frame_finishes_detached,
         );
     };
 }

@@ -319,3 +319,32 @@ pub async fn stack_dropped_without_runtime_is_lost_not_panic() {
     assert_eq!((stats.opened, stats.lost, stats.open()), (2, 2, 0), "{stats:?}");
     assert!(closes(&log).is_empty());
 }
+
+/// A close future polled once (its first entry's close under way) and then dropped outside any
+/// frame (a raw task of the runtime): the rest of the close runs on a tracked detached task, in
+/// order; the entries closed after the drop count as closed by it, not by their owner.
+pub async fn close_dropped_outside_any_frame_finishes_detached() {
+    use anyscope_core::runtime::{self, TaskOutput};
+    use std::future::poll_fn;
+
+    let kind = unique_kind("exit_stack::close_detached");
+    let log = Log::new();
+    let mut stack = ExitStack::new();
+    stack.enter(TestRes::open(kind, "a", &log));
+    stack.enter(TestRes::open(kind, "b", &log).slow(Duration::from_millis(2)));
+    let mut closing = Box::pin(stack.close());
+    let rt = runtime::current();
+    let mut raw = rt.spawn(Box::pin(async move {
+        // No anyscope frame here: poll the close once, then drop it.
+        let first = crate::support::poll_once(closing.as_mut()).await;
+        assert!(first.is_none(), "b's close sleeps");
+        drop(closing);
+        Box::new(()) as TaskOutput
+    }));
+    poll_fn(|cx| raw.poll_join(cx)).await.unwrap();
+    tracker::wait_detached().await;
+    assert_eq!(closes(&log), ["closed b", "closed a"]);
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.closed_detached, stats.closed_explicitly, stats.lost), (2, 0, 0), "{stats:?}");
+    assert_clean(kind).await;
+}
