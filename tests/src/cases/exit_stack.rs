@@ -54,6 +54,7 @@ macro_rules! __cases_exit_stack {
             panicking_exit_callback_replaces_the_body_error,
             stack_dropped_without_runtime_is_lost_not_panic,
             close_dropped_outside_any_frame_finishes_detached,
+            forceful_close_abandons_stuck_entries_and_counts_them,
         );
     };
 }

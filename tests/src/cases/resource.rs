@@ -53,6 +53,7 @@ macro_rules! __cases_resource {
             a_close_that_drops_a_guard_adopts_it_into_the_same_frame,
             grace_expiring_during_the_first_of_two_closes,
             outer_cancel_and_grace_do_not_cut_an_inner_scopes_cleanup,
+            forceful_close_in_a_cancelled_scope_with_zero_grace,
         );
     };
 }

@@ -348,3 +348,21 @@ pub async fn close_dropped_outside_any_frame_finishes_detached() {
     assert_eq!((stats.closed_detached, stats.closed_explicitly, stats.lost), (2, 0, 0), "{stats:?}");
     assert_clean(kind).await;
 }
+
+/// A stack closed in a cancelled scope whose cleanup grace is zero (AnyIO's
+/// `aclose_forcefully`): the scope returns, the stuck closes are abandoned and counted as such,
+/// none lost, none left open.
+pub async fn forceful_close_abandons_stuck_entries_and_counts_them() {
+    let kind = unique_kind("exit_stack::forceful");
+    let log = Log::new();
+    let mut stack = ExitStack::new();
+    stack.enter(TestRes::open(kind, "a", &log).slow(Duration::from_secs(3600)));
+    stack.enter(TestRes::open(kind, "b", &log).slow(Duration::from_secs(3600)));
+    let scope = CancelScope::new();
+    scope.set_cleanup_grace(Some(Duration::ZERO));
+    scope.cancel();
+    assert!(scope.run(stack.close()).await.is_none());
+    assert!(closes(&log).is_empty());
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.abandoned, stats.lost, stats.open()), (2, 0, 0), "{stats:?} {:?}", log.events());
+}

@@ -190,3 +190,19 @@ pub async fn outer_cancel_and_grace_do_not_cut_an_inner_scopes_cleanup() {
     canceller.await.unwrap();
     assert_clean(kind).await;
 }
+
+/// AnyIO's `aclose_forcefully`: close a resource in a cancelled scope, so that a close that
+/// would wait is cut off. Here: a cancelled scope with a zero grace period runs a stuck close;
+/// the scope returns, the close is abandoned (counted, nothing lost or left open).
+pub async fn forceful_close_in_a_cancelled_scope_with_zero_grace() {
+    let kind = unique_kind("resource::forceful");
+    let log = Log::new();
+    let guard = Scoped::new(TestRes::open(kind, "stuck", &log).slow(Duration::from_secs(3600)));
+    let scope = CancelScope::new();
+    scope.set_cleanup_grace(Some(Duration::ZERO));
+    scope.cancel();
+    assert!(scope.run(guard.close()).await.is_none());
+    assert!(!closes(&log).contains(&"closed stuck".to_string()));
+    let stats = tracker::kind(kind);
+    assert_eq!((stats.abandoned, stats.lost, stats.open()), (1, 0, 0), "{stats:?} {:?}", log.events());
+}
