@@ -55,6 +55,7 @@ macro_rules! __cases_exit_stack {
             stack_dropped_without_runtime_is_lost_not_panic,
             close_dropped_outside_any_frame_finishes_detached,
             forceful_close_abandons_stuck_entries_and_counts_them,
+            dropped_stack_callback_failure_is_seen_then_counted,
         );
     };
 }

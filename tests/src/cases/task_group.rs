@@ -100,6 +100,7 @@ macro_rules! __cases_task_group {
             start_from_outside_failing_before_ready_keeps_the_group_open,
             start_into_a_group_cancelled_just_before_started,
             several_panics_and_an_error_one_panic_resumed_the_rest_counted,
+            spawn_after_the_last_task_ended_but_before_the_group_noticed,
         );
     };
 }

@@ -366,3 +366,35 @@ pub async fn forceful_close_abandons_stuck_entries_and_counts_them() {
     let stats = tracker::kind(kind);
     assert_eq!((stats.abandoned, stats.lost, stats.open()), (2, 0, 0), "{stats:?} {:?}", log.events());
 }
+
+/// A stack dropped by a cancelled body whose callback fails: the callbacks after it see that
+/// failure (the CPython unwinding, with the cancellation as what was propagating before), and
+/// the error nobody can receive is counted in the tracker (kind `anyscope::ExitStack`).
+pub async fn dropped_stack_callback_failure_is_seen_then_counted() {
+    let unreceived = || tracker::kind("anyscope::ExitStack").errors_unreceived;
+    let before = unreceived();
+    let log = Log::new();
+    let l = log.clone();
+    let out = anyscope_core::move_on_after(Duration::from_millis(5), async move {
+        let mut stack = ExitStack::new();
+        let l1 = l.clone();
+        stack.push_exit(move |outcome: &ExitOutcome<'_>| {
+            l1.push(match outcome {
+                ExitOutcome::Error(e) => format!("outer sees error {e}"),
+                other => format!("outer sees {other:?}"),
+            });
+            async { Ok::<_, CloseError>(false) }
+        });
+        stack.push_callback(|| async { Err::<(), _>("flush failed") });
+        let l2 = l.clone();
+        stack.push_exit(move |outcome: &ExitOutcome<'_>| {
+            l2.push(format!("inner sees {outcome:?}"));
+            async { Ok::<_, CloseError>(false) }
+        });
+        std::future::pending::<()>().await;
+    })
+    .await;
+    assert_eq!(out, None);
+    assert_eq!(log.events(), ["inner sees Cancelled", "outer sees error flush failed"]);
+    assert!(unreceived() > before, "the unreceived failure was counted");
+}

@@ -415,3 +415,45 @@ pub async fn several_panics_and_an_error_one_panic_resumed_the_rest_counted() {
     assert!(after.panics_unreceived >= before.panics_unreceived + 2, "{before:?} -> {after:?}");
     assert!(after.errors_unreceived > before.errors_unreceived, "{before:?} -> {after:?}");
 }
+
+/// A race at the group's end: the body has returned, the last task has finished, and the
+/// group's future has not been polled since. A spawn through a kept handle now is either
+/// refused (`GroupClosed`) or accepted, and then the group waits for the newcomer: a task is
+/// never left unsupervised.
+pub async fn spawn_after_the_last_task_ended_but_before_the_group_noticed() {
+    use crate::support::{Flag, poll_once};
+
+    let (release, child_done) = (Arc::new(Event::new()), Flag::new());
+    let (r, d) = (release.clone(), child_done.clone());
+    let (handle_tx, handle_rx) = anyscope_core::channel(1);
+    let mut group = Box::pin(task_group(move |tg: anyscope_core::group::TaskGroup<String>| async move {
+        tg.start_soon(async move {
+            r.wait().await;
+            d.set();
+            Ok(())
+        })
+        .unwrap();
+        handle_tx.try_send(tg.clone()).unwrap();
+        Ok::<(), String>(())
+    }));
+    assert!(poll_once(group.as_mut()).await.is_none(), "the child holds the group open");
+    let tg = handle_rx.recv().await.unwrap();
+    release.set();
+    wait_until("the last child ended", || child_done.is_set()).await;
+    sleep(std::time::Duration::from_millis(5)).await; // let it finish its task completely
+    let (go, newcomer_done) = (Arc::new(Event::new()), Flag::new());
+    let (g, n) = (go.clone(), newcomer_done.clone());
+    let accepted = tg
+        .start_soon(async move {
+            g.wait().await;
+            n.set();
+            Ok(())
+        })
+        .is_ok();
+    go.set();
+    group.as_mut().await.unwrap();
+    if accepted {
+        assert!(newcomer_done.is_set(), "an accepted newcomer finished before the group returned");
+    }
+    assert!(tg.is_closed());
+}
