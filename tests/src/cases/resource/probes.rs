@@ -65,21 +65,54 @@ pub async fn close_asked_for_in_a_cancelled_scope_still_runs() {
     assert_clean(kind).await;
 }
 
+/// A resource whose close waits for an event (logged `closing x`, then `closed x`).
+struct Gated {
+    name: &'static str,
+    kind: &'static str,
+    log: Log,
+    gate: Arc<Event>,
+}
+
+impl AsyncClose for Gated {
+    type Error = CloseError;
+    async fn close(self) -> Result<(), CloseError> {
+        self.log.push(format!("closing {}", self.name));
+        self.gate.wait().await;
+        self.log.push(format!("closed {}", self.name));
+        Ok(())
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+}
+
 /// Two resources; the body closes the second explicitly and the scope's deadline passes during
-/// that close: the close is finished by the scope, then the first (dropped with the body) is
-/// closed: reverse order, each close run to its end, once.
+/// that close (the close waits until the scope has registered its cancellation): the close is
+/// finished by the scope, then the first (dropped with the body) is closed: reverse order, each
+/// close run to its end, once, and the body does not go on.
 pub async fn deadline_during_the_first_of_two_closes_keeps_reverse_order() {
     let kind = unique_kind("resource::deadline_in_close");
     let log = Log::new();
+    let gate = Arc::new(Event::new());
+    let scope = CancelScope::new();
+    scope.set_deadline(Some(anyscope_core::current_time() + Duration::from_millis(10)));
+    let opener = {
+        let (scope, gate) = (scope.clone(), gate.clone());
+        spawn(async move {
+            wait_until("the deadline cancelled the scope", || scope.cancel_called()).await;
+            gate.set();
+        })
+    };
     let l = log.clone();
-    let out = move_on_after(Duration::from_millis(10), async move {
-        let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
-        let b = Scoped::new(TestRes::open(kind, "b", &l).slow(Duration::from_millis(60)));
-        let _ = b.close().await; // the deadline passes during this close
-        l.push("body went on");
-        std::future::pending::<()>().await;
-    })
-    .await;
+    let out = scope
+        .run(async move {
+            let _a = Scoped::new(TestRes::open(kind, "a", &l).slow(Duration::from_millis(2)));
+            let b = Scoped::new(Gated { name: "b", kind, log: l.clone(), gate });
+            let _ = b.close().await; // the deadline passes during this close
+            l.push("body went on");
+            std::future::pending::<()>().await;
+        })
+        .await;
     assert_eq!(out, None);
     let events = log.events();
     assert_eq!(closes(&log), ["closed b", "closed a"], "{events:?}");
@@ -87,6 +120,7 @@ pub async fn deadline_during_the_first_of_two_closes_keeps_reverse_order() {
     assert_eq!(events.iter().filter(|e| e.starts_with("closing ")).count(), 2, "{events:?}");
     let stats = tracker::kind(kind);
     assert_eq!((stats.closed_adopted, stats.lost), (2, 0), "{stats:?}");
+    opener.await.unwrap();
     assert_clean(kind).await;
 }
 
