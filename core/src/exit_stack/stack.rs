@@ -3,7 +3,10 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use super::{BoxError, ExitError};
 
@@ -277,7 +280,12 @@ impl ExitStack {
     /// stack does). An error the cut-off caller can no longer receive is reported to the
     /// [`tracker`](crate::tracker) (counted as `errors_unreceived` of kind
     /// `anyscope::ExitStack`, and a `tracing` event with that feature), not lost and not
-    /// printed.
+    /// printed. The resources that frame closes count as closed by it
+    /// ([`closed_adopted`](crate::tracker::KindStats::closed_adopted) or `closed_detached`),
+    /// those closed before as closed explicitly, as for a dropped
+    /// [`Scoped::close`](crate::Scoped::close). A resource whose close panics counts as
+    /// [`cleanup_panicked`](crate::tracker::KindStats::cleanup_panicked), once; the panic is
+    /// reported as a failure of the close.
     pub fn close(&mut self) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         self.close_carrying(Carried::Ok)
     }
@@ -332,11 +340,45 @@ impl ExitStack {
     ) -> impl Future<Output = Result<(), ExitError>> + Send + 'static {
         let entries = std::mem::take(&mut self.entries);
         self.id = 0;
-        Completing::new(KIND, unwind(entries, outcome, true), |r, ending| {
+        let orphaned = Arc::new(AtomicBool::new(false));
+        let inner = Completing::new(KIND, unwind(entries, outcome, Some(orphaned.clone())), |r, ending| {
             if let (Err(e), crate::resource::Ending::Orphaned(_)) = (r, ending) {
                 tracker::unreceived_error(KIND, e);
             }
-        })
+        });
+        Closing { inner, orphaned, finished: false }
+    }
+}
+
+/// The future `close` returns: a [`Completing`] that, when its owner drops it unfinished, first
+/// tells the unwinding so (the entries it closes from then on count as closed by the frame
+/// that finishes it, not by their owner), then hands the rest to that frame.
+struct Closing {
+    inner: Completing<Result<(), ExitError>>,
+    // Set (Release) when the owner drops the close unfinished; read (Acquire) by the unwinding
+    // as each entry finishes, possibly on another thread (a detached cleanup task).
+    orphaned: Arc<AtomicBool>,
+    finished: bool,
+}
+
+impl Future for Closing {
+    type Output = Result<(), ExitError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let out = Pin::new(&mut self.inner).poll(cx);
+        if out.is_ready() {
+            self.finished = true;
+        }
+        out
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        // Runs before `inner`'s own drop hands the unfinished unwinding to a frame.
+        if !self.finished {
+            self.orphaned.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -344,13 +386,22 @@ impl ExitStack {
 /// error propagating when it runs (the body's, or the last one a callback raised); a callback
 /// that fails replaces it, with the one it replaced as its context (`earlier`); a callback
 /// that suppresses clears it. The result is the error still propagating at the end.
-async fn unwind(entries: Vec<Entry>, mut outcome: Carried, explicit: bool) -> Result<(), ExitError> {
+///
+/// `owner` is `Some` for an explicit close: its entries count as closed explicitly until the
+/// flag says the owner dropped the close, by the cleanup machinery after that (and always, for
+/// a dropped stack: `None`). A close that panics counts its resource as panicked, once.
+async fn unwind(
+    entries: Vec<Entry>,
+    mut outcome: Carried,
+    owner: Option<Arc<AtomicBool>>,
+) -> Result<(), ExitError> {
     for entry in entries.into_iter().rev() {
         let Entry { value, exit, token } = entry;
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| exit(value, &outcome.view()))) {
             Ok(fut) => CatchUnwind::new(fut).await,
             Err(panic) => Err(panic),
         };
+        let explicit = owner.as_ref().is_some_and(|o| !o.load(Ordering::Acquire));
         let failure: BoxError = match result {
             Ok(Ok(suppress)) => {
                 if suppress && matches!(outcome, Carried::Error(_)) {
@@ -361,13 +412,23 @@ async fn unwind(entries: Vec<Entry>, mut outcome: Carried, explicit: bool) -> Re
                 }
                 continue;
             }
-            Ok(Err(e)) => e,
-            Err(panic) => format!("an exit callback panicked: {}", panic_message(&*panic)).into(),
+            Ok(Err(e)) => {
+                if let Some(t) = token {
+                    t.close_failed(&e);
+                    close_token(t, explicit);
+                }
+                e
+            }
+            Err(panic) => {
+                if let Some(t) = token {
+                    // Counted as panicked (neither closed nor lost), as a panicking close of a
+                    // `Scoped` is; the failure is still reported to the unwinding.
+                    let kind = t.kind();
+                    tracker::drop_panicked(kind, &*panic, 0, move || drop(t));
+                }
+                format!("an exit callback panicked: {}", panic_message(&*panic)).into()
+            }
         };
-        if let Some(t) = token {
-            t.close_failed(&failure);
-            close_token(t, explicit);
-        }
         let context = match std::mem::replace(&mut outcome, Carried::Ok) {
             Carried::Error(e) => Some(e),
             _ => None,
@@ -395,7 +456,7 @@ impl Drop for ExitStack {
         };
         let entries = std::mem::take(&mut self.entries);
         let rest = async move {
-            if let Err(e) = unwind(entries, outcome, false).await {
+            if let Err(e) = unwind(entries, outcome, None).await {
                 tracker::unreceived_error(KIND, &e);
             }
         };

@@ -1,7 +1,9 @@
 //! Area `exit_stack`: `ExitStack`, anyscope's `AsyncExitStack`.
 
+mod cpython_async;
 mod handles;
 
+pub use cpython_async::*;
 pub use handles::*;
 
 use std::future::pending;
@@ -40,6 +42,20 @@ macro_rules! __cases_exit_stack {
             callback_sees_the_error_a_previous_callback_raised,
             close_cut_off_reports_its_error_to_the_tracker,
             entered_handle_works_only_on_the_stack_holding_its_entry,
+            entry_entered_during_close_waits_for_the_next_close,
+            callback_pushing_onto_its_own_stack_during_close,
+            close_future_dropped_unpolled_still_closes_everything,
+            close_in_a_cancelled_scope_still_runs_every_entry,
+            close_in_an_aborted_task_finishes_every_entry,
+            exit_callback_sees_a_failing_close_and_may_suppress_it,
+            panicking_resource_close_reported_rest_closed,
+            enter_failing_half_way_closes_what_was_entered,
+            stack_dropped_by_a_panic_callbacks_see_panicked,
+            panicking_exit_callback_replaces_the_body_error,
+            stack_dropped_without_runtime_is_lost_not_panic,
+            close_dropped_outside_any_frame_finishes_detached,
+            forceful_close_abandons_stuck_entries_and_counts_them,
+            dropped_stack_callback_failure_is_seen_then_counted,
         );
     };
 }

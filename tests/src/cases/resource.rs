@@ -1,8 +1,10 @@
 //! Area `resource`: scoped resources and structured async drop.
 
 mod bounded_close;
+mod probes;
 
 pub use bounded_close::*;
+pub use probes::*;
 
 use std::future::{pending, poll_fn};
 use std::time::Duration;
@@ -45,6 +47,13 @@ macro_rules! __cases_resource {
             every_scope_kind_dropped_on_a_plain_thread_detaches_its_cleanups,
             guards_dropped_on_worker_threads_are_closed,
             close_cut_by_cancel_is_finished_by_frame,
+            closes_run_when_the_holding_task_is_aborted,
+            close_asked_for_in_a_cancelled_scope_still_runs,
+            deadline_during_the_first_of_two_closes_keeps_reverse_order,
+            a_close_that_drops_a_guard_adopts_it_into_the_same_frame,
+            grace_expiring_during_the_first_of_two_closes,
+            outer_cancel_and_grace_do_not_cut_an_inner_scopes_cleanup,
+            forceful_close_in_a_cancelled_scope_with_zero_grace,
         );
     };
 }

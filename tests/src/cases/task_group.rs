@@ -19,6 +19,7 @@ mod nested;
 mod scale;
 mod soon;
 mod start;
+mod trio;
 
 pub use adversarial::*;
 pub use basics::*;
@@ -29,6 +30,7 @@ pub use nested::*;
 pub use scale::*;
 pub use soon::*;
 pub use start::*;
+pub use trio::*;
 
 /// The list of this area's cases.
 #[doc(hidden)]
@@ -89,6 +91,16 @@ macro_rules! __cases_task_group {
             aborted_host_cancels_the_task_it_was_starting,
             nested_group_error_cancels_the_outer_siblings,
             body_error_and_child_error_are_both_returned,
+            body_panic_cancels_children_and_is_resumed_after_their_cleanup,
+            spawn_from_outside_while_the_group_waits_is_awaited,
+            many_children_failing_together_all_errors_returned,
+            start_from_outside_keeps_a_winding_down_group_open,
+            sibling_failure_while_the_body_waits_in_start,
+            group_cancel_reaches_grandchildren_and_waits_for_their_cleanup,
+            start_from_outside_failing_before_ready_keeps_the_group_open,
+            start_into_a_group_cancelled_just_before_started,
+            several_panics_and_an_error_one_panic_resumed_the_rest_counted,
+            spawn_after_the_last_task_ended_but_before_the_group_noticed,
         );
     };
 }
