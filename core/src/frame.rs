@@ -473,6 +473,36 @@ pub(crate) fn enclosing_deadline_passed(cx: &std::task::Context<'_>, now: impl F
     !seen_through_foreign(context_tag(cx)) && effective_deadline().is_some_and(|d| now() >= d)
 }
 
+/// For a sleep whose timer fired, due at `t`: whether an enclosing frame of this task, up to
+/// the nearest shield, has a deadline at or before `t`. That deadline has passed too, and its
+/// frame, which checks its timer once the body returns `Pending` in this poll, cancels and
+/// catches: the sleep must not complete first (Trio: a deadline cancels its scope when it
+/// passes, whichever timer is seen first; DESIGN: no anyscope awaitable completes in an
+/// effectively cancelled scope). Not across the task root (another task's deadline reaches
+/// this one as a cancellation of its node) nor through a nested executor's poll (it would not
+/// poll the frame), where the sleep completes as before.
+#[cold]
+pub(crate) fn own_deadline_passed_by(cx: &std::task::Context<'_>, t: Instant) -> bool {
+    if seen_through_foreign(context_tag(cx)) {
+        return false;
+    }
+    with_stack_ref(|s| {
+        for frame in s.iter().rev() {
+            if frame.flags & CLEANING != 0 {
+                return false;
+            }
+            if frame.deadline().is_some_and(|d| d <= t) {
+                return true;
+            }
+            if frame.is_shield() || frame.is_task_root() {
+                return false;
+            }
+        }
+        false
+    })
+    .unwrap_or(false)
+}
+
 /// The region count of the innermost frame, created if it has none yet; `None` outside any
 /// frame. See `region`, invariant 2.
 fn innermost_region_count() -> Option<Arc<RegionCount>> {

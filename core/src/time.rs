@@ -107,7 +107,14 @@ impl Future for Sleep {
         };
         let this = &mut *self;
         let timer = this.timer.get_or_insert_with(|| this.rt.timer(deadline));
-        timer.as_mut().poll_expired(cx)
+        std::task::ready!(timer.as_mut().poll_expired(cx));
+        // An enclosing deadline of this task at or before ours has passed as well: its scope
+        // is cancelled in this poll (its frame looks at its timer once we return `Pending`),
+        // and we do not complete first.
+        if frame::own_deadline_passed_by(cx, deadline) {
+            return Poll::Pending;
+        }
+        Poll::Ready(())
     }
 }
 

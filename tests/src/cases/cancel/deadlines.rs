@@ -246,3 +246,58 @@ pub async fn effective_deadline_stops_at_shield() {
     assert_eq!(in_bounded, Some(Some(own)));
     assert_eq!(inner, Some(Some(outer_deadline)));
 }
+
+/// A sleep due after its scope's deadline never completes first, even when both timers have
+/// fired by the time the task runs again (the thread was blocked past both): the scope's
+/// deadline cancels it there (DESIGN: no anyscope awaitable completes in an effectively
+/// cancelled scope; Trio: a deadline cancels its scope when it passes). Seen before on
+/// tokio_current_thread: the sleep completed and the body went on until its next checkpoint.
+/// The same for `sleep_until` at the deadline itself, and under a shield's own deadline.
+pub async fn a_sleep_due_after_the_deadline_never_completes_before_it() {
+    let log = Log::new();
+    let l = log.clone();
+    let out = move_on_after(Duration::from_millis(10), async move {
+        let block = async {
+            std::thread::sleep(Duration::from_millis(60));
+        };
+        futures_lite::future::zip(sleep(Duration::from_millis(20)), block).await;
+        l.push("went on");
+        std::future::pending::<()>().await;
+    })
+    .await;
+    assert_eq!(out, None);
+    assert!(log.events().is_empty(), "the body went on after its deadline: {:?}", log.events());
+
+    let at = current_time() + Duration::from_millis(10);
+    let l = log.clone();
+    let out = move_on_at(at, async move {
+        let block = async {
+            std::thread::sleep(Duration::from_millis(40));
+        };
+        futures_lite::future::zip(sleep_until(at), block).await;
+        l.push("sleep_until at the deadline completed");
+    })
+    .await;
+    assert_eq!(out, None, "{:?}", log.events());
+
+    // A shield's own deadline counts; an outer one does not reach through it.
+    let l = log.clone();
+    let out = move_on_after(Duration::from_secs(3600), async move {
+        CancelScope::shielded()
+            .run(async move {
+                let inner = move_on_after(Duration::from_millis(10), async {
+                    let block = async {
+                        std::thread::sleep(Duration::from_millis(60));
+                    };
+                    futures_lite::future::zip(sleep(Duration::from_millis(20)), block).await;
+                    l.push("went on under the shield");
+                })
+                .await;
+                assert_eq!(inner, None);
+            })
+            .await
+    })
+    .await;
+    assert_eq!(out, Some(Some(())));
+    assert!(log.events().is_empty(), "{:?}", log.events());
+}
