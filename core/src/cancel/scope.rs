@@ -331,8 +331,9 @@ impl CancelScope {
     }
 
     /// Bounds the cleanups the body leaves behind: once the body has ended (completed or
-    /// cancelled), the cleanups it left run for at most `grace`, then what is still running is
-    /// abandoned — dropped at once, counted as *abandoned* by the
+    /// cancelled), the cleanups it left run for at most `grace`, then what is still running —
+    /// and what is queued behind it and has not started — is abandoned: dropped at once (a
+    /// queued cleanup never starts), counted as *abandoned* by the
     /// [tracker](crate::tracker), releasing what it holds synchronously. `None` (the default)
     /// lets them run to their end, whatever cancelled the scope: that is the promise of
     /// structured async drop, for shielded scopes as for any other.
