@@ -164,18 +164,7 @@ fn abort_after_the_end_keeps_the_output() {
 
 #[test]
 fn a_drop_that_panics_while_aborted_is_reported_as_that_panic() {
-    struct Boom;
-    impl Drop for Boom {
-        fn drop(&mut self) {
-            panic!("boom in a drop");
-        }
-    }
-    let boom = Boom;
-    let body = poll_fn(move |_| {
-        let _keep = &boom;
-        Poll::<Result<(), JoinError>>::Pending
-    });
-    let (mut task, join) = new(body);
+    let (mut task, join) = new(holding(OnDrop(|| panic!("boom in a drop")), false));
     let (_, w) = waker();
     assert!(poll(&mut task, &w).is_pending());
     join.abort();
@@ -402,20 +391,30 @@ fn join_now_unit(join: &Arc<dyn Join<()>>) -> Poll<Result<(), JoinError>> {
     join.poll_join(&mut Context::from_waker(&w))
 }
 
+/// Runs its function when dropped (each case's panicking drop).
+struct OnDrop(fn());
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// A body that holds `guard` and is pending forever, or (`panics`) panics with "boom in the
+/// poll" at its first poll.
+fn holding(guard: OnDrop, panics: bool) -> impl Future<Output = Result<(), JoinError>> + Send + 'static {
+    poll_fn(move |_| {
+        let _keep = &guard;
+        if panics {
+            panic!("boom in the poll");
+        }
+        Poll::Pending
+    })
+}
+
 #[test]
 fn a_panic_in_the_poll_and_in_the_drop_reports_the_polls_payload() {
-    struct Boom;
-    impl Drop for Boom {
-        fn drop(&mut self) {
-            panic!("boom in the drop");
-        }
-    }
-    let boom = Boom;
-    let body = poll_fn(move |_| -> Poll<Result<(), JoinError>> {
-        let _keep = &boom;
-        panic!("boom in the poll")
-    });
-    let (mut task, join) = new(body);
+    let (mut task, join) = new(holding(OnDrop(|| panic!("boom in the drop")), true));
     let (_, w) = waker();
     assert!(poll(&mut task, &w).is_ready(), "neither panic leaves the poll");
     let Poll::Ready(Err(e)) = join_now_unit(&join) else { panic!("not ready") };
@@ -424,18 +423,7 @@ fn a_panic_in_the_poll_and_in_the_drop_reports_the_polls_payload() {
 
 #[test]
 fn a_drop_that_panics_at_shutdown_stays_inside_the_task() {
-    struct Boom;
-    impl Drop for Boom {
-        fn drop(&mut self) {
-            panic!("boom at shutdown");
-        }
-    }
-    let boom = Boom;
-    let body = poll_fn(move |_| {
-        let _keep = &boom;
-        Poll::<Result<(), JoinError>>::Pending
-    });
-    let (mut task, join) = new(body);
+    let (mut task, join) = new(holding(OnDrop(|| panic!("boom at shutdown")), false));
     let (_, w) = waker();
     assert!(poll(&mut task, &w).is_pending());
     assert!(catch_unwind(AssertUnwindSafe(|| drop(task))).is_ok(), "the runtime's drop never panics");
@@ -529,18 +517,7 @@ fn a_detached_tasks_panic_payload_whose_drop_panics_never_reaches_the_runtime() 
 fn a_panic_in_the_poll_then_a_drop_panicking_with_a_bad_payload_stays_inside_the_task() {
     // The drop's payload is not reported (the poll's is): it is dropped by the cell, and its
     // own drop's panic must not leave the poll either.
-    struct Boom;
-    impl Drop for Boom {
-        fn drop(&mut self) {
-            std::panic::panic_any(BadPayload);
-        }
-    }
-    let boom = Boom;
-    let body = poll_fn(move |_| -> Poll<Result<(), JoinError>> {
-        let _keep = &boom;
-        panic!("boom in the poll")
-    });
-    let (mut task, join) = new(body);
+    let (mut task, join) = new(holding(OnDrop(|| std::panic::panic_any(BadPayload)), true));
     let (_, w) = waker();
     let polled = catch_unwind(AssertUnwindSafe(|| poll(&mut task, &w)));
     assert!(matches!(polled, Ok(Poll::Ready(()))), "a panic left the task's poll");

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use anyscope_core::group::{GroupClosed, TaskStatus, task_group};
+use anyscope_core::group::{GroupClosed, GroupError, TaskGroup, TaskStatus, task_group};
 use anyscope_core::sync::Event;
-use anyscope_core::{shield, sleep, spawn};
+use anyscope_core::{JoinHandle, shield, sleep, spawn};
 
 use super::{LONG, LogOnDrop, logged};
 use crate::fixtures::join;
@@ -54,29 +54,7 @@ pub async fn body_panic_cancels_children_and_is_resumed_after_their_cleanup() {
 /// finished, spawning is `GroupClosed` (Trio: "Nursery is closed to new arrivals").
 pub async fn spawn_from_outside_while_the_group_waits_is_awaited() {
     let log = Log::new();
-    let (body_done, release) = (Arc::new(Event::new()), Arc::new(Event::new()));
-    let (handle_tx, handle_rx) = anyscope_core::channel(1);
-    let group = {
-        let (log, body_done, release) = (log.clone(), body_done.clone(), release.clone());
-        spawn(async move {
-            let res = task_group(|tg| async move {
-                let r = release.clone();
-                tg.start_soon(async move {
-                    r.wait().await;
-                    Ok(())
-                })
-                .unwrap();
-                handle_tx.send(tg.clone()).await.unwrap();
-                body_done.set();
-                Ok::<(), String>(())
-            })
-            .await;
-            log.push("group returned");
-            res
-        })
-    };
-    let tg = handle_rx.recv().await.unwrap();
-    body_done.wait().await;
+    let (group, tg, release) = winding_down_group(&log).await;
     let (go, l) = (Arc::new(Event::new()), log.clone());
     let g = go.clone();
     tg.start_soon(async move {
@@ -127,30 +105,8 @@ pub async fn many_children_failing_together_all_errors_returned() {
 /// that child ends, before it reports ready as after; the group returns after it.
 pub async fn start_from_outside_keeps_a_winding_down_group_open() {
     let log = Log::new();
-    let (body_done, release, ready, finish) =
-        (Arc::new(Event::new()), Arc::new(Event::new()), Arc::new(Event::new()), Arc::new(Event::new()));
-    let (handle_tx, handle_rx) = anyscope_core::channel(1);
-    let group = {
-        let (log, body_done, release) = (log.clone(), body_done.clone(), release.clone());
-        spawn(async move {
-            let res = task_group(|tg| async move {
-                let r = release.clone();
-                tg.start_soon(async move {
-                    r.wait().await;
-                    Ok(())
-                })
-                .unwrap();
-                handle_tx.send(tg.clone()).await.unwrap();
-                body_done.set();
-                Ok::<(), String>(())
-            })
-            .await;
-            log.push("group returned");
-            res
-        })
-    };
-    let tg = handle_rx.recv().await.unwrap();
-    body_done.wait().await;
+    let (ready, finish) = (Arc::new(Event::new()), Arc::new(Event::new()));
+    let (group, tg, release) = winding_down_group(&log).await;
     let starter = {
         let (log, ready, finish, release) = (log.clone(), ready.clone(), finish.clone(), release.clone());
         spawn(async move {
@@ -456,4 +412,35 @@ pub async fn spawn_after_the_last_task_ended_but_before_the_group_noticed() {
         assert!(newcomer_done.is_set(), "an accepted newcomer finished before the group returned");
     }
     assert!(tg.is_closed());
+}
+
+/// A group whose body has returned while one child (waiting for the returned event) holds it
+/// open, run by a task of its own that logs "group returned"; its handle is given out.
+async fn winding_down_group(
+    log: &Log,
+) -> (JoinHandle<Result<(), GroupError<String>>>, TaskGroup<String>, Arc<Event>) {
+    let (body_done, release) = (Arc::new(Event::new()), Arc::new(Event::new()));
+    let (handle_tx, handle_rx) = anyscope_core::channel(1);
+    let group = {
+        let (log, body_done, release) = (log.clone(), body_done.clone(), release.clone());
+        spawn(async move {
+            let res = task_group(|tg| async move {
+                let r = release.clone();
+                tg.start_soon(async move {
+                    r.wait().await;
+                    Ok(())
+                })
+                .unwrap();
+                handle_tx.send(tg.clone()).await.unwrap();
+                body_done.set();
+                Ok::<(), String>(())
+            })
+            .await;
+            log.push("group returned");
+            res
+        })
+    };
+    let tg = handle_rx.recv().await.unwrap();
+    body_done.wait().await;
+    (group, tg, release)
 }
