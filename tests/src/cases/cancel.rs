@@ -72,6 +72,7 @@ macro_rules! __cases_cancel {
             foreign_cancel_reaches_a_select_loop_over_a_busy_stream,
             nested_timeouts_the_expiring_scope_catches,
             a_sleep_due_after_the_deadline_never_completes_before_it,
+            ready_awaitables_do_not_complete_in_a_cancelled_scope,
             effective_deadline_is_the_minimum_up_to_the_nearest_shield,
             shielded_scope_with_its_own_deadline_inside_a_cancelled_scope,
             body_completing_past_its_deadline_without_a_checkpoint_keeps_its_value,

@@ -222,3 +222,56 @@ pub async fn cancel_after_finish_is_harmless() {
     assert!(scope.cancel_called());
     assert!(!scope.cancelled_caught());
 }
+
+/// Runs `op` in a scope cancelled beforehand: whether the scope caught (the op did not complete).
+async fn caught_before<F: Future>(op: F) -> bool {
+    let scope = CancelScope::new();
+    scope.cancel();
+    scope.run(op).await.is_none()
+}
+
+/// Every anyscope awaitable is a checkpoint (DESIGN §4), also when it is ready at once: in a
+/// scope cancelled beforehand none completes, and none has its effect — the event's waiter does
+/// not return, the lock, permit and token stay free, the item stays in the channel and the
+/// sent one is not queued, the blocking call never runs, a zero sleep and a checkpoint do not
+/// return.
+pub async fn ready_awaitables_do_not_complete_in_a_cancelled_scope() {
+    use anyscope_core::sync::{CapacityLimiter, Event, Mutex, Semaphore};
+
+    let event = Event::new();
+    event.set();
+    assert!(caught_before(event.wait()).await, "Event::wait on a set event");
+
+    let mutex = Mutex::new(0u32);
+    assert!(caught_before(async { *mutex.lock().await += 1 }).await, "Mutex::lock");
+    assert_eq!(*mutex.try_lock().expect("the lock stayed free"), 0);
+
+    let sem = Semaphore::new(1);
+    assert!(caught_before(async { sem.acquire().await.unwrap().forget() }).await, "Semaphore::acquire");
+    assert_eq!(sem.available_permits(), 1);
+
+    let limiter = CapacityLimiter::new(1);
+    assert!(caught_before(async { limiter.acquire().await.unwrap() }).await, "CapacityLimiter::acquire");
+    assert_eq!(limiter.available_tokens(), 1);
+
+    let (tx, rx) = anyscope_core::channel::<u32>(2);
+    tx.try_send(1).unwrap();
+    assert!(caught_before(async { rx.recv().await.unwrap() }).await, "Receiver::recv with an item");
+    assert!(caught_before(async { tx.send(2).await.unwrap() }).await, "Sender::send with room");
+    assert_eq!(rx.try_recv().unwrap(), 1, "the item stayed in the channel");
+    assert!(rx.try_recv().is_err(), "the cancelled send queued nothing");
+
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&ran);
+    assert!(
+        caught_before(anyscope_core::run_blocking(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }))
+        .await,
+        "run_blocking"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the blocking call ran in a cancelled scope");
+
+    assert!(caught_before(sleep(Duration::ZERO)).await, "sleep(0)");
+    assert!(caught_before(checkpoint()).await, "checkpoint");
+}
