@@ -223,13 +223,15 @@ pub async fn error_during_enclosing_cancel_is_returned() {
     let f = in_shield.clone();
     let seen = Log::new();
     let s = seen.clone();
+    let watched = scope.clone();
     let out = scope
         .run(async move {
             let res: Result<(), _> = task_group(|tg| async move {
                 tg.spawn(async move {
                     shield(async {
                         f.set();
-                        sleep(Duration::from_millis(20)).await;
+                        // Inside the shield until the cancel has landed (no timing assumption).
+                        wait_until("the scope is cancelled", || watched.cancel_called()).await;
                     })
                     .await;
                     Err("failed while cancelled")

@@ -4,10 +4,12 @@
 //! returned, in arrival order; an error a group dropped from outside can no longer return is
 //! counted in the tracker.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyscope_core::group::{StartError, TaskStatus, task_group};
 use anyscope_core::stream::channel;
+use anyscope_core::sync::Event;
 use anyscope_core::{CancelScope, shield, sleep, spawn, tracker};
 use futures_util::future::{Either, select};
 
@@ -120,13 +122,15 @@ pub async fn error_of_a_group_dropped_from_outside_is_counted() {
     let before = tracker::kind("anyscope::TaskGroup").errors_unreceived;
     let log = Log::new();
     let l = log.clone();
+    let go = Arc::new(Event::new());
     let out = CancelScope::new()
         .run(async move {
-            let l2 = l.clone();
+            let (l2, g) = (l.clone(), go.clone());
             let group = Box::pin(task_group(move |tg| async move {
                 tg.start_soon(async move {
                     l2.push("running");
-                    shield(sleep(Duration::from_millis(20))).await;
+                    // Fails only once the group has been dropped (no timing assumption).
+                    shield(g.wait()).await;
                     l2.push("failing");
                     Err("nobody hears this".to_string())
                 })
@@ -139,6 +143,7 @@ pub async fn error_of_a_group_dropped_from_outside_is_counted() {
                 Either::Left(_) => panic!("the group ended on its own"),
                 Either::Right((_, group)) => drop(group),
             }
+            go.set();
         })
         .await;
     assert_eq!(out, Some(()));
