@@ -215,21 +215,22 @@ where
         }
     }
 
-    /// One poll, with the slot borrowed exclusively. `Some(result)` once the future is gone.
-    fn poll_slot(&self, slot: &mut Slot<F>, cx: &mut Context<'_>) -> Option<Result<T, JoinError>> {
-        let fut = slot.fut.as_mut()?;
+    /// One poll, with the slot borrowed exclusively: `Ready(Some(result))` when the future ends
+    /// (and is dropped) in it, `Ready(None)` if it had ended before.
+    fn poll_slot(&self, slot: &mut Slot<F>, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        let Some(fut) = slot.fut.as_mut() else { return Poll::Ready(None) };
         if self.aborted.load(Ordering::Acquire) != 0 {
-            return Some(Self::drop_future(slot, Err(JoinError::cancelled())));
+            return Poll::Ready(Some(Self::drop_future(slot, Err(JoinError::cancelled()))));
         }
         // SAFETY: the future is never moved out of its slot (see the module docs): the slot is
         // inside the `Arc`'s allocation and the future only ever leaves it by being dropped in
         // place.
         let fut = unsafe { Pin::new_unchecked(fut) };
-        Some(match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        Poll::Ready(Some(match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Pending) => {
                 if slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     // `ctl` has this waker, or an abort took it and woke it.
-                    return None;
+                    return Poll::Pending;
                 }
                 // Cloned before the lock: a waker's `clone` is foreign code that may look at
                 // the handle (no foreign code runs under `ctl`'s lock).
@@ -242,7 +243,7 @@ where
                     drop(ctl);
                     drop(old);
                     slot.waker = Some(copy);
-                    return None;
+                    return Poll::Pending;
                 }
                 drop(ctl);
                 drop((waker, copy));
@@ -256,7 +257,7 @@ where
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(dropped)));
                 Err(JoinError::panicked(payload))
             }
-        })
+        }))
     }
 }
 
@@ -266,24 +267,14 @@ where
     T: Send + 'static,
 {
     unsafe fn run(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let was_there = self.slot.with_mut(|slot| {
-            // SAFETY: the caller promises that no other `run` or `abandon` of this cell runs,
-            // and nothing else touches the slot (see the module docs).
-            let slot = unsafe { &mut *slot };
-            if slot.fut.is_none() {
-                return Some(None);
-            }
-            self.poll_slot(slot, cx).map(Some)
-        });
-        match was_there {
-            // Polled after it ended: nothing to do.
-            Some(None) => Poll::Ready(()),
-            Some(Some(out)) => {
-                self.finish(out);
-                Poll::Ready(())
-            }
-            None => Poll::Pending,
+        // SAFETY: the caller promises that no other `run` or `abandon` of this cell runs, and
+        // nothing else touches the slot (see the module docs).
+        let out = std::task::ready!(self.slot.with_mut(|slot| self.poll_slot(unsafe { &mut *slot }, cx)));
+        // `None`: polled after it ended, nothing to do.
+        if let Some(out) = out {
+            self.finish(out);
         }
+        Poll::Ready(())
     }
 
     unsafe fn abandon(&self) {
