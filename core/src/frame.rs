@@ -437,6 +437,12 @@ fn follow_slow(node: &Arc<Node>) {
 /// The earliest deadline that applies here, up to the nearest shield. Cleanups polled by a
 /// frame (`CLEANING`) are bounded by no deadline of that frame or its enclosing ones.
 pub(crate) fn effective_deadline() -> Option<Instant> {
+    deadline_up_to_shield(true)
+}
+
+/// [`effective_deadline`], or (`across_root` false) only the deadlines of this task's own
+/// frames, not the one that reaches the task root from the scope that spawned it.
+fn deadline_up_to_shield(across_root: bool) -> Option<Instant> {
     with_stack_ref(|s| {
         let mut best: Option<Instant> = None;
         let mut min = |d: Option<Instant>| {
@@ -453,7 +459,9 @@ pub(crate) fn effective_deadline() -> Option<Instant> {
                 break;
             }
             if frame.is_task_root() {
-                min(frame.parent_link().and_then(|p| p.effective_deadline()));
+                if across_root {
+                    min(frame.parent_link().and_then(|p| p.effective_deadline()));
+                }
                 break;
             }
         }
@@ -483,24 +491,7 @@ pub(crate) fn enclosing_deadline_passed(cx: &std::task::Context<'_>, now: impl F
 /// poll the frame), where the sleep completes as before.
 #[cold]
 pub(crate) fn own_deadline_passed_by(cx: &std::task::Context<'_>, t: Instant) -> bool {
-    if seen_through_foreign(context_tag(cx)) {
-        return false;
-    }
-    with_stack_ref(|s| {
-        for frame in s.iter().rev() {
-            if frame.flags & CLEANING != 0 {
-                return false;
-            }
-            if frame.deadline().is_some_and(|d| d <= t) {
-                return true;
-            }
-            if frame.is_shield() || frame.is_task_root() {
-                return false;
-            }
-        }
-        false
-    })
-    .unwrap_or(false)
+    !seen_through_foreign(context_tag(cx)) && deadline_up_to_shield(false).is_some_and(|d| d <= t)
 }
 
 /// The region count of the innermost frame, created if it has none yet; `None` outside any
