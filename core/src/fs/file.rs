@@ -56,9 +56,13 @@ const MAX_PENDING: usize = 1024 * 1024;
 /// # });
 /// ```
 pub async fn open_file(path: impl AsRef<Path>, options: &std::fs::OpenOptions) -> io::Result<File> {
-    let path = path.as_ref().to_owned();
-    let (p, opts) = (path.clone(), options.clone());
-    let file = run_blocking(move || opts.open(&p).map_err(|e| at("opening", &p, e))).await?;
+    let (path, opts) = (path.as_ref().to_owned(), options.clone());
+    run_blocking(move || open_blocking(path, &opts)).await
+}
+
+/// Opens the file at `path` on the calling (blocking) thread: the error names the path.
+pub(crate) fn open_blocking(path: PathBuf, options: &std::fs::OpenOptions) -> io::Result<File> {
+    let file = options.open(&path).map_err(|e| at("opening", &path, e))?;
     Ok(File::from_std(file, path))
 }
 

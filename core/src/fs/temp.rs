@@ -128,10 +128,11 @@ impl TempFile {
         let path = fresh("anyscope-tmp");
         // Built on the thread, as `TempDir::new`: a result dropped unread removes the file.
         run_blocking(move || {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.read(true).write(true).create_new(true);
-            let file = opts.open(&path).map_err(|e| at("opening", &path, e))?;
-            Ok(TempFile { file: Some(File::from_std(file, path.clone())), path })
+            let file = super::file::open_blocking(
+                path.clone(),
+                std::fs::OpenOptions::new().read(true).write(true).create_new(true),
+            )?;
+            Ok(TempFile { file: Some(file), path })
         })
         .await
     }
